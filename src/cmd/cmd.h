@@ -1,0 +1,32 @@
+/*
+ * cmd.h - the subcommand table.
+ *
+ * Each subcommand lives in src/cmd/<name>.c and exports cmd_<name>(), which
+ * receives argv with argv[0] set to the subcommand's name and returns the
+ * process exit status (an enum dm_code). main.c owns the table, `help`,
+ * `--version` and the checks common to every command.
+ */
+#ifndef DM_CMD_H
+#define DM_CMD_H
+
+#include <stdio.h>
+
+struct dm_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary; /* one line for `duckmig help` */
+    const char *usage;   /* full text for `duckmig CMD --help` */
+};
+
+int cmd_inspect(int argc, char **argv);
+int cmd_sql(int argc, char **argv);
+int cmd_engines(int argc, char **argv);
+
+extern const char cmd_inspect_usage[];
+extern const char cmd_sql_usage[];
+extern const char cmd_engines_usage[];
+
+/* Print cmd's usage to out (stdout for --help, stderr for mistakes). */
+void dm_cmd_usage(const char *name, FILE *out);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * engine.h - talk to one DuckDB release running in a worker process.
+ *
+ * Two DuckDB releases cannot share an address space, so every release runs
+ * in a process of its own (`duckmig __engine`, worker.c) and this module
+ * is the parent's handle on it. A migration holds two handles: a reader
+ * on the source's release and a writer on the target's.
+ *
+ *   struct dm_engine *e;
+ *   dm_engine_start("0.6.1", &e, &err);         spawn + dlopen
+ *   dm_engine_open(e, path, DM_OPEN_READ_ONLY, NULL, 0, &err);
+ *   dm_engine_query(e, "SELECT ...", &rows, &err);   small results
+ *   dm_engine_query_each(e, sql, fn, ctx, &err);     streamed, per batch
+ *   dm_engine_stop(e);                           QUIT, reap, free
+ *
+ * A worker that dies is reported as DM_ERR_PROTOCOL naming the release and
+ * the signal; the handle is then dead and only dm_engine_stop() is valid.
+ */
+#ifndef DM_ENGINE_ENGINE_H
+#define DM_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/wire.h"
+#include "util/error.h"
+
+struct dm_engine;
+
+/* A materialized result: cells[r * ncols + c], NULL for SQL NULL. */
+struct dm_rows {
+    size_t ncols;
+    size_t nrows;
+    char **names;
+    char **cells;
+    uint64_t rows_changed;
+};
+
+void dm_rows_free(struct dm_rows *rows);
+/* The cell at (row, col), or NULL for SQL NULL / out of range. */
+const char *dm_rows_get(const struct dm_rows *rows, size_t row, size_t col);
+
+/*
+ * Called once per batch of rows: cells holds nrows * ncols values, row
+ * major, NULL for SQL NULL. Return non-zero to stop; the value is returned
+ * from dm_engine_query_each (after the worker's result is drained).
+ */
+typedef int (*dm_rows_fn)(void *ctx, size_t ncols, char *const *names,
+                          size_t nrows, char *const *cells);
+
+struct dm_setting {
+    const char *name;
+    const char *value;
+};
+
+/* Spawn a worker for release ("0.6.1"); the engine must be installed. */
+enum dm_code dm_engine_start(const char *release, struct dm_engine **out,
+                             struct dm_error *err);
+
+const char *dm_engine_release(const struct dm_engine *e);
+/* The worker's process id, for logs and for tests that kill it. */
+int dm_engine_pid(const struct dm_engine *e);
+/* What the library says of itself, e.g. "v0.6.1". */
+const char *dm_engine_library_version(const struct dm_engine *e);
+
+/*
+ * Open (or create) a database file; ":memory:" for none. flags from
+ * enum dm_open_flags; settings are DuckDB config options set before open.
+ */
+enum dm_code dm_engine_open(struct dm_engine *e, const char *path,
+                            unsigned flags, const struct dm_setting *settings,
+                            size_t nsettings, struct dm_error *err);
+
+enum dm_code dm_engine_query(struct dm_engine *e, const char *sql,
+                             struct dm_rows **out, struct dm_error *err);
+enum dm_code dm_engine_query_each(struct dm_engine *e, const char *sql,
+                                  dm_rows_fn fn, void *ctx,
+                                  struct dm_error *err);
+/* Run statements, discarding any rows. */
+enum dm_code dm_engine_exec(struct dm_engine *e, const char *sql,
+                            struct dm_error *err);
+
+/* Ask the worker to quit, reap it (killing it if it hangs), free e. */
+void dm_engine_stop(struct dm_engine *e);
+
+#endif

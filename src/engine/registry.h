@@ -1,0 +1,51 @@
+/*
+ * registry.h - where engines live and which one opens which file.
+ *
+ * Engines are installed by scripts/get-duckdb as
+ * <engines>/<release>/libduckdb.so, where <engines> is $DUCKMIG_ENGINES,
+ * else <dir of the duckmig binary>/engines, else
+ * <dir of the binary>/../lib/duckmig/engines (an installed layout).
+ */
+#ifndef DM_ENGINE_REGISTRY_H
+#define DM_ENGINE_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define DM_RELEASE_MAX 24
+/* What `latest` means: the newest release duckmig is tested with. */
+#define DM_RELEASE_LATEST "1.5.6"
+/* The seed's default target (DUCKDB_MIGRATE_VERSION=duckdb0.8.1). */
+#define DM_RELEASE_SEED_DEFAULT "0.8.1"
+
+/* The engines folder in use (static storage). */
+const char *dm_engines_dir(void);
+
+/*
+ * Normalize a release spelling ("duckdb0.8.1", "v0.8.1", "0.8.1",
+ * "latest") into out ("0.8.1"). DM_ERR_USAGE for anything else.
+ */
+enum dm_code dm_release_normalize(const char *spec, char out[DM_RELEASE_MAX],
+                                  struct dm_error *err);
+
+/* Path of release's libduckdb.so; DM_ERR_ENGINE if it is not installed. */
+enum dm_code dm_engine_library(const char *release, char *path, size_t n,
+                               struct dm_error *err);
+
+/*
+ * The installed releases, newest first, into out[max]. Returns how many
+ * were found (at most max).
+ */
+size_t dm_engines_installed(char out[][DM_RELEASE_MAX], size_t max);
+
+/*
+ * The installed release that opens storage version v: for a file older
+ * than 0.9 the release of exactly that version, otherwise the newest one
+ * whose range covers v. Returns false when none is installed.
+ */
+bool dm_engine_for_storage(uint64_t v, char out[DM_RELEASE_MAX]);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * wire.h - the framed protocol between duckmig and its engine workers.
+ *
+ * A frame is: u32 payload length (little-endian), u8 type, payload. The
+ * payload is a sequence of fields: u32, u64, and strings (u32 length, then
+ * bytes; length 0xffffffff encodes SQL NULL). Frames are built in a
+ * dm_wbuf and read back with a dm_wcur that records the first overrun, so
+ * a malformed frame is detected once, at the end, not at every field.
+ *
+ * Conversation (P = parent, W = worker):
+ *   W: READY(library_version)                    once, after dlopen
+ *   P: OPEN(flags, path, n, {key, value}*)  W: OK | ERROR(code, msg)
+ *   P: QUERY(sql)   W: COLUMNS(n, name*) ROWS(nrows, ncols, cell*)*
+ *                      DONE(rows_changed)  | ERROR(code, msg)
+ *   P: QUIT                                      worker exits 0
+ * The frames are plain bytes on a stream, so a worker's ROWS can just as
+ * well be written to another worker (reader -> writer streaming) as to the
+ * parent: nothing in a frame refers to the process that reads it.
+ */
+#ifndef DM_ENGINE_WIRE_H
+#define DM_ENGINE_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+enum dm_wire_type {
+    DM_W_READY = 1,
+    DM_W_OPEN = 2,
+    DM_W_OK = 3,
+    DM_W_ERROR = 4,
+    DM_W_QUERY = 5,
+    DM_W_COLUMNS = 6,
+    DM_W_ROWS = 7,
+    DM_W_DONE = 8,
+    DM_W_QUIT = 9,
+};
+
+#define DM_WIRE_NULL_LEN 0xffffffffu
+/* A frame larger than this is a protocol error, not a reason to OOM. */
+#define DM_WIRE_MAX_FRAME (256u << 20)
+
+enum dm_open_flags {
+    DM_OPEN_READ_ONLY = 1 << 0,
+};
+
+struct dm_wbuf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    bool oom; /* an append failed; the frame must not be sent */
+};
+
+#define DM_WBUF_INIT {NULL, 0, 0, false}
+
+void dm_wbuf_release(struct dm_wbuf *b);
+/* Start a frame of the given type; clears the buffer. */
+void dm_wbuf_begin(struct dm_wbuf *b, enum dm_wire_type type);
+void dm_wbuf_u32(struct dm_wbuf *b, uint32_t v);
+void dm_wbuf_u64(struct dm_wbuf *b, uint64_t v);
+/* s may be NULL (encoded as SQL NULL). */
+void dm_wbuf_str(struct dm_wbuf *b, const char *s);
+void dm_wbuf_bytes(struct dm_wbuf *b, const void *p, size_t n);
+
+/* Patch the length and write the whole frame to fd. */
+enum dm_code dm_wire_send(int fd, struct dm_wbuf *b, struct dm_error *err);
+
+/*
+ * Read one frame into b (payload only, len set); *type gets its type.
+ * EOF before a frame starts returns DM_ERR_PROTOCOL with "closed".
+ */
+enum dm_code dm_wire_recv(int fd, struct dm_wbuf *b, enum dm_wire_type *type,
+                          struct dm_error *err);
+
+struct dm_wcur {
+    const uint8_t *p;
+    size_t left;
+    bool bad; /* a read ran past the end */
+};
+
+void dm_wcur_init(struct dm_wcur *c, const struct dm_wbuf *b);
+uint32_t dm_wcur_u32(struct dm_wcur *c);
+uint64_t dm_wcur_u64(struct dm_wcur *c);
+/*
+ * A string field: returns a malloc()ed NUL-terminated copy, or NULL for
+ * SQL NULL; *is_null tells the two NULLs apart (may be NULL). On overrun
+ * or OOM c->bad is set.
+ */
+char *dm_wcur_str(struct dm_wcur *c, bool *is_null);
+
+#endif

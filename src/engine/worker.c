@@ -1,0 +1,257 @@
+/*
+ * worker.c - the engine worker: one process, one DuckDB release.
+ *
+ * Started by dm_engine_start() as `duckmig __engine RELEASE LIBRARY` with
+ * its end of a socketpair on fd 3. It loads exactly one libduckdb, answers
+ * READY, then serves OPEN / QUERY / QUIT frames (wire.h) until QUIT or
+ * EOF. Rows are sent in batches so that the parent never has to hold a
+ * whole result set it does not want.
+ */
+#include "engine/worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/api.h"
+#include "engine/wire.h"
+
+#define WORKER_FD 3
+#define ROWS_PER_FRAME 1024
+#define BYTES_PER_FRAME (4u << 20)
+
+struct worker {
+    struct dm_duckdb_api api;
+    dm_ddb_database db;
+    dm_ddb_connection con;
+    struct dm_wbuf out;
+    int fd;
+};
+
+static enum dm_code send_error(struct worker *w, enum dm_code code,
+                               const char *msg)
+{
+    struct dm_error err = DM_ERROR_INIT;
+    dm_wbuf_begin(&w->out, DM_W_ERROR);
+    dm_wbuf_u32(&w->out, (uint32_t)code);
+    dm_wbuf_str(&w->out, msg);
+    return dm_wire_send(w->fd, &w->out, &err);
+}
+
+static enum dm_code send_simple(struct worker *w, enum dm_wire_type type)
+{
+    struct dm_error err = DM_ERROR_INIT;
+    dm_wbuf_begin(&w->out, type);
+    return dm_wire_send(w->fd, &w->out, &err);
+}
+
+static void close_db(struct worker *w)
+{
+    if (w->con)
+        w->api.disconnect(&w->con);
+    if (w->db)
+        w->api.close(&w->db);
+    w->con = NULL;
+    w->db = NULL;
+}
+
+static enum dm_code handle_open(struct worker *w, struct dm_wcur *c)
+{
+    enum dm_code rc = DM_OK;
+    dm_ddb_config cfg = NULL;
+    char *path = NULL, *key = NULL, *val = NULL, *open_err = NULL;
+    char msg[DM_ERROR_MSG_MAX];
+
+    close_db(w);
+    uint32_t flags = dm_wcur_u32(c);
+    path = dm_wcur_str(c, NULL);
+    uint32_t nopts = dm_wcur_u32(c);
+    if (c->bad || !path)
+        return send_error(w, DM_ERR_PROTOCOL, "malformed OPEN frame");
+
+    if (w->api.create_config(&cfg) != DM_DDB_SUCCESS) {
+        rc = send_error(w, DM_ERR_ENGINE, "duckdb_create_config failed");
+        goto out;
+    }
+    if ((flags & DM_OPEN_READ_ONLY) &&
+        w->api.set_config(cfg, "access_mode", "READ_ONLY") != DM_DDB_SUCCESS) {
+        rc = send_error(w, DM_ERR_ENGINE, "cannot set access_mode");
+        goto out;
+    }
+    for (uint32_t i = 0; i < nopts; i++) {
+        key = dm_wcur_str(c, NULL);
+        val = dm_wcur_str(c, NULL);
+        if (c->bad || !key || !val) {
+            rc = send_error(w, DM_ERR_PROTOCOL, "malformed OPEN option");
+            goto out;
+        }
+        if (w->api.set_config(cfg, key, val) != DM_DDB_SUCCESS) {
+            snprintf(msg, sizeof(msg), "unknown or invalid setting %s=%s",
+                     key, val);
+            rc = send_error(w, DM_ERR_ENGINE, msg);
+            goto out;
+        }
+        free(key);
+        free(val);
+        key = val = NULL;
+    }
+    const char *target = strcmp(path, ":memory:") == 0 ? NULL : path;
+    if (w->api.open_ext(target, &w->db, cfg, &open_err) != DM_DDB_SUCCESS) {
+        snprintf(msg, sizeof(msg), "%s",
+                 open_err ? open_err : "duckdb_open_ext failed");
+        w->db = NULL;
+        rc = send_error(w, DM_ERR_SQL, msg);
+        goto out;
+    }
+    if (w->api.connect(w->db, &w->con) != DM_DDB_SUCCESS) {
+        close_db(w);
+        rc = send_error(w, DM_ERR_ENGINE, "duckdb_connect failed");
+        goto out;
+    }
+    rc = send_simple(w, DM_W_OK);
+out:
+    if (open_err)
+        w->api.free(open_err);
+    free(val);
+    free(key);
+    if (cfg)
+        w->api.destroy_config(&cfg);
+    free(path);
+    return rc;
+}
+
+static enum dm_code flush_rows(struct worker *w, uint32_t nrows,
+                               uint32_t ncols, struct dm_wbuf *cells)
+{
+    struct dm_error err = DM_ERROR_INIT;
+    dm_wbuf_begin(&w->out, DM_W_ROWS);
+    dm_wbuf_u32(&w->out, nrows);
+    dm_wbuf_u32(&w->out, ncols);
+    dm_wbuf_bytes(&w->out, cells->data, cells->len);
+    cells->len = 0;
+    return dm_wire_send(w->fd, &w->out, &err);
+}
+
+static enum dm_code handle_query(struct worker *w, struct dm_wcur *c)
+{
+    struct dm_ddb_result res;
+    struct dm_wbuf cells = DM_WBUF_INIT;
+    struct dm_error err = DM_ERROR_INIT;
+    enum dm_code rc = DM_OK;
+
+    char *sql = dm_wcur_str(c, NULL);
+    if (c->bad || !sql)
+        return send_error(w, DM_ERR_PROTOCOL, "malformed QUERY frame");
+    if (!w->con) {
+        free(sql);
+        return send_error(w, DM_ERR_USAGE, "no database is open");
+    }
+
+    memset(&res, 0, sizeof(res));
+    if (w->api.query(w->con, sql, &res) != DM_DDB_SUCCESS) {
+        const char *m = w->api.result_error(&res);
+        rc = send_error(w, DM_ERR_SQL, m ? m : "query failed");
+        goto out;
+    }
+
+    dm_idx_t ncols = w->api.column_count(&res);
+    dm_idx_t nrows = w->api.row_count(&res);
+    dm_wbuf_begin(&w->out, DM_W_COLUMNS);
+    dm_wbuf_u32(&w->out, (uint32_t)ncols);
+    for (dm_idx_t i = 0; i < ncols; i++)
+        dm_wbuf_str(&w->out, w->api.column_name(&res, i));
+    rc = dm_wire_send(w->fd, &w->out, &err);
+    if (rc)
+        goto out;
+
+    uint32_t batch = 0;
+    for (dm_idx_t r = 0; r < nrows; r++) {
+        for (dm_idx_t col = 0; col < ncols; col++) {
+            if (w->api.value_is_null(&res, col, r)) {
+                dm_wbuf_str(&cells, NULL);
+                continue;
+            }
+            char *v = w->api.value_varchar(&res, col, r);
+            dm_wbuf_str(&cells, v ? v : "");
+            if (v)
+                w->api.free(v);
+        }
+        batch++;
+        if (cells.oom) {
+            rc = send_error(w, DM_ERR_NOMEM, "result row too large");
+            goto out;
+        }
+        if (batch == ROWS_PER_FRAME || cells.len >= BYTES_PER_FRAME) {
+            rc = flush_rows(w, batch, (uint32_t)ncols, &cells);
+            if (rc)
+                goto out;
+            batch = 0;
+        }
+    }
+    if (batch) {
+        rc = flush_rows(w, batch, (uint32_t)ncols, &cells);
+        if (rc)
+            goto out;
+    }
+    dm_wbuf_begin(&w->out, DM_W_DONE);
+    dm_wbuf_u64(&w->out, w->api.rows_changed(&res));
+    rc = dm_wire_send(w->fd, &w->out, &err);
+out:
+    w->api.destroy_result(&res);
+    dm_wbuf_release(&cells);
+    free(sql);
+    return rc;
+}
+
+int dm_engine_worker_main(int argc, char **argv)
+{
+    struct worker w;
+    struct dm_error err = DM_ERROR_INIT;
+    struct dm_wbuf in = DM_WBUF_INIT;
+    enum dm_wire_type type;
+    int status = 1;
+
+    memset(&w, 0, sizeof(w));
+    w.fd = WORKER_FD;
+    if (argc != 3) {
+        fprintf(stderr, "usage: duckmig __engine RELEASE LIBRARY\n");
+        return 2;
+    }
+    if (dm_duckdb_api_load(argv[2], &w.api, &err)) {
+        send_error(&w, err.code, err.msg);
+        goto out;
+    }
+    dm_wbuf_begin(&w.out, DM_W_READY);
+    dm_wbuf_str(&w.out,
+                w.api.library_version ? w.api.library_version() : argv[1]);
+    if (dm_wire_send(w.fd, &w.out, &err))
+        goto out;
+
+    for (;;) {
+        struct dm_wcur c;
+        dm_error_clear(&err);
+        if (dm_wire_recv(w.fd, &in, &type, &err))
+            break; /* parent gone: nothing left to serve */
+        dm_wcur_init(&c, &in);
+        enum dm_code rc;
+        if (type == DM_W_QUIT) {
+            status = 0;
+            break;
+        } else if (type == DM_W_OPEN) {
+            rc = handle_open(&w, &c);
+        } else if (type == DM_W_QUERY) {
+            rc = handle_query(&w, &c);
+        } else {
+            rc = send_error(&w, DM_ERR_PROTOCOL, "unexpected frame type");
+        }
+        if (rc)
+            break;
+    }
+out:
+    close_db(&w);
+    dm_wbuf_release(&in);
+    dm_wbuf_release(&w.out);
+    dm_duckdb_api_unload(&w.api);
+    return status;
+}

@@ -1,0 +1,369 @@
+/*
+ * header.c - parse DuckDB file headers and know which release wrote what.
+ *
+ * Layout (little-endian), from DuckDB's single_file_block_manager.cpp at
+ * each release tag:
+ *   main header @0:   u64 checksum of bytes 8..4095 | "DUCK" | u64 version
+ *     <= 0.8 (version < 64): FieldWriter framing u32 count, u64 size, then
+ *                            flags[4]
+ *     >= 0.9: flags[4] @20 (flags[0] & 1: encrypted, 1.4+),
+ *             library_git_desc[32] @52, library_git_hash[32] @84
+ *   db headers @4096, @8192: u64 checksum | iteration | meta_block |
+ *     free_list | block_count | (0.10+) block_alloc_size | vector_size |
+ *     (1.2+) serialization compatibility
+ * The active database header is the one with the higher iteration.
+ */
+#include "header/header.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHECKSUM_MULTIPLIER 0xbf58476d1ce4e5b9ULL
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+uint64_t dm_header_checksum(const uint8_t *buf, size_t len)
+{
+    uint64_t result = 5381;
+    size_t words = len / 8;
+    for (size_t i = 0; i < words; i++)
+        result ^= le64(buf + i * 8) * CHECKSUM_MULTIPLIER;
+    /* Header blocks are 4088 bytes after the checksum: no remainder. */
+    return result;
+}
+
+/* ---- the version table ------------------------------------------------ */
+
+struct storage_entry {
+    uint64_t version;
+    const char *const releases[20];
+};
+
+/* docs/file-format.md: storage_info.cpp at every tag, and version_map.json */
+static const struct storage_entry storage_table[] = {
+    {1, {"0.1.x", "0.2.0", "0.2.1", NULL}},
+    {4, {"0.2.2", NULL}},
+    {6, {"0.2.3", NULL}},
+    {11, {"0.2.4", NULL}},
+    {13, {"0.2.5", NULL}},
+    {15, {"0.2.6", NULL}},
+    {17, {"0.2.7", NULL}},
+    {18, {"0.2.8", NULL}},
+    {21, {"0.2.9", NULL}},
+    {25, {"0.3.0", NULL}},
+    {27, {"0.3.1", NULL}},
+    {31, {"0.3.2", NULL}},
+    {33, {"0.3.3", "0.3.4", "0.3.5", "0.4.0", NULL}},
+    {38, {"0.5.0", "0.5.1", NULL}},
+    {39, {"0.6.0", "0.6.1", NULL}},
+    {43, {"0.7.0", "0.7.1", NULL}},
+    {51, {"0.8.0", "0.8.1", NULL}},
+    /* 1.2-1.5 still write 64 for new files unless STORAGE_VERSION says so */
+    {64, {"0.9.0", "0.9.1", "0.9.2", "0.10.0", "0.10.1", "0.10.2", "0.10.3",
+          "1.0.0", "1.1.0", "1.1.1", "1.1.2", "1.1.3", "1.2.x", "1.3.x",
+          "1.4.x", "1.5.x", NULL}},
+    {65, {"1.2.x", NULL}},
+    {66, {"1.3.x", NULL}},
+    {67, {"1.4.x", NULL}},
+    {68, {"1.5.x", NULL}},
+    {69, {"2.0.x", NULL}},
+};
+
+#define N_STORAGE (sizeof(storage_table) / sizeof(storage_table[0]))
+
+const char *const *dm_storage_releases(uint64_t v)
+{
+    for (size_t i = 0; i < N_STORAGE; i++)
+        if (storage_table[i].version == v)
+            return storage_table[i].releases;
+    return NULL;
+}
+
+uint64_t dm_storage_from_serialization(uint64_t ser)
+{
+    /* 1.2=4 ... 1.5=7, 2.0=8 (storage_info.cpp SER table) */
+    if (ser >= 4 && ser <= 8)
+        return 61 + ser;
+    return 0;
+}
+
+bool dm_release_parse(const char *s, int *major, int *minor, int *patch)
+{
+    if (!s)
+        return false;
+    if (strncmp(s, "duckdb", 6) == 0)
+        s += 6;
+    if (*s == 'v')
+        s++;
+    int a, b, c, n = 0;
+    if (sscanf(s, "%d.%d.%d%n", &a, &b, &c, &n) != 3 || s[n] != '\0')
+        return false;
+    if (a < 0 || b < 0 || c < 0)
+        return false;
+    *major = a;
+    *minor = b;
+    *patch = c;
+    return true;
+}
+
+int dm_release_cmp(const char *a, const char *b)
+{
+    int a1 = 0, a2 = 0, a3 = 0, b1 = 0, b2 = 0, b3 = 0;
+    dm_release_parse(a, &a1, &a2, &a3);
+    dm_release_parse(b, &b1, &b2, &b3);
+    if (a1 != b1)
+        return a1 < b1 ? -1 : 1;
+    if (a2 != b2)
+        return a2 < b2 ? -1 : 1;
+    if (a3 != b3)
+        return a3 < b3 ? -1 : 1;
+    return 0;
+}
+
+/* Before 0.9 each release reads exactly the version it writes. */
+static uint64_t legacy_storage_of(int major, int minor, int patch)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "%d.%d.%d", major, minor, patch);
+    for (size_t i = 0; i < N_STORAGE; i++) {
+        if (storage_table[i].version >= DM_STORAGE_V0_9)
+            break;
+        for (const char *const *r = storage_table[i].releases; *r; r++)
+            if (strcmp(*r, name) == 0)
+                return storage_table[i].version;
+    }
+    return 0;
+}
+
+bool dm_release_storage_range(const char *release, uint64_t *lo,
+                              uint64_t *hi)
+{
+    int major, minor, patch;
+    if (!dm_release_parse(release, &major, &minor, &patch))
+        return false;
+    if (major == 0 && minor < 9) {
+        uint64_t v = legacy_storage_of(major, minor, patch);
+        if (!v)
+            return false;
+        *lo = *hi = v;
+        return true;
+    }
+    *lo = DM_STORAGE_V0_9;
+    if (major == 0 || (major == 1 && minor <= 1)) {
+        *hi = DM_STORAGE_V0_9; /* 0.9 - 1.1 read 64 only */
+        return true;
+    }
+    if (major == 1 && minor <= 5) {
+        *hi = 63 + (uint64_t)minor; /* 1.2 reads up to 65 ... 1.5 up to 68 */
+        return true;
+    }
+    if (major == 2 && minor == 0) {
+        *hi = 69;
+        return true;
+    }
+    return false; /* a release we know nothing about */
+}
+
+bool dm_release_can_read(const char *release, uint64_t storage_version)
+{
+    uint64_t lo, hi;
+    if (!dm_release_storage_range(release, &lo, &hi))
+        return false;
+    return storage_version >= lo && storage_version <= hi;
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+static void copy_cstr(char *dst, const uint8_t *src, size_t n)
+{
+    size_t i = 0;
+    for (; i < n && src[i]; i++)
+        dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? (char)src[i] : '?';
+    dst[i] = '\0';
+}
+
+static void parse_db_header(const uint8_t *p, bool modern,
+                            struct dm_db_header *h)
+{
+    h->checksum_ok =
+        le64(p) == dm_header_checksum(p + 8, DM_HEADER_BLOCK - 8);
+    h->iteration = le64(p + 8);
+    h->meta_block = le64(p + 16);
+    h->free_list = le64(p + 24);
+    h->block_count = le64(p + 32);
+    h->block_alloc_size = DM_DEFAULT_BLOCK_ALLOC_SIZE;
+    h->vector_size = 0;
+    h->serialization = 0;
+    if (modern) {
+        uint64_t bs = le64(p + 40);
+        if (bs)
+            h->block_alloc_size = bs;
+        h->vector_size = le64(p + 48);
+        h->serialization = le64(p + 56);
+    }
+}
+
+enum dm_code dm_header_parse(const uint8_t *buf, size_t len,
+                             struct dm_header_info *out,
+                             struct dm_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->active = -1;
+    if (len >= 12 && memcmp(buf + 8, "DUCK", 4) != 0)
+        return dm_fail(err, DM_ERR_NOT_DUCKDB,
+                       "not a DuckDB file (no DUCK magic at offset 8)");
+    if (len < DM_HEADER_BLOCK)
+        goto short_file;
+
+    out->main_version = le64(buf + 12);
+    out->main_checksum_ok =
+        le64(buf) == dm_header_checksum(buf + 8, DM_HEADER_BLOCK - 8);
+    bool modern = out->main_version >= DM_STORAGE_V0_9;
+    if (modern) {
+        out->encrypted = (le64(buf + 20) & 1) != 0;
+        out->has_library = true;
+        copy_cstr(out->library_version, buf + 52, 32);
+        copy_cstr(out->library_hash, buf + 84, 32);
+    }
+
+    if (len < DM_HEADER_SIZE)
+        goto short_file;
+    out->storage_version = out->main_version;
+    if (out->encrypted)
+        return DM_OK; /* database headers are encrypted: nothing to read */
+
+    parse_db_header(buf + DM_HEADER_BLOCK, modern, &out->db[0]);
+    parse_db_header(buf + 2 * DM_HEADER_BLOCK, modern, &out->db[1]);
+    out->active = out->db[1].iteration > out->db[0].iteration ? 1 : 0;
+    out->serialization = out->db[out->active].serialization;
+
+    /*
+     * The main header is written once; a later in-place upgrade records
+     * the real level in the db header (1.2+), and 2.0 puts a 999 marker in
+     * the main header and the storage version in the db header field.
+     */
+    if (out->main_version == DM_STORAGE_MARKER_2_0) {
+        out->storage_version = out->serialization;
+    } else if (out->main_version > DM_STORAGE_V0_9) {
+        uint64_t v = dm_storage_from_serialization(out->serialization);
+        if (v > out->storage_version)
+            out->storage_version = v;
+    }
+    return DM_OK;
+
+short_file:
+    return dm_fail(err, DM_ERR_TRUNCATED,
+                   "truncated DuckDB file (%zu bytes, headers need %d)", len,
+                   DM_HEADER_SIZE);
+}
+
+bool dm_header_checksums_ok(const struct dm_header_info *info)
+{
+    if (!info->main_checksum_ok)
+        return false;
+    if (info->active < 0)
+        return true; /* encrypted: only the main header is checkable */
+    return info->db[info->active].checksum_ok;
+}
+
+/* Block id of a header pointer; 1.x packs a metadata index in the top byte. */
+static uint64_t pointer_block(uint64_t p, bool modern)
+{
+    return modern ? p & 0x00ffffffffffffffULL : p;
+}
+
+/*
+ * A file cut short in transit: blocks follow the headers in whole
+ * block_alloc_size units, and the blocks the active header points at must
+ * be there. (block_count alone proves nothing: 0.7 leaves trailing blocks
+ * it counts but never wrote.) Returns why the shape is wrong, or NULL.
+ */
+static const char *file_shape_problem(const struct dm_header_info *info,
+                                      uint64_t size, uint64_t *need)
+{
+    const struct dm_db_header *h = &info->db[info->active];
+    bool modern = info->main_version >= DM_STORAGE_V0_9;
+    uint64_t bs = h->block_alloc_size;
+    if (size < DM_HEADER_SIZE || bs == 0)
+        return "shorter than its headers";
+    if ((size - DM_HEADER_SIZE) % bs != 0)
+        return "not a whole number of blocks";
+    const uint64_t ptrs[2] = {h->meta_block, h->free_list};
+    for (int i = 0; i < 2; i++) {
+        if (ptrs[i] == UINT64_MAX)
+            continue; /* INVALID_BLOCK: nothing stored */
+        uint64_t id = pointer_block(ptrs[i], modern);
+        if (id >= (UINT64_MAX - DM_HEADER_SIZE) / bs - 1)
+            return "its header points past any possible block";
+        *need = DM_HEADER_SIZE + (id + 1) * bs;
+        if (size < *need)
+            return "the blocks its header points at are missing";
+    }
+    return NULL;
+}
+
+enum dm_code dm_header_read_file(const char *path, struct dm_header_info *out,
+                                 uint64_t *file_size, struct dm_error *err)
+{
+    uint8_t buf[DM_HEADER_SIZE];
+    enum dm_code rc = DM_OK;
+    struct stat st;
+    size_t got = 0;
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return dm_fail_errno(err, DM_ERR_IO, errno, "%s", path);
+    if (fstat(fd, &st) != 0) {
+        rc = dm_fail_errno(err, DM_ERR_IO, errno, "%s", path);
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = dm_fail(err, DM_ERR_IO, "%s: not a regular file", path);
+        goto out;
+    }
+    if (file_size)
+        *file_size = (uint64_t)st.st_size;
+    while (got < sizeof(buf)) {
+        ssize_t n = read(fd, buf + got, sizeof(buf) - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = dm_fail_errno(err, DM_ERR_IO, errno, "%s", path);
+            goto out;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+
+    struct dm_error perr = DM_ERROR_INIT;
+    rc = dm_header_parse(buf, got, out, &perr);
+    if (rc) {
+        dm_fail(err, rc, "%s: %s", path, perr.msg);
+        goto out;
+    }
+    if (out->active >= 0 && dm_header_checksums_ok(out)) {
+        uint64_t need = 0;
+        const char *why = file_shape_problem(out, (uint64_t)st.st_size, &need);
+        if (why) {
+            rc = dm_fail(err, DM_ERR_TRUNCATED,
+                         "%s: truncated DuckDB file (%llu bytes; %s)", path,
+                         (unsigned long long)st.st_size, why);
+            goto out;
+        }
+    }
+out:
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,99 @@
+/*
+ * main.c - duckmig's entry point and subcommand dispatch.
+ *
+ * Process-wide setup happens here once: logging, SIGPIPE ignored (a dead
+ * engine worker or peer must surface as an error, not kill us), and the
+ * hidden `__engine` entry that turns this process into an engine worker.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "engine/worker.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#ifndef DUCKMIG_VERSION
+#define DUCKMIG_VERSION "0.1.0-dev"
+#endif
+
+static const struct dm_command commands[] = {
+    {"inspect", cmd_inspect,
+     "read files' DuckDB version from their header, without DuckDB",
+     cmd_inspect_usage},
+    {"engines", cmd_engines, "list the installed DuckDB engines",
+     cmd_engines_usage},
+    {"sql", cmd_sql, "run SQL on a database with a chosen DuckDB release",
+     cmd_sql_usage},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct dm_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+void dm_cmd_usage(const char *name, FILE *out)
+{
+    const struct dm_command *c = find_command(name);
+    if (c)
+        fputs(c->usage, out);
+}
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "usage: duckmig <command> [options] [args]\n\n"
+                 "Migrate DuckDB database files between DuckDB releases.\n\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'duckmig <command> --help' tells more about a command.\n"
+                 "Environment: LOG_LEVEL=debug|info|warn|error, "
+                 "LOG_FORMAT=json, DUCKMIG_ENGINES=<dir>.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "__engine") == 0)
+        return dm_engine_worker_main(argc - 1, argv + 1);
+
+    dm_log_init();
+    signal(SIGPIPE, SIG_IGN);
+
+    if (argc < 2) {
+        print_help(stderr);
+        return DM_ERR_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 ||
+        strcmp(name, "-h") == 0) {
+        if (argc >= 3 && find_command(argv[2])) {
+            dm_cmd_usage(argv[2], stdout);
+            return 0;
+        }
+        print_help(stdout);
+        return 0;
+    }
+    if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
+        printf("duckmig %s\n", DUCKMIG_VERSION);
+        return 0;
+    }
+    const struct dm_command *c = find_command(name);
+    if (!c) {
+        fprintf(stderr, "duckmig: '%s' is not a command; see 'duckmig help'\n",
+                name);
+        return DM_ERR_USAGE;
+    }
+    int rc = c->run(argc - 1, argv + 1);
+    /* Output that never reached the disk is a failure (git's run_builtin). */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "duckmig: %s: cannot write output\n", name);
+        return rc ? rc : DM_ERR_IO;
+    }
+    return rc;
+}

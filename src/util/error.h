@@ -1,0 +1,62 @@
+/*
+ * error.h - the one error type of duckmig.
+ *
+ * Every fallible function returns an enum dm_code (DM_OK is 0) and, when
+ * given a struct dm_error, fills it with a one-line message that names the
+ * object that failed. The code doubles as the process exit status, so the
+ * numbers below are part of the interface: never renumber them.
+ *
+ *     struct dm_error err = DM_ERROR_INIT;
+ *     if (dm_header_read_file(path, &info, &err))
+ *         fprintf(stderr, "duckmig: %s\n", err.msg);
+ */
+#ifndef DM_ERROR_H
+#define DM_ERROR_H
+
+#include <stddef.h>
+
+enum dm_code {
+    DM_OK = 0,
+    DM_ERR_GENERIC = 1,     /* something failed; see the message */
+    DM_ERR_USAGE = 2,       /* bad command line */
+    DM_ERR_IO = 3,          /* open/read/write/rename failed */
+    DM_ERR_NOT_DUCKDB = 4,  /* no DUCK magic: a foreign file */
+    DM_ERR_TRUNCATED = 5,   /* shorter than the headers it must hold */
+    DM_ERR_CHECKSUM = 6,    /* a header checksum does not match */
+    DM_ERR_UNSUPPORTED = 7, /* version or feature we cannot handle */
+    DM_ERR_ENGINE = 8,      /* no engine, or the engine failed to load */
+    DM_ERR_NOMEM = 9,       /* allocation failed */
+    DM_ERR_PROTOCOL = 10,   /* engine worker spoke nonsense or died */
+    DM_ERR_SQL = 11,        /* DuckDB rejected a statement */
+    DM_ERR_INTERNAL = 12,   /* a broken invariant: a bug in duckmig */
+};
+
+#define DM_ERROR_MSG_MAX 1024
+
+struct dm_error {
+    enum dm_code code;
+    char msg[DM_ERROR_MSG_MAX];
+};
+
+#define DM_ERROR_INIT {DM_OK, {0}}
+
+/*
+ * Record a failure in err (which may be NULL) and return code, so that
+ * `return dm_fail(err, DM_ERR_IO, "cannot open '%s'", p);` reads naturally.
+ * A second failure does not overwrite the first: the root cause wins.
+ */
+enum dm_code dm_fail(struct dm_error *err, enum dm_code code, const char *fmt,
+                     ...) __attribute__((format(printf, 3, 4)));
+
+/* Like dm_fail, but appends ": strerror(errnum)". */
+enum dm_code dm_fail_errno(struct dm_error *err, enum dm_code code,
+                           int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Forget a recorded failure, e.g. after it was handled. */
+void dm_error_clear(struct dm_error *err);
+
+/* A short fixed name for a code ("io", "checksum", ...), for JSON output. */
+const char *dm_code_name(enum dm_code code);
+
+#endif
