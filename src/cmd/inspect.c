@@ -145,6 +145,9 @@ static void print_human(const struct file_report *f)
         printf("  wal              none\n");
     if (f->has_engine)
         printf("  engine           %s\n", f->engine);
+    else if (h->encrypted)
+        printf("  engine           none (duckmig does not migrate encrypted "
+               "files)\n");
     else
         printf("  engine           none installed can open it\n");
 }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# cli.t - the command table, help, logging, and `engines` / `sql` as a
+# user meets them, errors included.
+. "$(dirname "$0")/../lib.sh"
+cd "$TMP"
+
+run "$DUCKMIG" help
+is "$rc" 0 "help: exit 0"
+help=$out
+for c in inspect engines sql; do
+    like "$help" "*  $c *" "help lists $c"
+    run "$DUCKMIG" "$c" --help
+    like "$rc:$out" "0:usage: duckmig $c*" "$c --help prints its usage"
+    run "$DUCKMIG" help "$c"
+    like "$out" "usage: duckmig $c*" "help $c prints its usage"
+done
+run "$DUCKMIG"
+is "$rc" 2 "no command: usage error"
+run "$DUCKMIG" frobnicate
+is "$rc" 2 "unknown command: exit 2"
+is "$err" "duckmig: 'frobnicate' is not a command; see 'duckmig help'" "unknown command: message"
+run "$DUCKMIG" inspect --bogus
+is "$rc" 2 "unknown option: exit 2"
+run "$DUCKMIG" --version
+like "$out" "duckmig *" "--version"
+
+# engines: all four releases load, each in its own worker
+run "$DUCKMIG" engines --load
+is "$rc" 0 "engines --load: exit 0"
+for rel in 0.6.1 0.7.1 0.8.1 1.5.6; do
+    like "$out" "*$rel *loads as v$rel*" "engine $rel loads and reports v$rel"
+done
+like "$out" "*1.5.6     reads storage 64-68*" "1.5.6 reads 64-68"
+run env DUCKMIG_ENGINES="$TMP/none" "$DUCKMIG" engines
+is "$rc" 8 "no engines: exit 8"
+like "$err" "*none installed (run scripts/get-duckdb)*" "no engines: says how to get them"
+
+# sql: values, NULL and escapes; spellings of a release
+run "$DUCKMIG" sql --engine duckdb0.8.1 :memory: "SELECT 1 AS a, NULL AS b, 'x'||chr(9)||'y' AS c, 'back\\slash' AS d"
+is "$out" "$(printf 'a\tb\tc\td\n1\t\\N\tx\\ty\tback\\\\slash')" "sql: header, NULL as \\N, escapes"
+run "$DUCKMIG" sql --engine v0.6.1 --no-header :memory: "SELECT version()"
+is "$out" "v0.6.1" "sql: v0.6.1 spelling, --no-header"
+run "$DUCKMIG" sql --engine latest --no-header :memory: "SELECT version()"
+is "$out" "v1.5.6" "sql: latest is 1.5.6"
+echo "SELECT 40 + 2 AS answer" >q.sql
+run "$DUCKMIG" sql --engine 0.7.1 --no-header :memory: - <q.sql
+is "$out" "42" "sql: SQL from standard input"
+
+# the engine is picked from the file's header when not given
+duckdb 0.7.1 seven.duckdb "CREATE TABLE t AS SELECT 7 AS i" >/dev/null
+run "$DUCKMIG" sql --no-header seven.duckdb "SELECT i FROM t" "SELECT version()"
+is "$out" "$(printf '7\nv0.7.1')" "sql: engine picked from the header (0.7.1)"
+run "$DUCKMIG" sql --read-only seven.duckdb "INSERT INTO t VALUES (8)"
+is "$rc" 11 "sql --read-only refuses writes (exit 11)"
+like "$err" "*read-only*" "read-only: DuckDB's message"
+
+run "$DUCKMIG" sql --engine 0.8.1 :memory: "SELEC 1"
+is "$rc" 11 "bad SQL: exit 11"
+like "$err" "duckmig: sql: Parser Error: syntax error*" "bad SQL: DuckDB's message"
+run "$DUCKMIG" sql --engine 0.5.1 :memory: "SELECT 1"
+is "$rc" 8 "engine not installed: exit 8"
+like "$err" "*DuckDB 0.5.1 is not installed*get-duckdb 0.5.1*" "engine not installed: says how to install"
+run "$DUCKMIG" sql --engine 0.8 :memory: "SELECT 1"
+is "$rc" 2 "bad release spelling: exit 2"
+run "$DUCKMIG" sql new.duckdb "SELECT 1"
+is "$rc" 2 "new file without --engine: exit 2"
+like "$err" "*say which release creates it with --engine*" "new file: message"
+[ ! -e new.duckdb ]; ok $? "no file was created"
+run "$DUCKMIG" sql --engine 0.6.1 "$SHARED/corpus/real/51/Dashlane__dbt-invoke__dbt.duckdb" "SELECT 1"
+is "$rc" 11 "0.6.1 cannot open a 0.8 file: exit 11"
+like "$err" "*DuckDB 0.6.1 cannot open*" "wrong engine: names the release"
+run "$DUCKMIG" sql --engine 0.6.1 --set no_such=1 :memory: "SELECT 1"
+ok $([ "$rc" -ne 0 ] && echo 0 || echo 1) "unknown setting fails"
+like "$err" "*no_such*" "unknown setting is named"
+
+# logging: JSON lines on stderr when asked
+run env LOG_LEVEL=debug LOG_FORMAT=json "$DUCKMIG" sql --engine 0.6.1 :memory: "SELECT 1"
+line=$(grep '"component":"engine"' <<<"$err" | head -1)
+is "$(jq -r '[.level, (.msg | startswith("started DuckDB 0.6.1"))] | @tsv' <<<"$line")" "$(printf 'debug\ttrue')" "LOG_FORMAT=json: a JSON debug line from the engine"
+run env LOG_LEVEL=debug "$DUCKMIG" sql --engine 0.6.1 :memory: "SELECT 1"
+like "$err" "duckmig: debug: engine: started DuckDB 0.6.1*" "human debug line"
+run "$DUCKMIG" sql --engine 0.6.1 :memory: "SELECT 1"
+is "$err" "" "no debug lines at the default level"
+done_testing
