@@ -62,7 +62,7 @@ asan: build/asan/duckmig
 test-fast: release-tests duckmig
 	tests/run release
 
-test: release-tests asan-tests duckmig
+test: format-check release-tests asan-tests duckmig
 	tests/run release
 	tests/run asan
 

@@ -46,11 +46,20 @@ static void put_cell(const char *s)
     }
     for (; *s; s++) {
         switch (*s) {
-        case '\t': fputs("\\t", stdout); break;
-        case '\n': fputs("\\n", stdout); break;
-        case '\r': fputs("\\r", stdout); break;
-        case '\\': fputs("\\\\", stdout); break;
-        default: putchar(*s);
+        case '\t':
+            fputs("\\t", stdout);
+            break;
+        case '\n':
+            fputs("\\n", stdout);
+            break;
+        case '\r':
+            fputs("\\r", stdout);
+            break;
+        case '\\':
+            fputs("\\\\", stdout);
+            break;
+        default:
+            putchar(*s);
         }
     }
 }
@@ -126,8 +135,8 @@ static int pick_engine(const char *spec, const char *db,
         return rc;
     if (!dm_engine_for_storage(info.storage_version, release))
         return dm_fail(err, DM_ERR_ENGINE,
-                       "%s: no installed engine opens storage version %llu",
-                       db, (unsigned long long)info.storage_version);
+                       "%s: no installed engine opens storage version %llu", db,
+                       (unsigned long long)info.storage_version);
     return DM_OK;
 }
 
@@ -154,14 +163,21 @@ int cmd_sql(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "e:rs:Hh", opts, NULL)) != -1) {
         switch (c) {
-        case 'e': engine_spec = optarg; break;
-        case 'r': flags |= DM_OPEN_READ_ONLY; break;
-        case 'H': pr.want_header = false; break;
+        case 'e':
+            engine_spec = optarg;
+            break;
+        case 'r':
+            flags |= DM_OPEN_READ_ONLY;
+            break;
+        case 'H':
+            pr.want_header = false;
+            break;
         case 's': {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg || nsettings == MAX_SETTINGS) {
-                fprintf(stderr, "duckmig: sql: bad --set '%s' (NAME=VALUE, "
-                                "at most %d)\n",
+                fprintf(stderr,
+                        "duckmig: sql: bad --set '%s' (NAME=VALUE, "
+                        "at most %d)\n",
                         optarg, MAX_SETTINGS);
                 rc = DM_ERR_USAGE;
                 goto out;
@@ -178,7 +194,9 @@ int cmd_sql(int argc, char **argv)
             nsettings++;
             break;
         }
-        case 'h': fputs(cmd_sql_usage, stdout); goto out;
+        case 'h':
+            fputs(cmd_sql_usage, stdout);
+            goto out;
         default:
             fputs(cmd_sql_usage, stderr);
             rc = DM_ERR_USAGE;

@@ -11,8 +11,14 @@ struct symbol {
     bool optional;
 };
 
-#define SYM(field, name) {name, offsetof(struct dm_duckdb_api, field), false}
-#define OPT(field, name) {name, offsetof(struct dm_duckdb_api, field), true}
+#define SYM(field, name)                                                       \
+    {                                                                          \
+        name, offsetof(struct dm_duckdb_api, field), false                     \
+    }
+#define OPT(field, name)                                                       \
+    {                                                                          \
+        name, offsetof(struct dm_duckdb_api, field), true                      \
+    }
 
 static const struct symbol symbols[] = {
     SYM(open_ext, "duckdb_open_ext"),
@@ -36,14 +42,13 @@ static const struct symbol symbols[] = {
 };
 
 enum dm_code dm_duckdb_api_load(const char *library_path,
-                                struct dm_duckdb_api *api,
-                                struct dm_error *err)
+                                struct dm_duckdb_api *api, struct dm_error *err)
 {
     memset(api, 0, sizeof(*api));
     void *handle = dlopen(library_path, RTLD_NOW | RTLD_LOCAL);
     if (!handle)
-        return dm_fail(err, DM_ERR_ENGINE, "cannot load '%s': %s",
-                       library_path, dlerror());
+        return dm_fail(err, DM_ERR_ENGINE, "cannot load '%s': %s", library_path,
+                       dlerror());
 
     for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
         void *fn = dlsym(handle, symbols[i].name);

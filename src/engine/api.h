@@ -40,8 +40,7 @@ struct dm_duckdb_api {
                     char **out_error);
     void (*close)(dm_ddb_database *db);
     int (*create_config)(dm_ddb_config *out);
-    int (*set_config)(dm_ddb_config cfg, const char *name,
-                      const char *option);
+    int (*set_config)(dm_ddb_config cfg, const char *name, const char *option);
     void (*destroy_config)(dm_ddb_config *cfg);
     int (*connect)(dm_ddb_database db, dm_ddb_connection *out);
     void (*disconnect)(dm_ddb_connection *con);

@@ -72,9 +72,8 @@ static enum dm_code worker_died(struct dm_engine *e, struct dm_error *err)
         e->pid = -1;
         if (WIFSIGNALED(status))
             return dm_fail(err, DM_ERR_PROTOCOL,
-                           "DuckDB %s worker died (signal %d: %s)",
-                           e->release, WTERMSIG(status),
-                           strsignal(WTERMSIG(status)));
+                           "DuckDB %s worker died (signal %d: %s)", e->release,
+                           WTERMSIG(status), strsignal(WTERMSIG(status)));
         return dm_fail(err, DM_ERR_PROTOCOL,
                        "DuckDB %s worker exited with status %d", e->release,
                        WEXITSTATUS(status));
@@ -159,8 +158,7 @@ static enum dm_code spawn_worker(struct dm_engine *e, const char *library,
         rc = dm_fail(err, DM_ERR_NOMEM, "posix_spawn_file_actions_adddup2");
         goto out;
     }
-    char *argv[] = {exe, (char *)"__engine", e->release, (char *)library,
-                    NULL};
+    char *argv[] = {exe, (char *)"__engine", e->release, (char *)library, NULL};
     int serr = posix_spawn(&e->pid, exe, &fa, NULL, argv, environ);
     if (serr != 0) {
         e->pid = -1;
@@ -212,8 +210,8 @@ enum dm_code dm_engine_start(const char *release, struct dm_engine **out,
     dm_wcur_init(&c, &e->buf);
     e->library_version = dm_wcur_str(&c, NULL);
     if (type != DM_W_READY || c.bad) {
-        rc = dm_fail(err, DM_ERR_PROTOCOL,
-                     "DuckDB %s worker did not say READY", release);
+        rc = dm_fail(err, DM_ERR_PROTOCOL, "DuckDB %s worker did not say READY",
+                     release);
         goto fail;
     }
     dm_debug("engine", "started DuckDB %s (%s) as pid %d", release,

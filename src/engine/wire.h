@@ -53,7 +53,10 @@ struct dm_wbuf {
     bool oom; /* an append failed; the frame must not be sent */
 };
 
-#define DM_WBUF_INIT {NULL, 0, 0, false}
+#define DM_WBUF_INIT                                                           \
+    {                                                                          \
+        NULL, 0, 0, false                                                      \
+    }
 
 void dm_wbuf_release(struct dm_wbuf *b);
 /* Start a frame of the given type; clears the buffer. */

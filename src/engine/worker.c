@@ -17,8 +17,8 @@
 #include "engine/api.h"
 #include "engine/wire.h"
 
-#define WORKER_FD 3
-#define ROWS_PER_FRAME 1024
+#define WORKER_FD       3
+#define ROWS_PER_FRAME  1024
 #define BYTES_PER_FRAME (4u << 20)
 
 struct worker {
@@ -87,8 +87,8 @@ static enum dm_code handle_open(struct worker *w, struct dm_wcur *c)
             goto out;
         }
         if (w->api.set_config(cfg, key, val) != DM_DDB_SUCCESS) {
-            snprintf(msg, sizeof(msg), "unknown or invalid setting %s=%s",
-                     key, val);
+            snprintf(msg, sizeof(msg), "unknown or invalid setting %s=%s", key,
+                     val);
             rc = send_error(w, DM_ERR_ENGINE, msg);
             goto out;
         }
@@ -121,8 +121,8 @@ out:
     return rc;
 }
 
-static enum dm_code flush_rows(struct worker *w, uint32_t nrows,
-                               uint32_t ncols, struct dm_wbuf *cells)
+static enum dm_code flush_rows(struct worker *w, uint32_t nrows, uint32_t ncols,
+                               struct dm_wbuf *cells)
 {
     struct dm_error err = DM_ERROR_INIT;
     dm_wbuf_begin(&w->out, DM_W_ROWS);

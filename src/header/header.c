@@ -70,9 +70,10 @@ static const struct storage_entry storage_table[] = {
     {43, {"0.7.0", "0.7.1", NULL}},
     {51, {"0.8.0", "0.8.1", NULL}},
     /* 1.2-1.5 still write 64 for new files unless STORAGE_VERSION says so */
-    {64, {"0.9.0", "0.9.1", "0.9.2", "0.10.0", "0.10.1", "0.10.2", "0.10.3",
-          "1.0.0", "1.1.0", "1.1.1", "1.1.2", "1.1.3", "1.2.x", "1.3.x",
-          "1.4.x", "1.5.x", NULL}},
+    {64,
+     {"0.9.0", "0.9.1", "0.9.2", "0.10.0", "0.10.1", "0.10.2", "0.10.3",
+      "1.0.0", "1.1.0", "1.1.1", "1.1.2", "1.1.3", "1.2.x", "1.3.x", "1.4.x",
+      "1.5.x", NULL}},
     {65, {"1.2.x", NULL}},
     {66, {"1.3.x", NULL}},
     {67, {"1.4.x", NULL}},
@@ -146,8 +147,7 @@ static uint64_t legacy_storage_of(int major, int minor, int patch)
     return 0;
 }
 
-bool dm_release_storage_range(const char *release, uint64_t *lo,
-                              uint64_t *hi)
+bool dm_release_storage_range(const char *release, uint64_t *lo, uint64_t *hi)
 {
     int major, minor, patch;
     if (!dm_release_parse(release, &major, &minor, &patch))
@@ -196,8 +196,7 @@ static void copy_cstr(char *dst, const uint8_t *src, size_t n)
 static void parse_db_header(const uint8_t *p, bool modern,
                             struct dm_db_header *h)
 {
-    h->checksum_ok =
-        le64(p) == dm_header_checksum(p + 8, DM_HEADER_BLOCK - 8);
+    h->checksum_ok = le64(p) == dm_header_checksum(p + 8, DM_HEADER_BLOCK - 8);
     h->iteration = le64(p + 8);
     h->meta_block = le64(p + 16);
     h->free_list = le64(p + 24);
@@ -215,8 +214,7 @@ static void parse_db_header(const uint8_t *p, bool modern,
 }
 
 enum dm_code dm_header_parse(const uint8_t *buf, size_t len,
-                             struct dm_header_info *out,
-                             struct dm_error *err)
+                             struct dm_header_info *out, struct dm_error *err)
 {
     memset(out, 0, sizeof(*out));
     out->active = -1;

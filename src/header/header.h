@@ -25,11 +25,11 @@
 #include "util/error.h"
 
 #define DM_HEADER_BLOCK 4096
-#define DM_HEADER_SIZE (3 * DM_HEADER_BLOCK)
+#define DM_HEADER_SIZE  (3 * DM_HEADER_BLOCK)
 /* Main header value from 2.0 on; the real version is in the db header. */
 #define DM_STORAGE_MARKER_2_0 999
 /* First storage version that 1.x engines open; also the 0.9 format. */
-#define DM_STORAGE_V0_9 64
+#define DM_STORAGE_V0_9             64
 #define DM_DEFAULT_BLOCK_ALLOC_SIZE 262144u
 
 struct dm_db_header {
@@ -38,21 +38,21 @@ struct dm_db_header {
     uint64_t meta_block;
     uint64_t free_list;
     uint64_t block_count;
-    uint64_t block_alloc_size;    /* 0.10+; DM_DEFAULT_... when absent */
-    uint64_t vector_size;         /* 0.10+; 0 when absent */
-    uint64_t serialization;       /* 1.2+ compat version; 2.0: storage */
+    uint64_t block_alloc_size; /* 0.10+; DM_DEFAULT_... when absent */
+    uint64_t vector_size;      /* 0.10+; 0 when absent */
+    uint64_t serialization;    /* 1.2+ compat version; 2.0: storage */
 };
 
 struct dm_header_info {
-    uint64_t main_version;        /* raw u64 at offset 12 */
-    uint64_t storage_version;     /* effective version, see .c */
-    uint64_t serialization;       /* compat version from the db header */
+    uint64_t main_version;    /* raw u64 at offset 12 */
+    uint64_t storage_version; /* effective version, see .c */
+    uint64_t serialization;   /* compat version from the db header */
     bool main_checksum_ok;
     bool encrypted;
-    bool has_library;             /* 0.9+ headers name the creator */
-    char library_version[33];     /* e.g. "v1.1.3", NUL-terminated */
+    bool has_library;         /* 0.9+ headers name the creator */
+    char library_version[33]; /* e.g. "v1.1.3", NUL-terminated */
     char library_hash[33];
-    int active;                   /* 0 or 1; -1 when unreadable */
+    int active; /* 0 or 1; -1 when unreadable */
     struct dm_db_header db[2];
 };
 
@@ -65,8 +65,7 @@ bool dm_header_checksums_ok(const struct dm_header_info *info);
  * bad checksum is not a parse failure, it is reported in the info.
  */
 enum dm_code dm_header_parse(const uint8_t *buf, size_t len,
-                             struct dm_header_info *out,
-                             struct dm_error *err);
+                             struct dm_header_info *out, struct dm_error *err);
 
 /*
  * Open path, parse its headers and check that the file is as long as its
@@ -98,8 +97,7 @@ bool dm_release_parse(const char *s, int *major, int *minor, int *patch);
  * The storage versions release r reads: [*lo, *hi]. Before 0.10 a release
  * reads only its own version. Returns false for an unknown release.
  */
-bool dm_release_storage_range(const char *release, uint64_t *lo,
-                              uint64_t *hi);
+bool dm_release_storage_range(const char *release, uint64_t *lo, uint64_t *hi);
 
 bool dm_release_can_read(const char *release, uint64_t storage_version);
 

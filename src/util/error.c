@@ -27,8 +27,8 @@ enum dm_code dm_fail(struct dm_error *err, enum dm_code code, const char *fmt,
     return code;
 }
 
-enum dm_code dm_fail_errno(struct dm_error *err, enum dm_code code,
-                           int errnum, const char *fmt, ...)
+enum dm_code dm_fail_errno(struct dm_error *err, enum dm_code code, int errnum,
+                           const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -48,19 +48,32 @@ void dm_error_clear(struct dm_error *err)
 const char *dm_code_name(enum dm_code code)
 {
     switch (code) {
-    case DM_OK: return "ok";
-    case DM_ERR_GENERIC: return "error";
-    case DM_ERR_USAGE: return "usage";
-    case DM_ERR_IO: return "io";
-    case DM_ERR_NOT_DUCKDB: return "not_duckdb";
-    case DM_ERR_TRUNCATED: return "truncated";
-    case DM_ERR_CHECKSUM: return "checksum";
-    case DM_ERR_UNSUPPORTED: return "unsupported";
-    case DM_ERR_ENGINE: return "engine";
-    case DM_ERR_NOMEM: return "nomem";
-    case DM_ERR_PROTOCOL: return "protocol";
-    case DM_ERR_SQL: return "sql";
-    case DM_ERR_INTERNAL: return "internal";
+    case DM_OK:
+        return "ok";
+    case DM_ERR_GENERIC:
+        return "error";
+    case DM_ERR_USAGE:
+        return "usage";
+    case DM_ERR_IO:
+        return "io";
+    case DM_ERR_NOT_DUCKDB:
+        return "not_duckdb";
+    case DM_ERR_TRUNCATED:
+        return "truncated";
+    case DM_ERR_CHECKSUM:
+        return "checksum";
+    case DM_ERR_UNSUPPORTED:
+        return "unsupported";
+    case DM_ERR_ENGINE:
+        return "engine";
+    case DM_ERR_NOMEM:
+        return "nomem";
+    case DM_ERR_PROTOCOL:
+        return "protocol";
+    case DM_ERR_SQL:
+        return "sql";
+    case DM_ERR_INTERNAL:
+        return "internal";
     }
     return "unknown";
 }

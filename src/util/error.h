@@ -38,7 +38,13 @@ struct dm_error {
     char msg[DM_ERROR_MSG_MAX];
 };
 
-#define DM_ERROR_INIT {DM_OK, {0}}
+#define DM_ERROR_INIT                                                          \
+    {                                                                          \
+        DM_OK,                                                                 \
+        {                                                                      \
+            0                                                                  \
+        }                                                                      \
+    }
 
 /*
  * Record a failure in err (which may be NULL) and return code, so that
@@ -49,8 +55,8 @@ enum dm_code dm_fail(struct dm_error *err, enum dm_code code, const char *fmt,
                      ...) __attribute__((format(printf, 3, 4)));
 
 /* Like dm_fail, but appends ": strerror(errnum)". */
-enum dm_code dm_fail_errno(struct dm_error *err, enum dm_code code,
-                           int errnum, const char *fmt, ...)
+enum dm_code dm_fail_errno(struct dm_error *err, enum dm_code code, int errnum,
+                           const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Forget a recorded failure, e.g. after it was handled. */

@@ -71,7 +71,6 @@ void dm_log_emit(enum dm_log_level level, const char *component,
         emit_json(level, component, msg);
         return;
     }
-    static const char *const prefix[] = {"debug: ", "", "warning: ",
-                                         "error: "};
+    static const char *const prefix[] = {"debug: ", "", "warning: ", "error: "};
     fprintf(stderr, "duckmig: %s%s: %s\n", prefix[level], component, msg);
 }

@@ -37,9 +37,9 @@ void dm_log_emit(enum dm_log_level level, const char *component,
             dm_log_emit((level), (component), __VA_ARGS__);                    \
     } while (0)
 
-#define dm_debug(comp, ...) DM_LOG(DM_LOG_DEBUG, comp, __VA_ARGS__)
-#define dm_info(comp, ...)  DM_LOG(DM_LOG_INFO, comp, __VA_ARGS__)
-#define dm_warn(comp, ...)  DM_LOG(DM_LOG_WARN, comp, __VA_ARGS__)
+#define dm_debug(comp, ...)  DM_LOG(DM_LOG_DEBUG, comp, __VA_ARGS__)
+#define dm_info(comp, ...)   DM_LOG(DM_LOG_INFO, comp, __VA_ARGS__)
+#define dm_warn(comp, ...)   DM_LOG(DM_LOG_WARN, comp, __VA_ARGS__)
 #define dm_errlog(comp, ...) DM_LOG(DM_LOG_ERROR, comp, __VA_ARGS__)
 
 #endif

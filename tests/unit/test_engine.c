@@ -67,8 +67,7 @@ static void two_releases_at_once(void **state)
 static void nulls_and_strings(void **state)
 {
     (void)state;
-    static const char *const releases[] = {"0.6.1", "0.7.1", "0.8.1",
-                                           "1.5.6"};
+    static const char *const releases[] = {"0.6.1", "0.7.1", "0.8.1", "1.5.6"};
     for (size_t i = 0; i < 4; i++) {
         struct dm_engine *e = NULL;
         struct dm_error err = DM_ERROR_INIT;
@@ -101,8 +100,8 @@ struct counter {
     long long sum;
 };
 
-static int count_rows(void *ctx, size_t ncols, char *const *names,
-                      size_t nrows, char *const *cells)
+static int count_rows(void *ctx, size_t ncols, char *const *names, size_t nrows,
+                      char *const *cells)
 {
     struct counter *c = ctx;
     (void)names;

@@ -79,8 +79,7 @@ static void every_version_in_table(void **state)
         struct db_fields d = D_NEW;
         d.ser = v > 64 ? v - 61 : 0;
         craft(buf, v, "v1.5.6", D_OLD, d);
-        assert_int_equal(dm_header_parse(buf, sizeof(buf), &info, &err),
-                         DM_OK);
+        assert_int_equal(dm_header_parse(buf, sizeof(buf), &info, &err), DM_OK);
         assert_int_equal(info.storage_version, v);
         assert_true(dm_header_checksums_ok(&info));
         assert_non_null(dm_storage_releases(v));
@@ -146,8 +145,8 @@ static void truncated_buffers(void **state)
     uint8_t buf[DM_HEADER_SIZE];
     struct dm_header_info info;
     craft(buf, 43, NULL, D_OLD, D_NEW);
-    static const size_t lens[] = {0, 8, 12, 19, 20, 4095, 4096, 8192,
-                                  DM_HEADER_SIZE - 1};
+    static const size_t lens[] = {
+        0, 8, 12, 19, 20, 4095, 4096, 8192, DM_HEADER_SIZE - 1};
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
         struct dm_error err = DM_ERROR_INIT;
         enum dm_code rc = dm_header_parse(buf, lens[i], &info, &err);

@@ -130,9 +130,9 @@ static void api_load_rejects_non_duckdb(void **state)
     assert_non_null(strstr(err.msg, "duckdb_open_ext"));
     assert_null(api.handle);
     dm_error_clear(&err);
-    assert_int_equal(dm_duckdb_api_load("/nonexistent/libduckdb.so", &api,
-                                        &err),
-                     DM_ERR_ENGINE);
+    assert_int_equal(
+        dm_duckdb_api_load("/nonexistent/libduckdb.so", &api, &err),
+        DM_ERR_ENGINE);
     assert_non_null(strstr(err.msg, "/nonexistent/libduckdb.so"));
     dm_duckdb_api_unload(&api); /* safe on a zeroed table */
 }

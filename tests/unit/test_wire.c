@@ -60,8 +60,7 @@ static void round_trip(void **state)
 
     close(fds[1]);
     dm_error_clear(&err);
-    assert_int_equal(dm_wire_recv(fds[0], &in, &type, &err),
-                     DM_ERR_PROTOCOL);
+    assert_int_equal(dm_wire_recv(fds[0], &in, &type, &err), DM_ERR_PROTOCOL);
     assert_non_null(strstr(err.msg, "closed"));
     close(fds[0]);
     dm_wbuf_release(&b);
@@ -81,8 +80,7 @@ static void cut_short_and_oversized(void **state)
     uint8_t cut[] = {100, 0, 0, 0, DM_W_QUERY, 'a', 'b', 'c'};
     assert_int_equal(write(fds[1], cut, sizeof(cut)), (ssize_t)sizeof(cut));
     close(fds[1]);
-    assert_int_equal(dm_wire_recv(fds[0], &in, &type, &err),
-                     DM_ERR_PROTOCOL);
+    assert_int_equal(dm_wire_recv(fds[0], &in, &type, &err), DM_ERR_PROTOCOL);
     assert_non_null(strstr(err.msg, "cut short"));
     close(fds[0]);
 
@@ -91,8 +89,7 @@ static void cut_short_and_oversized(void **state)
     uint8_t huge[] = {0xff, 0xff, 0xff, 0x7f, DM_W_ROWS};
     assert_int_equal(write(fds[1], huge, sizeof(huge)), (ssize_t)sizeof(huge));
     dm_error_clear(&err);
-    assert_int_equal(dm_wire_recv(fds[0], &in, &type, &err),
-                     DM_ERR_PROTOCOL);
+    assert_int_equal(dm_wire_recv(fds[0], &in, &type, &err), DM_ERR_PROTOCOL);
     assert_non_null(strstr(err.msg, "too large"));
     close(fds[0]);
     close(fds[1]);
