@@ -33,13 +33,16 @@ $(1)_LIB  := $$(LIB_SRCS:%.c=build/$(1)/%.o)
 
 build/$(1)/%.o: %.c
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(2) -c -o $$@ $$<
+	@echo "  CC [$(1)] $$<"
+	@$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(2) -c -o $$@ $$<
 
 build/$(1)/duckmig: $$($(1)_OBJS)
-	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS)
+	@echo "  LD [$(1)] $$@"
+	@$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS)
 
 build/$(1)/tests/%: build/$(1)/tests/unit/%.o $$($(1)_LIB)
-	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS) -lcmocka
+	@echo "  LD [$(1)] $$@"
+	@$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS) -lcmocka
 
 $(1)-tests: build/$(1)/duckmig $$(UNITS:%=build/$(1)/tests/%)
 -include $$($(1)_OBJS:.o=.d)

@@ -21,10 +21,14 @@ struct dm_command {
 int cmd_inspect(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
 int cmd_engines(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 extern const char cmd_inspect_usage[];
 extern const char cmd_sql_usage[];
 extern const char cmd_engines_usage[];
+extern const char cmd_migrate_usage[];
+extern const char cmd_verify_usage[];
 
 /* Print cmd's usage to out (stdout for --help, stderr for mistakes). */
 void dm_cmd_usage(const char *name, FILE *out);

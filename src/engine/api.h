@@ -23,6 +23,10 @@ typedef uint64_t dm_idx_t;
 typedef void *dm_ddb_database;
 typedef void *dm_ddb_connection;
 typedef void *dm_ddb_config;
+typedef void *dm_ddb_chunk;
+typedef void *dm_ddb_vector;
+typedef void *dm_ddb_ltype;
+typedef void *dm_ddb_appender;
 
 /* duckdb_result: five deprecated words then internal_data (0.3.2 - 1.5). */
 struct dm_ddb_result {
@@ -59,8 +63,56 @@ struct dm_duckdb_api {
                           dm_idx_t row);
     void (*free)(void *ptr);
 
+    /* data chunks and vectors (0.6+); results are passed by value */
+    dm_ddb_chunk (*result_get_chunk)(struct dm_ddb_result res, dm_idx_t i);
+    dm_idx_t (*result_chunk_count)(struct dm_ddb_result res);
+    dm_ddb_ltype (*column_logical_type)(struct dm_ddb_result *res,
+                                        dm_idx_t col);
+    dm_idx_t (*chunk_get_size)(dm_ddb_chunk chunk);
+    void (*chunk_set_size)(dm_ddb_chunk chunk, dm_idx_t size);
+    void (*chunk_reset)(dm_ddb_chunk chunk);
+    dm_ddb_vector (*chunk_get_vector)(dm_ddb_chunk chunk, dm_idx_t col);
+    dm_ddb_chunk (*create_data_chunk)(dm_ddb_ltype *types, dm_idx_t n);
+    void (*destroy_data_chunk)(dm_ddb_chunk *chunk);
+    void *(*vector_get_data)(dm_ddb_vector v);
+    uint64_t *(*vector_get_validity)(dm_ddb_vector v);
+    void (*vector_ensure_validity_writable)(dm_ddb_vector v);
+    void (*validity_set_row_invalid)(uint64_t *validity, dm_idx_t row);
+    void (*vector_assign_string_element_len)(dm_ddb_vector v, dm_idx_t row,
+                                             const char *s, dm_idx_t len);
+    dm_ddb_vector (*list_vector_get_child)(dm_ddb_vector v);
+    dm_idx_t (*list_vector_get_size)(dm_ddb_vector v);
+    dm_ddb_vector (*struct_vector_get_child)(dm_ddb_vector v, dm_idx_t i);
+    int (*get_type_id)(dm_ddb_ltype t);
+    uint8_t (*decimal_width)(dm_ddb_ltype t);
+    uint8_t (*decimal_scale)(dm_ddb_ltype t);
+    int (*decimal_internal_type)(dm_ddb_ltype t);
+    int (*enum_internal_type)(dm_ddb_ltype t);
+    dm_ddb_ltype (*list_type_child_type)(dm_ddb_ltype t);
+    dm_ddb_ltype (*map_type_key_type)(dm_ddb_ltype t);
+    dm_ddb_ltype (*map_type_value_type)(dm_ddb_ltype t);
+    dm_idx_t (*struct_type_child_count)(dm_ddb_ltype t);
+    char *(*struct_type_child_name)(dm_ddb_ltype t, dm_idx_t i);
+    dm_ddb_ltype (*struct_type_child_type)(dm_ddb_ltype t, dm_idx_t i);
+    void (*destroy_logical_type)(dm_ddb_ltype *t);
+
+    /* appender (0.6+) */
+    int (*appender_create)(dm_ddb_connection con, const char *schema,
+                           const char *table, dm_ddb_appender *out);
+    const char *(*appender_error)(dm_ddb_appender app);
+    int (*append_data_chunk)(dm_ddb_appender app, dm_ddb_chunk chunk);
+    int (*appender_flush)(dm_ddb_appender app);
+    int (*appender_close)(dm_ddb_appender app);
+    int (*appender_destroy)(dm_ddb_appender *app);
+
     /* optional: 0.6.0+ (all releases we ship have it) */
     const char *(*library_version)(void);
+    /* optional: 0.7+ (writing lists) */
+    int (*list_vector_reserve)(dm_ddb_vector v, dm_idx_t capacity);
+    int (*list_vector_set_size)(dm_ddb_vector v, dm_idx_t size);
+    dm_idx_t (*union_type_member_count)(dm_ddb_ltype t);
+    char *(*union_type_member_name)(dm_ddb_ltype t, dm_idx_t i);
+    dm_ddb_ltype (*union_type_member_type)(dm_ddb_ltype t, dm_idx_t i);
 };
 
 /*

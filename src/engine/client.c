@@ -115,7 +115,7 @@ static enum dm_code error_frame(struct dm_engine *e, struct dm_error *err)
     dm_wcur_init(&c, &e->buf);
     uint32_t code = dm_wcur_u32(&c);
     char *msg = dm_wcur_str(&c, NULL);
-    if (c.bad || code == DM_OK || code > DM_ERR_INTERNAL)
+    if (c.bad || code == DM_OK || code > DM_ERR_INCOMPLETE)
         code = DM_ERR_PROTOCOL;
     enum dm_code rc = dm_fail(err, (enum dm_code)code, "%s",
                               msg ? msg : "malformed error from worker");
@@ -419,6 +419,157 @@ enum dm_code dm_engine_exec(struct dm_engine *e, const char *sql,
                             struct dm_error *err)
 {
     return dm_engine_query_each(e, sql, NULL, NULL, err);
+}
+
+void dm_scan_schema_release(struct dm_scan_schema *s)
+{
+    for (size_t i = 0; i < s->ncols; i++) {
+        if (s->names)
+            free(s->names[i]);
+        if (s->types)
+            dm_type_release(&s->types[i]);
+    }
+    free(s->names);
+    free(s->types);
+    memset(s, 0, sizeof(*s));
+}
+
+static bool read_schema(struct dm_wcur *c, struct dm_scan_schema *s)
+{
+    uint32_t n = dm_wcur_u32(c);
+    if (c->bad || n > DM_TYPE_MAX_CHILDREN)
+        return false;
+    s->names = calloc(n ? n : 1, sizeof(char *));
+    s->types = calloc(n ? n : 1, sizeof(*s->types));
+    if (!s->names || !s->types)
+        return false;
+    s->ncols = n;
+    for (uint32_t i = 0; i < n; i++) {
+        s->names[i] = dm_wcur_str(c, NULL);
+        if (c->bad || !dm_type_read(c, &s->types[i]))
+            return false;
+    }
+    return true;
+}
+
+/* A worker busy sending a result cannot hear QUIT: end it. */
+static void kill_worker(struct dm_engine *e)
+{
+    if (e->pid > 0) {
+        kill(e->pid, SIGKILL);
+        waitpid(e->pid, NULL, 0);
+        e->pid = -1;
+    }
+    e->dead = true;
+}
+
+enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql, dm_scan_fn fn,
+                            void *ctx, struct dm_error *err)
+{
+    struct dm_scan_schema schema = {0, NULL, NULL};
+    enum dm_wire_type type;
+    enum dm_code rc;
+    bool have_schema = false;
+
+    dm_wbuf_begin(&e->buf, DM_W_SCAN);
+    dm_wbuf_str(&e->buf, sql);
+    rc = send_frame(e, err);
+    if (rc)
+        return rc;
+    for (;;) {
+        rc = recv_frame(e, &type, err);
+        if (rc)
+            break;
+        struct dm_wcur c;
+        dm_wcur_init(&c, &e->buf);
+        int stop = 0;
+        if (type == DM_W_ERROR) {
+            rc = error_frame(e, err);
+            break;
+        } else if (type == DM_W_SCHEMA && !have_schema) {
+            if (!read_schema(&c, &schema)) {
+                rc = dm_fail(err, DM_ERR_PROTOCOL,
+                             "malformed SCHEMA from DuckDB %s", e->release);
+                kill_worker(e);
+                break;
+            }
+            have_schema = true;
+            stop = fn(ctx, &schema, NULL, 0);
+        } else if (type == DM_W_CHUNK && have_schema) {
+            stop = fn(ctx, &schema, e->buf.data, e->buf.len);
+        } else if (type == DM_W_DONE) {
+            break;
+        } else {
+            rc = dm_fail(err, DM_ERR_PROTOCOL,
+                         "unexpected frame from DuckDB %s", e->release);
+            kill_worker(e);
+            break;
+        }
+        if (stop) {
+            rc = (enum dm_code)stop;
+            kill_worker(e);
+            break;
+        }
+    }
+    dm_scan_schema_release(&schema);
+    return rc;
+}
+
+enum dm_code dm_engine_append_begin(struct dm_engine *e, const char *schema,
+                                    const char *table, size_t ncols,
+                                    char *const *columns,
+                                    const struct dm_type_node *types,
+                                    struct dm_error *err)
+{
+    enum dm_wire_type type;
+    dm_wbuf_begin(&e->buf, DM_W_APPEND);
+    dm_wbuf_str(&e->buf, schema);
+    dm_wbuf_str(&e->buf, table);
+    dm_wbuf_u32(&e->buf, (uint32_t)ncols);
+    for (size_t i = 0; i < ncols; i++) {
+        dm_wbuf_str(&e->buf, columns[i]);
+        dm_type_write(&e->buf, &types[i]);
+    }
+    enum dm_code rc = send_frame(e, err);
+    if (!rc)
+        rc = recv_frame(e, &type, err);
+    if (rc)
+        return rc;
+    if (type == DM_W_ERROR)
+        return error_frame(e, err);
+    if (type != DM_W_OK)
+        return dm_fail(err, DM_ERR_PROTOCOL, "unexpected reply to APPEND");
+    return DM_OK;
+}
+
+enum dm_code dm_engine_append_chunk(struct dm_engine *e, const uint8_t *chunk,
+                                    size_t len, struct dm_error *err)
+{
+    dm_wbuf_begin(&e->buf, DM_W_CHUNK);
+    dm_wbuf_bytes(&e->buf, chunk, len);
+    return send_frame(e, err);
+}
+
+enum dm_code dm_engine_append_end(struct dm_engine *e, uint64_t *rows,
+                                  struct dm_error *err)
+{
+    enum dm_wire_type type;
+    dm_wbuf_begin(&e->buf, DM_W_END);
+    enum dm_code rc = send_frame(e, err);
+    if (!rc)
+        rc = recv_frame(e, &type, err);
+    if (rc)
+        return rc;
+    if (type == DM_W_ERROR)
+        return error_frame(e, err);
+    struct dm_wcur c;
+    dm_wcur_init(&c, &e->buf);
+    uint64_t n = dm_wcur_u64(&c);
+    if (type != DM_W_DONE || c.bad)
+        return dm_fail(err, DM_ERR_PROTOCOL, "unexpected reply to END");
+    if (rows)
+        *rows = n;
+    return DM_OK;
 }
 
 void dm_engine_stop(struct dm_engine *e)

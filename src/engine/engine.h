@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/vec.h"
 #include "engine/wire.h"
 #include "util/error.h"
 
@@ -80,6 +81,45 @@ enum dm_code dm_engine_query_each(struct dm_engine *e, const char *sql,
 /* Run statements, discarding any rows. */
 enum dm_code dm_engine_exec(struct dm_engine *e, const char *sql,
                             struct dm_error *err);
+
+/* The columns of a SCAN: names and canonical type trees. */
+struct dm_scan_schema {
+    size_t ncols;
+    char **names;
+    struct dm_type_node *types;
+};
+
+/*
+ * Called with the schema once (chunk NULL), then once per CHUNK frame
+ * with its encoded payload (vec.h), valid until the call returns. Return
+ * non-zero to abort: the worker is then killed, since it cannot be
+ * stopped mid-result, and the handle is dead.
+ */
+typedef int (*dm_scan_fn)(void *ctx, const struct dm_scan_schema *schema,
+                          const uint8_t *chunk, size_t len);
+
+/* Stream a query's result as encoded vectors. */
+enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql, dm_scan_fn fn,
+                            void *ctx, struct dm_error *err);
+
+/*
+ * Append encoded chunks to schema.table: begin names the columns (the
+ * table's stored, non-generated columns, in order) and their source
+ * types; the worker checks they fit the table. Chunks are sent without a
+ * reply, so a reader and a writer run side by side; end reports the rows
+ * appended or the first failure.
+ */
+enum dm_code dm_engine_append_begin(struct dm_engine *e, const char *schema,
+                                    const char *table, size_t ncols,
+                                    char *const *columns,
+                                    const struct dm_type_node *types,
+                                    struct dm_error *err);
+enum dm_code dm_engine_append_chunk(struct dm_engine *e, const uint8_t *chunk,
+                                    size_t len, struct dm_error *err);
+enum dm_code dm_engine_append_end(struct dm_engine *e, uint64_t *rows,
+                                  struct dm_error *err);
+
+void dm_scan_schema_release(struct dm_scan_schema *s);
 
 /* Ask the worker to quit, reap it (killing it if it hangs), free e. */
 void dm_engine_stop(struct dm_engine *e);

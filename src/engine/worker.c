@@ -16,20 +16,14 @@
 
 #include "engine/api.h"
 #include "engine/wire.h"
+#include "engine/worker_int.h"
+#include "header/header.h"
 
 #define WORKER_FD       3
 #define ROWS_PER_FRAME  1024
 #define BYTES_PER_FRAME (4u << 20)
 
-struct worker {
-    struct dm_duckdb_api api;
-    dm_ddb_database db;
-    dm_ddb_connection con;
-    struct dm_wbuf out;
-    int fd;
-};
-
-static enum dm_code send_error(struct worker *w, enum dm_code code,
+enum dm_code worker_send_error(struct worker *w, enum dm_code code,
                                const char *msg)
 {
     struct dm_error err = DM_ERROR_INIT;
@@ -68,28 +62,28 @@ static enum dm_code handle_open(struct worker *w, struct dm_wcur *c)
     path = dm_wcur_str(c, NULL);
     uint32_t nopts = dm_wcur_u32(c);
     if (c->bad || !path)
-        return send_error(w, DM_ERR_PROTOCOL, "malformed OPEN frame");
+        return worker_send_error(w, DM_ERR_PROTOCOL, "malformed OPEN frame");
 
     if (w->api.create_config(&cfg) != DM_DDB_SUCCESS) {
-        rc = send_error(w, DM_ERR_ENGINE, "duckdb_create_config failed");
+        rc = worker_send_error(w, DM_ERR_ENGINE, "duckdb_create_config failed");
         goto out;
     }
     if ((flags & DM_OPEN_READ_ONLY) &&
         w->api.set_config(cfg, "access_mode", "READ_ONLY") != DM_DDB_SUCCESS) {
-        rc = send_error(w, DM_ERR_ENGINE, "cannot set access_mode");
+        rc = worker_send_error(w, DM_ERR_ENGINE, "cannot set access_mode");
         goto out;
     }
     for (uint32_t i = 0; i < nopts; i++) {
         key = dm_wcur_str(c, NULL);
         val = dm_wcur_str(c, NULL);
         if (c->bad || !key || !val) {
-            rc = send_error(w, DM_ERR_PROTOCOL, "malformed OPEN option");
+            rc = worker_send_error(w, DM_ERR_PROTOCOL, "malformed OPEN option");
             goto out;
         }
         if (w->api.set_config(cfg, key, val) != DM_DDB_SUCCESS) {
             snprintf(msg, sizeof(msg), "unknown or invalid setting %s=%s", key,
                      val);
-            rc = send_error(w, DM_ERR_ENGINE, msg);
+            rc = worker_send_error(w, DM_ERR_ENGINE, msg);
             goto out;
         }
         free(key);
@@ -101,12 +95,12 @@ static enum dm_code handle_open(struct worker *w, struct dm_wcur *c)
         snprintf(msg, sizeof(msg), "%s",
                  open_err ? open_err : "duckdb_open_ext failed");
         w->db = NULL;
-        rc = send_error(w, DM_ERR_SQL, msg);
+        rc = worker_send_error(w, DM_ERR_SQL, msg);
         goto out;
     }
     if (w->api.connect(w->db, &w->con) != DM_DDB_SUCCESS) {
         close_db(w);
-        rc = send_error(w, DM_ERR_ENGINE, "duckdb_connect failed");
+        rc = worker_send_error(w, DM_ERR_ENGINE, "duckdb_connect failed");
         goto out;
     }
     rc = send_simple(w, DM_W_OK);
@@ -142,16 +136,16 @@ static enum dm_code handle_query(struct worker *w, struct dm_wcur *c)
 
     char *sql = dm_wcur_str(c, NULL);
     if (c->bad || !sql)
-        return send_error(w, DM_ERR_PROTOCOL, "malformed QUERY frame");
+        return worker_send_error(w, DM_ERR_PROTOCOL, "malformed QUERY frame");
     if (!w->con) {
         free(sql);
-        return send_error(w, DM_ERR_USAGE, "no database is open");
+        return worker_send_error(w, DM_ERR_USAGE, "no database is open");
     }
 
     memset(&res, 0, sizeof(res));
     if (w->api.query(w->con, sql, &res) != DM_DDB_SUCCESS) {
         const char *m = w->api.result_error(&res);
-        rc = send_error(w, DM_ERR_SQL, m ? m : "query failed");
+        rc = worker_send_error(w, DM_ERR_SQL, m ? m : "query failed");
         goto out;
     }
 
@@ -179,7 +173,7 @@ static enum dm_code handle_query(struct worker *w, struct dm_wcur *c)
         }
         batch++;
         if (cells.oom) {
-            rc = send_error(w, DM_ERR_NOMEM, "result row too large");
+            rc = worker_send_error(w, DM_ERR_NOMEM, "result row too large");
             goto out;
         }
         if (batch == ROWS_PER_FRAME || cells.len >= BYTES_PER_FRAME) {
@@ -214,12 +208,13 @@ int dm_engine_worker_main(int argc, char **argv)
 
     memset(&w, 0, sizeof(w));
     w.fd = WORKER_FD;
-    if (argc != 3) {
+    int patch;
+    if (argc != 3 || !dm_release_parse(argv[1], &w.major, &w.minor, &patch)) {
         fprintf(stderr, "usage: duckmig __engine RELEASE LIBRARY\n");
         return 2;
     }
     if (dm_duckdb_api_load(argv[2], &w.api, &err)) {
-        send_error(&w, err.code, err.msg);
+        worker_send_error(&w, err.code, err.msg);
         goto out;
     }
     dm_wbuf_begin(&w.out, DM_W_READY);
@@ -242,8 +237,13 @@ int dm_engine_worker_main(int argc, char **argv)
             rc = handle_open(&w, &c);
         } else if (type == DM_W_QUERY) {
             rc = handle_query(&w, &c);
+        } else if (type == DM_W_SCAN) {
+            rc = worker_handle_scan(&w, &c);
+        } else if (type == DM_W_APPEND) {
+            rc = worker_handle_append(&w, &c);
         } else {
-            rc = send_error(&w, DM_ERR_PROTOCOL, "unexpected frame type");
+            rc =
+                worker_send_error(&w, DM_ERR_PROTOCOL, "unexpected frame type");
         }
         if (rc)
             break;

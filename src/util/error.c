@@ -74,6 +74,10 @@ const char *dm_code_name(enum dm_code code)
         return "sql";
     case DM_ERR_INTERNAL:
         return "internal";
+    case DM_ERR_VERIFY:
+        return "verify";
+    case DM_ERR_INCOMPLETE:
+        return "incomplete";
     }
     return "unknown";
 }

@@ -29,6 +29,8 @@ enum dm_code {
     DM_ERR_PROTOCOL = 10,   /* engine worker spoke nonsense or died */
     DM_ERR_SQL = 11,        /* DuckDB rejected a statement */
     DM_ERR_INTERNAL = 12,   /* a broken invariant: a bug in duckmig */
+    DM_ERR_VERIFY = 13,     /* destination differs from source: not kept */
+    DM_ERR_INCOMPLETE = 14, /* written, but some objects were not carried */
 };
 
 #define DM_ERROR_MSG_MAX 1024

@@ -1,0 +1,152 @@
+/*
+ * migrate.c - `duckmig migrate SRC DST`: rewrite one file with the target
+ * release, verify it, and only then put it at DST.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd/cmd.h"
+#include "migrate/migrate.h"
+#include "util/error.h"
+
+const char cmd_migrate_usage[] =
+    "usage: duckmig migrate [--to RELEASE] [--storage-version V] [--force]\n"
+    "                       [--json] [--verbose] SRC DST\n"
+    "\n"
+    "Rewrite SRC (a DuckDB file of 0.6.1, 0.7.1, 0.8.1 or anything 1.5.6\n"
+    "opens) as DST for the target release, verify DST against SRC (every\n"
+    "object and an order-independent fingerprint of every column), and\n"
+    "move it into place only when verification passed. SRC and its WAL are\n"
+    "opened read-only.\n"
+    "\n"
+    "  --to RELEASE          0.8.1 / v0.8.1 / duckdb0.8.1, or 1.5.6 / latest;\n"
+    "                        default $DUCKDB_MIGRATE_VERSION, else 0.8.1\n"
+    "  --storage-version V   for 1.x targets: v1.0.0 ... v1.5.0 (default:\n"
+    "                        what 1.5.6 writes by default, storage 64)\n"
+    "  --force               migrate even when SRC is already at the target\n"
+    "                        format; replace an existing DST\n"
+    "  --json                print the result and report as JSON\n"
+    "  --verbose             list every object, not only problems\n"
+    "\n"
+    "Exit status: 0 migrated (or already at target: nothing written);\n"
+    "14 written, but some objects could not be carried (named in the\n"
+    "report); 13 verification failed, nothing written; 7 unsupported\n"
+    "(older than 0.6, newer than the target, encrypted); 8 no engine.\n";
+
+static const char *status_name(enum dm_migrate_status s)
+{
+    switch (s) {
+    case DM_MIG_MIGRATED:
+        return "migrated";
+    case DM_MIG_ALREADY:
+        return "already_at_target";
+    case DM_MIG_INCOMPLETE:
+        return "incomplete";
+    case DM_MIG_FAILED:
+        return "failed";
+    }
+    return "failed";
+}
+
+static void print_json(const struct dm_migrate_opts *o,
+                       const struct dm_migrate_result *r,
+                       const struct dm_error *err)
+{
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:s?, s:I, s:s, s:I, s:I, s:I, s:f, s:o, s:s?}", "src",
+        o->src, "dst", o->dst, "status",
+        err->code ? "failed" : status_name(r->status), "source_release",
+        r->src_release[0] ? r->src_release : NULL, "source_storage",
+        (json_int_t)r->src_storage, "target_release", r->dst_release,
+        "target_storage", (json_int_t)r->dst_storage, "source_size",
+        (json_int_t)r->src_size, "target_size", (json_int_t)r->dst_size,
+        "seconds", r->seconds, "report", dm_report_json(&r->report), "error",
+        err->code ? err->msg : NULL);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (s)
+        printf("%s\n", s);
+    free(s);
+    json_decref(j);
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"to", required_argument, NULL, 't'},
+        {"storage-version", required_argument, NULL, 's'},
+        {"force", no_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct dm_migrate_opts o = {NULL, NULL, NULL, NULL, false};
+    bool json = false, verbose = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "t:s:fjvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            o.to = optarg;
+            break;
+        case 's':
+            o.storage_version = optarg;
+            break;
+        case 'f':
+            o.force = true;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'v':
+            verbose = true;
+            break;
+        case 'h':
+            fputs(cmd_migrate_usage, stdout);
+            return 0;
+        default:
+            fputs(cmd_migrate_usage, stderr);
+            return DM_ERR_USAGE;
+        }
+    }
+    if (argc - optind != 2) {
+        fputs(cmd_migrate_usage, stderr);
+        return DM_ERR_USAGE;
+    }
+    o.src = argv[optind];
+    o.dst = argv[optind + 1];
+
+    struct dm_migrate_result r;
+    struct dm_error err = DM_ERROR_INIT;
+    enum dm_code rc = dm_migrate(&o, &r, &err);
+    if (json) {
+        print_json(&o, &r, &err);
+    } else if (!rc && r.status == DM_MIG_ALREADY) {
+        printf("%s: already at target (storage %llu, DuckDB %s); nothing "
+               "written\n",
+               o.src, (unsigned long long)r.src_storage, r.dst_release);
+    } else if (!rc) {
+        printf("%s -> %s: %s, DuckDB %s (storage %llu) -> %s (storage "
+               "%llu), %zu tables, %llu rows, %.2f s\n",
+               o.src, o.dst, status_name(r.status), r.src_release,
+               (unsigned long long)r.src_storage, r.dst_release,
+               (unsigned long long)r.dst_storage, r.report.tables,
+               (unsigned long long)r.report.rows, r.seconds);
+        dm_report_print(&r.report, stdout, verbose);
+    } else if (r.report.nitems) {
+        dm_report_print(&r.report, stderr, verbose);
+    }
+    if (rc)
+        fprintf(stderr, "duckmig: migrate: %s\n", err.msg);
+    if (!rc && r.status == DM_MIG_INCOMPLETE) {
+        fprintf(stderr,
+                "duckmig: migrate: %s written, but %zu objects were not "
+                "carried over (see the report)\n",
+                o.dst, dm_report_count(&r.report, DM_ITEM_NOT_CARRIED));
+        rc = DM_ERR_INCOMPLETE;
+    }
+    dm_report_release(&r.report);
+    return rc;
+}

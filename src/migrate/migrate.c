@@ -1,0 +1,892 @@
+/* migrate.c - plan, stream, verify, publish (see migrate.h). */
+#include "migrate/migrate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "header/header.h"
+#include "migrate/catalog.h"
+#include "util/log.h"
+#include "verify/verify.h"
+
+#define OLDEST_SUPPORTED 39 /* 0.6 */
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    va_start(ap, f);
+    if (vasprintf(&s, f, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+enum dm_code dm_target_storage(const char *release, const char *opt,
+                               uint64_t *storage, struct dm_error *err)
+{
+    uint64_t lo, hi;
+    int major, minor, patch;
+    if (!dm_release_storage_range(release, &lo, &hi) ||
+        !dm_release_parse(release, &major, &minor, &patch))
+        return dm_fail(err, DM_ERR_USAGE, "DuckDB %s is not a known release",
+                       release);
+    if (lo == hi) { /* before 0.9: one format */
+        if (opt)
+            return dm_fail(err, DM_ERR_USAGE,
+                           "--storage-version needs a 1.x target, not %s",
+                           release);
+        *storage = lo;
+        return DM_OK;
+    }
+    if (!opt) { /* what 1.2-1.5 write by default */
+        *storage = DM_STORAGE_V0_9;
+        return DM_OK;
+    }
+    int a, b, c;
+    if (!dm_release_parse(opt, &a, &b, &c) || a != 1 || b > 5 || c != 0)
+        return dm_fail(err, DM_ERR_USAGE,
+                       "--storage-version takes v1.0.0 ... v1.5.0, not '%s'",
+                       opt);
+    uint64_t v = b <= 1 ? DM_STORAGE_V0_9 : 63 + (uint64_t)b;
+    if (v > hi)
+        return dm_fail(err, DM_ERR_USAGE, "DuckDB %s cannot write %s", release,
+                       opt);
+    *storage = v;
+    return DM_OK;
+}
+
+/* ---- the destination's temporary home --------------------------------- */
+
+struct staging {
+    char dir[PATH_MAX];                 /* DST's folder/.duckmig-XXXXXX */
+    char path[PATH_MAX + NAME_MAX + 2]; /* dir/<DST's file name> */
+    char final[PATH_MAX];
+    char stem[NAME_MAX + 1]; /* catalog name: file name without extension */
+};
+
+static enum dm_code staging_create(struct staging *s, const char *dst,
+                                   struct dm_error *err)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    snprintf(a, sizeof(a), "%s", dst);
+    snprintf(b, sizeof(b), "%s", dst);
+    const char *dir = dirname(a), *base = basename(b);
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "/") == 0 ||
+        strlen(base) > NAME_MAX)
+        return dm_fail(err, DM_ERR_USAGE, "'%s' is not a file name", dst);
+    if (snprintf(s->dir, sizeof(s->dir), "%s/.duckmig-XXXXXX", dir) >=
+            (int)sizeof(s->dir) ||
+        snprintf(s->final, sizeof(s->final), "%s", dst) >=
+            (int)sizeof(s->final))
+        return dm_fail(err, DM_ERR_USAGE, "'%s' is too long", dst);
+    if (!mkdtemp(s->dir)) {
+        int e = errno;
+        s->dir[0] = '\0';
+        return dm_fail_errno(err, DM_ERR_IO, e,
+                             "cannot create a temporary folder in '%s'", dir);
+    }
+    snprintf(s->path, sizeof(s->path), "%s/%s", s->dir, base);
+    snprintf(s->stem, sizeof(s->stem), "%s", base);
+    char *dot = strchr(s->stem, '.');
+    if (dot && dot != s->stem)
+        *dot = '\0';
+    return DM_OK;
+}
+
+/* Remove the staging folder and whatever is in it (no subfolders). */
+static void staging_remove(struct staging *s)
+{
+    if (!s->dir[0])
+        return;
+    static const char *const suffixes[] = {"", ".wal", ".tmp"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char p[sizeof(s->path) + 8];
+        snprintf(p, sizeof(p), "%s%s", s->path, suffixes[i]);
+        unlink(p);
+    }
+    rmdir(s->dir);
+    s->dir[0] = '\0';
+}
+
+static enum dm_code fsync_path(const char *path, int flags,
+                               struct dm_error *err)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return dm_fail_errno(err, DM_ERR_IO, errno, "cannot open '%s'", path);
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (rc != 0)
+        return dm_fail_errno(err, DM_ERR_IO, e, "cannot sync '%s'", path);
+    return DM_OK;
+}
+
+/* fsync the file, rename it over DST, fsync DST's folder. */
+static enum dm_code staging_publish(struct staging *s, struct dm_error *err)
+{
+    char wal[sizeof(s->path) + 8], a[PATH_MAX];
+    snprintf(wal, sizeof(wal), "%s.wal", s->path);
+    if (access(wal, F_OK) == 0)
+        return dm_fail(err, DM_ERR_INTERNAL,
+                       "the new file still has a WAL; not publishing it");
+    enum dm_code rc = fsync_path(s->path, O_RDONLY, err);
+    if (rc)
+        return rc;
+    if (rename(s->path, s->final) != 0)
+        return dm_fail_errno(err, DM_ERR_IO, errno, "cannot move '%s' to '%s'",
+                             s->path, s->final);
+    snprintf(a, sizeof(a), "%s", s->final);
+    rc = fsync_path(dirname(a), O_RDONLY | O_DIRECTORY, err);
+    rmdir(s->dir);
+    s->dir[0] = '\0';
+    return rc;
+}
+
+/* ---- building the target's DDL ---------------------------------------- */
+
+/* SET search_path so that unqualified names resolve as in the source. */
+static char *with_schema(const char *schema, const char *stmt)
+{
+    char *lit = NULL, *out = NULL;
+    char *id = dm_sql_ident(schema);
+    char *path = id ? fmt("%s,main", id) : NULL;
+    lit = path ? dm_sql_literal(path) : NULL;
+    if (lit)
+        out = fmt("SET search_path = %s; %s", lit, stmt);
+    free(lit);
+    free(path);
+    free(id);
+    return out;
+}
+
+static char *create_table_sql(const struct dm_cat_table *t)
+{
+    char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
+    char *body = strdup("");
+    for (size_t i = 0; body && i < t->nitems; i++) {
+        char *item = NULL;
+        if (i < t->ncols) {
+            /* "<name> <type><rest>": re-quote the name, fix the type */
+            const struct dm_cat_column *c = &t->cols[i];
+            const char *it = t->items[i];
+            char *qn = dm_sql_ident(c->name);
+            size_t skip = 0;
+            if (it[0] == '"') {
+                skip = 1;
+                while (it[skip] && !(it[skip] == '"' && it[skip + 1] != '"'))
+                    skip += it[skip] == '"' ? 2 : 1;
+                skip++;
+            } else {
+                skip = strlen(c->name);
+            }
+            const char *rest = it + skip;
+            if (*rest == ' ')
+                rest++;
+            size_t tl = strlen(c->type);
+            if (qn && strncmp(rest, c->type, tl) == 0)
+                item = fmt("%s %s%s", qn, c->type_sql, rest + tl);
+            else if (qn)
+                item = fmt("%s %s", qn, rest);
+            free(qn);
+        } else {
+            item = strdup(t->items[i]);
+        }
+        char *next = item ? fmt("%s%s%s", body, i ? ", " : "", item) : NULL;
+        free(item);
+        free(body);
+        body = next;
+    }
+    char *sql =
+        s && n && body ? fmt("CREATE TABLE %s.%s(%s)", s, n, body) : NULL;
+    char *out = sql ? with_schema(t->schema, sql) : NULL;
+    free(sql);
+    free(body);
+    free(s);
+    free(n);
+    return out;
+}
+
+static char *create_type_sql(const struct dm_cat_type *t)
+{
+    char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
+    char *labels = strdup("");
+    for (size_t i = 0; labels && i < t->nlabels; i++) {
+        char *lit = dm_sql_literal(t->labels[i] ? t->labels[i] : "");
+        char *next = lit ? fmt("%s%s%s", labels, i ? ", " : "", lit) : NULL;
+        free(lit);
+        free(labels);
+        labels = next;
+    }
+    char *out = s && n && labels
+                    ? fmt("CREATE TYPE %s.%s AS ENUM (%s)", s, n, labels)
+                    : NULL;
+    free(labels);
+    free(s);
+    free(n);
+    return out;
+}
+
+static char *create_sequence_sql(const struct dm_cat_sequence *q)
+{
+    char *s = dm_sql_ident(q->schema), *n = dm_sql_ident(q->name);
+    char *out = s && n ? fmt("CREATE SEQUENCE %s.%s INCREMENT BY %lld "
+                             "MINVALUE %lld MAXVALUE %lld START %lld %s",
+                             s, n, (long long)q->increment, (long long)q->min,
+                             (long long)q->max, (long long)q->next,
+                             q->cycle ? "CYCLE" : "NO CYCLE")
+                       : NULL;
+    free(s);
+    free(n);
+    return out;
+}
+
+/* ---- macros: their definitions only survive in EXPORT's schema.sql ---- */
+
+/* What 0.6-0.8 EXPORT names a table's data file, so we can point it at
+ * /dev/null: [schema_]table, lower case, [^a-z0-9] -> '_'. A miss only
+ * costs disk in the staging folder. */
+static void export_file_name(const char *schema, const char *table, char *out,
+                             size_t n)
+{
+    char raw[1024];
+    if (strcmp(schema, "main") == 0)
+        snprintf(raw, sizeof(raw), "%s", table);
+    else
+        snprintf(raw, sizeof(raw), "%s_%s", schema, table);
+    size_t o = 0;
+    for (size_t i = 0; raw[i] && o + 5 < n; i++) {
+        char ch = raw[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        out[o++] =
+            ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) ? ch : '_';
+    }
+    snprintf(out + o, n - o, ".csv");
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 8192, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + len, 1, cap - len - 1, f);
+        len += r;
+        if (r == 0)
+            break;
+        if (len + 1 >= cap) {
+            char *p = realloc(buf, cap * 2);
+            if (!p) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = p;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+/* Run the source release's EXPORT and keep its CREATE MACRO statements. */
+static enum dm_code export_macros(struct dm_engine *reader,
+                                  const struct dm_catalog *cat,
+                                  const struct staging *st, char ***macros,
+                                  size_t *nmacros, struct dm_error *err)
+{
+    char dir[PATH_MAX + 16], file[PATH_MAX + 1100];
+    char name[1024];
+    enum dm_code rc = DM_OK;
+    char *schema_sql = NULL, *sql = NULL, *lit = NULL;
+
+    *macros = NULL;
+    *nmacros = 0;
+    snprintf(dir, sizeof(dir), "%s/export", st->dir);
+    if (mkdir(dir, 0700) != 0)
+        return dm_fail_errno(err, DM_ERR_IO, errno, "cannot create '%s'", dir);
+    for (size_t i = 0; i < cat->ntables; i++) {
+        export_file_name(cat->tables[i].schema, cat->tables[i].name, name,
+                         sizeof(name));
+        snprintf(file, sizeof(file), "%s/%s", dir, name);
+        if (symlink("/dev/null", file) != 0 && errno != EEXIST)
+            dm_debug("migrate", "cannot link %s to /dev/null", file);
+    }
+    lit = dm_sql_literal(dir);
+    sql = lit ? fmt("EXPORT DATABASE %s", lit) : NULL;
+    if (!sql) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = dm_engine_exec(reader, sql, err);
+    if (rc)
+        goto out;
+    snprintf(file, sizeof(file), "%s/schema.sql", dir);
+    schema_sql = slurp(file);
+    if (!schema_sql) {
+        rc = dm_fail_errno(err, DM_ERR_IO, errno, "cannot read '%s'", file);
+        goto out;
+    }
+    for (char *p = strstr(schema_sql, "CREATE MACRO"); p;
+         p = strstr(p, "CREATE MACRO")) {
+        char *end = strstr(p, ";\n");
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char **grown = realloc(*macros, (*nmacros + 1) * sizeof(char *));
+        if (!grown) {
+            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        *macros = grown;
+        (*macros)[(*nmacros)++] = strndup(p, len);
+        p += len;
+    }
+out:
+    /* the staging folder must hold only the new file when we publish */
+    for (size_t i = 0; i < cat->ntables; i++) {
+        export_file_name(cat->tables[i].schema, cat->tables[i].name, name,
+                         sizeof(name));
+        snprintf(file, sizeof(file), "%s/%s", dir, name);
+        unlink(file);
+    }
+    snprintf(file, sizeof(file), "%s/schema.sql", dir);
+    unlink(file);
+    snprintf(file, sizeof(file), "%s/load.sql", dir);
+    unlink(file);
+    rmdir(dir);
+    free(schema_sql);
+    free(sql);
+    free(lit);
+    return rc;
+}
+
+/* Which macro does "CREATE MACRO main.add1(x) AS ..." define? */
+static bool macro_matches(const char *stmt, const struct dm_cat_object *m)
+{
+    char *s = NULL, *plain = NULL;
+    bool hit = false;
+    /* EXPORT writes schema.name unquoted, or quoted when it must */
+    s = dm_sql_ident(m->name);
+    plain = fmt("%s.%s(", m->schema, m->name);
+    char *quoted = s ? fmt("%s.%s(", m->schema, s) : NULL;
+    hit = (plain && strstr(stmt, plain)) || (quoted && strstr(stmt, quoted));
+    free(quoted);
+    free(plain);
+    free(s);
+    return hit;
+}
+
+/* ---- the retry pool: tables, macros, views in dependency order -------- */
+
+struct pending {
+    const char *kind;
+    const char *schema;
+    const char *name;
+    char *sql;
+    char *error;
+    bool done;
+};
+
+static void run_pool(struct dm_engine *w, struct pending *p, size_t n,
+                     struct dm_report *r)
+{
+    bool progress = true;
+    while (progress) {
+        progress = false;
+        for (size_t i = 0; i < n; i++) {
+            if (p[i].done || !p[i].sql)
+                continue;
+            struct dm_error err = DM_ERROR_INIT;
+            if (dm_engine_exec(w, p[i].sql, &err) == DM_OK) {
+                p[i].done = progress = true;
+            } else {
+                free(p[i].error);
+                p[i].error = strdup(err.msg);
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].done)
+            continue;
+        const char *why =
+            p[i].error ? p[i].error : "its definition could not be read";
+        char line[512];
+        snprintf(line, sizeof(line), "%s", why);
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        dm_report_add(r, p[i].kind, p[i].schema, p[i].name, DM_ITEM_NOT_CARRIED,
+                      "%s", line);
+        dm_warn("migrate", "%s %s.%s not carried over: %s", p[i].kind,
+                p[i].schema, p[i].name, line);
+    }
+}
+
+/* ---- data ---------------------------------------------------------------- */
+
+struct relay {
+    struct dm_engine *writer;
+    const struct dm_cat_table *table;
+    struct dm_table_print print;
+    struct dm_error err;
+    bool begun;
+};
+
+static int relay_chunk(void *ctx, const struct dm_scan_schema *schema,
+                       const uint8_t *chunk, size_t len)
+{
+    struct relay *rl = ctx;
+    if (!chunk) {
+        char **names =
+            malloc((schema->ncols ? schema->ncols : 1) * sizeof(char *));
+        if (!names)
+            return DM_ERR_NOMEM;
+        for (size_t i = 0; i < schema->ncols; i++)
+            names[i] = schema->names[i];
+        enum dm_code rc = dm_engine_append_begin(
+            rl->writer, rl->table->schema, rl->table->name, schema->ncols,
+            names, schema->types, &rl->err);
+        free(names);
+        if (rc)
+            return rc;
+        rl->begun = true;
+        return dm_table_print_chunk(&rl->print, schema, NULL, 0);
+    }
+    int rc = dm_table_print_chunk(&rl->print, schema, chunk, len);
+    if (rc)
+        return dm_fail(&rl->err, DM_ERR_PROTOCOL,
+                       "undecodable data from the source engine");
+    return dm_engine_append_chunk(rl->writer, chunk, len, &rl->err);
+}
+
+static enum dm_code copy_table(struct dm_engine *reader,
+                               struct dm_engine *writer,
+                               const struct dm_cat_table *t,
+                               struct dm_table_print *print,
+                               struct dm_error *err)
+{
+    struct relay rl;
+    memset(&rl, 0, sizeof(rl));
+    rl.writer = writer;
+    rl.table = t;
+    char *cols = dm_stored_columns_sql(t);
+    char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
+    char *sql = cols && s && n ? fmt("SELECT %s FROM %s.%s", cols, s, n) : NULL;
+    enum dm_code rc = DM_OK;
+    uint64_t rows = 0;
+    if (!sql) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    struct dm_error serr = DM_ERROR_INIT;
+    rc = dm_engine_scan(reader, sql, relay_chunk, &rl, &serr);
+    if (rc) {
+        dm_fail(err, rc, "copying %s.%s: %s", t->schema, t->name,
+                rl.err.code ? rl.err.msg : serr.msg);
+        goto out;
+    }
+    rc = dm_engine_append_end(writer, &rows, &rl.err);
+    if (rc) {
+        dm_fail(err, rc, "writing %s.%s: %s", t->schema, t->name, rl.err.msg);
+        goto out;
+    }
+    if (rows != rl.print.rows)
+        rc = dm_fail(err, DM_ERR_INTERNAL,
+                     "%s.%s: %llu rows read but %llu appended", t->schema,
+                     t->name, (unsigned long long)rl.print.rows,
+                     (unsigned long long)rows);
+    dm_debug("migrate", "%s.%s: %llu rows", t->schema, t->name,
+             (unsigned long long)rows);
+out:
+    *print = rl.print;
+    free(sql);
+    free(cols);
+    free(s);
+    free(n);
+    return rc;
+}
+
+/* ---- the two routes --------------------------------------------------- */
+
+static enum dm_code open_reader(const char *release, const char *path,
+                                struct dm_engine **e, struct dm_rows **builtin,
+                                struct dm_error *err)
+{
+    enum dm_code rc = dm_engine_start(release, e, err);
+    if (!rc)
+        rc = dm_engine_open(*e, ":memory:", 0, NULL, 0, err);
+    if (!rc)
+        rc = dm_catalog_builtin_macros(*e, builtin, err);
+    if (!rc)
+        rc = dm_engine_open(*e, path, DM_OPEN_READ_ONLY, NULL, 0, err);
+    return rc;
+}
+
+static void free_pool(struct pending *p, size_t n)
+{
+    for (size_t i = 0; p && i < n; i++) {
+        free(p[i].sql);
+        free(p[i].error);
+    }
+    free(p);
+}
+
+static enum dm_code exec_report(struct dm_engine *w, const char *sql,
+                                const char *kind, const char *schema,
+                                const char *name, struct dm_report *r)
+{
+    struct dm_error e = DM_ERROR_INIT;
+    if (!sql) {
+        dm_report_add(r, kind, schema, name, DM_ITEM_NOT_CARRIED,
+                      "its definition could not be built");
+        return DM_ERR_NOMEM;
+    }
+    if (dm_engine_exec(w, sql, &e) != DM_OK) {
+        dm_report_add(r, kind, schema, name, DM_ITEM_NOT_CARRIED, "%s", e.msg);
+        return e.code;
+    }
+    return DM_OK;
+}
+
+static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
+                                   struct dm_migrate_result *res,
+                                   const struct staging *st,
+                                   struct dm_error *err)
+{
+    struct dm_engine *reader = NULL, *writer = NULL, *check = NULL;
+    struct dm_rows *builtin = NULL, *tbuiltin = NULL;
+    struct dm_catalog src, dst;
+    bool have_src = false, have_dst = false;
+    struct pending *pool = NULL;
+    size_t npool = 0;
+    char **macro_sql = NULL;
+    size_t nmacro_sql = 0;
+    struct dm_table_print *prints = NULL;
+    struct dm_report *r = &res->report;
+    char setting[16];
+    enum dm_code rc;
+
+    rc = open_reader(res->src_release, o->src, &reader, &builtin, err);
+    if (!rc)
+        rc = dm_catalog_read(reader, builtin, &src, err);
+    have_src = !rc;
+    if (rc)
+        goto out;
+    if (src.nmacros) {
+        rc = export_macros(reader, &src, st, &macro_sql, &nmacro_sql, err);
+        if (rc)
+            goto out;
+    }
+
+    rc = dm_engine_start(res->dst_release, &writer, err);
+    if (rc)
+        goto out;
+    struct dm_setting set = {"storage_compatibility_version", setting};
+    snprintf(setting, sizeof(setting), "%s",
+             o->storage_version ? o->storage_version : "");
+    rc = dm_engine_open(writer, st->path, 0, &set, o->storage_version ? 1 : 0,
+                        err);
+    if (rc)
+        goto out;
+
+    for (size_t i = 0; i < src.nschemas; i++) {
+        char *id = dm_sql_ident(src.schemas[i]);
+        char *sql = id ? fmt("CREATE SCHEMA %s", id) : NULL;
+        exec_report(writer, sql, "schema", "", src.schemas[i], r);
+        free(sql);
+        free(id);
+    }
+    for (size_t i = 0; i < src.ntypes; i++) {
+        char *sql = create_type_sql(&src.types[i]);
+        exec_report(writer, sql, "type", src.types[i].schema, src.types[i].name,
+                    r);
+        free(sql);
+    }
+    for (size_t i = 0; i < src.nsequences; i++) {
+        char *sql = create_sequence_sql(&src.sequences[i]);
+        exec_report(writer, sql, "sequence", src.sequences[i].schema,
+                    src.sequences[i].name, r);
+        free(sql);
+    }
+
+    npool = src.nmacros + src.ntables + src.nviews;
+    pool = calloc(npool ? npool : 1, sizeof(*pool));
+    if (!pool) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < src.nmacros; i++, k++) {
+        const struct dm_cat_object *m = &src.macros[i];
+        pool[k] =
+            (struct pending){"macro", m->schema, m->name, NULL, NULL, false};
+        for (size_t j = 0; j < nmacro_sql && !pool[k].sql; j++)
+            if (macro_matches(macro_sql[j], m))
+                pool[k].sql = with_schema(m->schema, macro_sql[j]);
+    }
+    for (size_t i = 0; i < src.ntables; i++, k++)
+        pool[k] = (struct pending){"table",
+                                   src.tables[i].schema,
+                                   src.tables[i].name,
+                                   create_table_sql(&src.tables[i]),
+                                   NULL,
+                                   false};
+    for (size_t i = 0; i < src.nviews; i++, k++) {
+        const struct dm_cat_object *v = &src.views[i];
+        pool[k] = (struct pending){
+            "view",  v->schema,
+            v->name, v->sql ? with_schema(v->schema, v->sql) : NULL,
+            NULL,    false};
+    }
+    run_pool(writer, pool, npool, r);
+
+    prints = calloc(src.ntables ? src.ntables : 1, sizeof(*prints));
+    if (!prints) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < src.ntables; i++) {
+        if (!pool[src.nmacros + i].done) {
+            dm_report_add(r, "data", src.tables[i].schema, src.tables[i].name,
+                          DM_ITEM_NOT_CARRIED, "its table was not created");
+            continue;
+        }
+        rc = copy_table(reader, writer, &src.tables[i], &prints[i], err);
+        if (rc)
+            goto out;
+    }
+    for (size_t i = 0; i < src.nindexes; i++) {
+        const struct dm_cat_object *x = &src.indexes[i];
+        char *sql = x->sql ? with_schema(x->schema, x->sql) : NULL;
+        if (!x->sql)
+            dm_report_add(r, "index", x->schema, x->name, DM_ITEM_NOT_CARRIED,
+                          "the source keeps no SQL for it");
+        else
+            exec_report(writer, sql, "index", x->schema, x->name, r);
+        free(sql);
+    }
+    rc = dm_engine_exec(writer, "CHECKPOINT", err);
+    if (rc)
+        goto out;
+    dm_engine_stop(writer);
+    writer = NULL;
+    dm_engine_stop(reader);
+    reader = NULL;
+
+    /* verify what is on disk, with a fresh engine */
+    rc = open_reader(res->dst_release, st->path, &check, &tbuiltin, err);
+    if (!rc)
+        rc = dm_catalog_read(check, tbuiltin, &dst, err);
+    have_dst = !rc;
+    if (rc)
+        goto out;
+    dm_verify_catalog(&src, &dst, r, r);
+    for (size_t i = 0; i < src.ntables; i++) {
+        const struct dm_cat_table *t = &src.tables[i];
+        const struct dm_cat_table *u =
+            dm_catalog_find_table(&dst, t->schema, t->name);
+        if (!u || !pool[src.nmacros + i].done)
+            continue;
+        struct dm_table_print p;
+        rc = dm_table_fingerprint(check, u, &p, err);
+        if (!rc)
+            dm_verify_table_data(t, &prints[i], &p, r);
+        dm_table_print_release(&p);
+        if (rc)
+            goto out;
+    }
+out:
+    for (size_t i = 0; prints && i < src.ntables; i++)
+        dm_table_print_release(&prints[i]);
+    free(prints);
+    free_pool(pool, npool);
+    for (size_t i = 0; i < nmacro_sql; i++)
+        free(macro_sql[i]);
+    free(macro_sql);
+    if (have_dst)
+        dm_catalog_release(&dst);
+    if (have_src)
+        dm_catalog_release(&src);
+    dm_rows_free(tbuiltin);
+    dm_rows_free(builtin);
+    dm_engine_stop(check);
+    dm_engine_stop(writer);
+    dm_engine_stop(reader);
+    return rc;
+}
+
+/* 0.9+ files: the target release copies them alone. */
+static enum dm_code migrate_modern(const struct dm_migrate_opts *o,
+                                   struct dm_migrate_result *res,
+                                   const struct staging *st,
+                                   struct dm_error *err)
+{
+    struct dm_engine *w = NULL;
+    char *src_lit = dm_sql_literal(o->src), *dst_lit = dm_sql_literal(st->path);
+    char *alias = dm_sql_ident(st->stem);
+    char *sv = o->storage_version ? dm_sql_literal(o->storage_version) : NULL;
+    char *attach_src = NULL, *attach_dst = NULL, *copy = NULL;
+    enum dm_code rc = DM_OK;
+
+    if (!src_lit || !dst_lit || !alias || (o->storage_version && !sv)) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    attach_src = fmt("ATTACH %s AS __duckmig_src (READ_ONLY)", src_lit);
+    attach_dst =
+        sv ? fmt("ATTACH %s AS %s (STORAGE_VERSION %s)", dst_lit, alias, sv)
+           : fmt("ATTACH %s AS %s", dst_lit, alias);
+    copy = fmt("COPY FROM DATABASE __duckmig_src TO %s", alias);
+    rc = dm_engine_start(res->dst_release, &w, err);
+    if (!rc)
+        rc = dm_engine_open(w, ":memory:", 0, NULL, 0, err);
+    if (!rc)
+        rc = dm_engine_exec(w, attach_src, err);
+    if (!rc)
+        rc = dm_engine_exec(w, attach_dst, err);
+    if (!rc)
+        rc = dm_engine_exec(w, copy, err);
+    if (!rc)
+        rc = dm_engine_exec(w, "DETACH __duckmig_src", err);
+    if (!rc) {
+        char *detach = fmt("CHECKPOINT %s; DETACH %s", alias, alias);
+        rc = detach ? dm_engine_exec(w, detach, err)
+                    : dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        free(detach);
+    }
+    dm_engine_stop(w);
+    w = NULL;
+    if (!rc)
+        rc = dm_verify_files(o->src, st->path, &res->report, err);
+out:
+    dm_engine_stop(w);
+    free(copy);
+    free(attach_dst);
+    free(attach_src);
+    free(sv);
+    free(alias);
+    free(dst_lit);
+    free(src_lit);
+    return rc;
+}
+
+enum dm_code dm_migrate(const struct dm_migrate_opts *o,
+                        struct dm_migrate_result *res, struct dm_error *err)
+{
+    struct dm_header_info info;
+    struct staging st;
+    struct stat sst, dst_st;
+    enum dm_code rc;
+    double t0 = now();
+
+    memset(res, 0, sizeof(*res));
+    memset(&st, 0, sizeof(st));
+    const char *to = o->to ? o->to : getenv("DUCKDB_MIGRATE_VERSION");
+    if (!to || !*to)
+        to = DM_RELEASE_SEED_DEFAULT;
+    rc = dm_release_normalize(to, res->dst_release, err);
+    if (!rc)
+        rc = dm_target_storage(res->dst_release, o->storage_version,
+                               &res->dst_storage, err);
+    if (rc)
+        return rc;
+
+    rc = dm_header_read_file(o->src, &info, &res->src_size, err);
+    if (rc)
+        return rc;
+    if (!dm_header_checksums_ok(&info))
+        return dm_fail(err, DM_ERR_CHECKSUM, "%s: header checksum mismatch",
+                       o->src);
+    res->src_storage = info.storage_version;
+    if (info.encrypted)
+        return dm_fail(err, DM_ERR_UNSUPPORTED,
+                       "%s is encrypted; duckmig does not migrate encrypted "
+                       "files",
+                       o->src);
+    if (info.storage_version < OLDEST_SUPPORTED) {
+        const char *const *rel = dm_storage_releases(info.storage_version);
+        return dm_fail(err, DM_ERR_UNSUPPORTED,
+                       "%s: storage version %llu (DuckDB %s) is older than "
+                       "0.6, which duckmig does not support",
+                       o->src, (unsigned long long)info.storage_version,
+                       rel ? rel[0] : "unknown");
+    }
+    if (info.storage_version > res->dst_storage)
+        return dm_fail(err, DM_ERR_UNSUPPORTED,
+                       "%s: storage version %llu is newer than what DuckDB "
+                       "%s writes (%llu); duckmig does not downgrade",
+                       o->src, (unsigned long long)info.storage_version,
+                       res->dst_release, (unsigned long long)res->dst_storage);
+    if (!dm_engine_for_storage(info.storage_version, res->src_release))
+        return dm_fail(err, DM_ERR_ENGINE,
+                       "%s: no installed engine opens storage version %llu",
+                       o->src, (unsigned long long)info.storage_version);
+    char lib[PATH_MAX];
+    rc = dm_engine_library(res->dst_release, lib, sizeof(lib), err);
+    if (rc)
+        return rc;
+    if (info.storage_version == res->dst_storage && !o->force) {
+        res->status = DM_MIG_ALREADY;
+        res->seconds = now() - t0;
+        return DM_OK;
+    }
+    if (stat(o->src, &sst) == 0 && stat(o->dst, &dst_st) == 0) {
+        if (sst.st_dev == dst_st.st_dev && sst.st_ino == dst_st.st_ino)
+            return dm_fail(err, DM_ERR_USAGE,
+                           "source and destination are the same file");
+        if (!o->force)
+            return dm_fail(err, DM_ERR_USAGE,
+                           "%s exists; use --force to replace it", o->dst);
+    }
+
+    rc = staging_create(&st, o->dst, err);
+    if (rc)
+        return rc;
+    dm_info("migrate", "%s: storage %llu -> DuckDB %s (storage %llu)", o->src,
+            (unsigned long long)info.storage_version, res->dst_release,
+            (unsigned long long)res->dst_storage);
+    if (info.storage_version < DM_STORAGE_V0_9)
+        rc = migrate_legacy(o, res, &st, err);
+    else
+        rc = migrate_modern(o, res, &st, err);
+    if (!rc && dm_report_mismatch(&res->report))
+        rc = dm_fail(err, DM_ERR_VERIFY,
+                     "verification of %s failed; nothing was written", o->dst);
+    if (!rc) {
+        struct stat nst;
+        if (stat(st.path, &nst) == 0)
+            res->dst_size = (uint64_t)nst.st_size;
+        rc = staging_publish(&st, err);
+    }
+    staging_remove(&st);
+    res->seconds = now() - t0;
+    if (rc)
+        return rc;
+    res->status = dm_report_count(&res->report, DM_ITEM_NOT_CARRIED)
+                      ? DM_MIG_INCOMPLETE
+                      : DM_MIG_MIGRATED;
+    return DM_OK;
+}

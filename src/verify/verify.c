@@ -1,0 +1,472 @@
+/* verify.c - compare two catalogs and two tables' data (see verify.h). */
+#include "verify/verify.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/registry.h"
+#include "header/header.h"
+
+void dm_table_print_release(struct dm_table_print *p)
+{
+    free(p->cols);
+    memset(p, 0, sizeof(*p));
+}
+
+int dm_table_print_chunk(struct dm_table_print *p,
+                         const struct dm_scan_schema *schema,
+                         const uint8_t *chunk, size_t len)
+{
+    if (!chunk) { /* the schema call */
+        if (!p->cols) {
+            p->cols =
+                calloc(schema->ncols ? schema->ncols : 1, sizeof(*p->cols));
+            if (!p->cols)
+                return DM_ERR_NOMEM;
+            p->ncols = schema->ncols;
+        }
+        return 0;
+    }
+    struct dm_wbuf b = {(uint8_t *)chunk, len, len, false};
+    struct dm_wcur c;
+    dm_wcur_init(&c, &b);
+    uint32_t count = dm_wcur_u32(&c);
+    uint32_t ncols = dm_wcur_u32(&c);
+    if (c.bad || ncols != p->ncols) {
+        p->bad = true;
+        return DM_ERR_PROTOCOL;
+    }
+    for (uint32_t i = 0; i < ncols; i++) {
+        struct dm_vec_view v;
+        bool ok = dm_vec_view_read(&c, &schema->types[i], count, &v, 0);
+        if (ok)
+            dm_fingerprint_add(&p->cols[i], &v);
+        dm_vec_view_release(&v);
+        if (!ok) {
+            p->bad = true;
+            return DM_ERR_PROTOCOL;
+        }
+    }
+    p->rows += count;
+    return 0;
+}
+
+char *dm_stored_columns_sql(const struct dm_cat_table *t)
+{
+    size_t cap = 64, len = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    out[0] = '\0';
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (t->cols[i].generated)
+            continue;
+        char *id = dm_sql_ident(t->cols[i].name);
+        if (!id)
+            goto oom;
+        size_t need = len + strlen(id) + 3;
+        if (need > cap) {
+            while (cap < need)
+                cap *= 2;
+            char *p = realloc(out, cap);
+            if (!p) {
+                free(id);
+                goto oom;
+            }
+            out = p;
+        }
+        len += (size_t)sprintf(out + len, "%s%s", len ? ", " : "", id);
+        free(id);
+    }
+    return out;
+oom:
+    free(out);
+    return NULL;
+}
+
+static int print_cb(void *ctx, const struct dm_scan_schema *schema,
+                    const uint8_t *chunk, size_t len)
+{
+    return dm_table_print_chunk(ctx, schema, chunk, len);
+}
+
+enum dm_code dm_table_fingerprint(struct dm_engine *e,
+                                  const struct dm_cat_table *t,
+                                  struct dm_table_print *out,
+                                  struct dm_error *err)
+{
+    char *cols = dm_stored_columns_sql(t);
+    char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
+    char *sql = NULL;
+    enum dm_code rc = DM_OK;
+    memset(out, 0, sizeof(*out));
+    if (!cols || !s || !n ||
+        asprintf(&sql, "SELECT %s FROM %s.%s", *cols ? cols : "NULL", s, n) <
+            0) {
+        sql = NULL;
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = dm_engine_scan(e, sql, print_cb, out, err);
+    if (rc && !err->code)
+        dm_fail(err, rc, "cannot read table %s.%s", t->schema, t->name);
+out:
+    free(sql);
+    free(cols);
+    free(s);
+    free(n);
+    return rc;
+}
+
+/* ---- catalog comparison ----------------------------------------------- */
+
+static bool skipped(const struct dm_report *skip, const char *kind,
+                    const char *schema, const char *name)
+{
+    char full[1024];
+    snprintf(full, sizeof(full), "%s.%s", schema, name);
+    for (size_t i = 0; skip && i < skip->nitems; i++)
+        if (skip->items[i].status == DM_ITEM_NOT_CARRIED &&
+            strcmp(skip->items[i].kind, kind) == 0 &&
+            strcmp(skip->items[i].name, full) == 0)
+            return true;
+    return false;
+}
+
+static bool same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* A user ENUM's name, rendered as 1.x renders the column: ENUM('a', ..). */
+static char *enum_spelled_out(const struct dm_catalog *cat, const char *type)
+{
+    for (size_t i = 0; i < cat->ntypes; i++) {
+        const struct dm_cat_type *t = &cat->types[i];
+        if (!t->name || strcmp(t->name, type) != 0 || !t->kind ||
+            strcmp(t->kind, "ENUM") != 0)
+            continue;
+        size_t cap = 16;
+        for (size_t k = 0; k < t->nlabels; k++)
+            cap += 2 * strlen(t->labels[k] ? t->labels[k] : "") + 4;
+        char *out = malloc(cap);
+        if (!out)
+            return NULL;
+        size_t o = (size_t)sprintf(out, "ENUM(");
+        for (size_t k = 0; k < t->nlabels; k++) {
+            char *lit = dm_sql_literal(t->labels[k] ? t->labels[k] : "");
+            if (!lit)
+                break;
+            o += (size_t)sprintf(out + o, "%s%s", k ? ", " : "", lit);
+            free(lit);
+        }
+        sprintf(out + o, ")");
+        return out;
+    }
+    return NULL;
+}
+
+/* Type names as releases render them: drop quotes, fold case/space. */
+static void norm_type(const struct dm_catalog *cat, const char *type, char *out,
+                      size_t n)
+{
+    char *spelled = enum_spelled_out(cat, type);
+    const char *in = spelled ? spelled : type;
+    size_t o = 0;
+    for (; *in && o + 1 < n; in++) {
+        if (*in == '"' || *in == ' ')
+            continue;
+        out[o++] = (char)toupper((unsigned char)*in);
+    }
+    out[o] = '\0';
+    free(spelled);
+}
+
+static void compare_tables(const struct dm_catalog *src,
+                           const struct dm_catalog *dst,
+                           const struct dm_report *skip, struct dm_report *r)
+{
+    for (size_t i = 0; i < src->ntables; i++) {
+        const struct dm_cat_table *a = &src->tables[i];
+        if (skipped(skip, "table", a->schema, a->name))
+            continue;
+        const struct dm_cat_table *b =
+            dm_catalog_find_table(dst, a->schema, a->name);
+        if (!b) {
+            dm_report_add(r, "table", a->schema, a->name, DM_ITEM_MISSING,
+                          "not in the destination");
+            continue;
+        }
+        char why[512] = "";
+        if (a->ncols != b->ncols)
+            snprintf(why, sizeof(why), "%zu columns, destination has %zu",
+                     a->ncols, b->ncols);
+        for (size_t c = 0; !why[0] && c < a->ncols; c++) {
+            const struct dm_cat_column *x = &a->cols[c], *y = &b->cols[c];
+            char tx[1024], ty[1024];
+            norm_type(src, x->type, tx, sizeof(tx));
+            norm_type(dst, y->type, ty, sizeof(ty));
+            if (strcmp(x->name, y->name) != 0)
+                snprintf(why, sizeof(why), "column %zu is \"%s\", not \"%s\"",
+                         c + 1, y->name, x->name);
+            else if (strcmp(tx, ty) != 0)
+                snprintf(why, sizeof(why), "column \"%s\" is %s, not %s",
+                         x->name, y->type, x->type);
+            else if (x->not_null != y->not_null)
+                snprintf(why, sizeof(why), "column \"%s\" NOT NULL differs",
+                         x->name);
+            else if (x->generated != y->generated)
+                snprintf(why, sizeof(why),
+                         "column \"%s\" generated-ness differs", x->name);
+        }
+        if (why[0])
+            dm_report_add(r, "table", a->schema, a->name, DM_ITEM_MISMATCH,
+                          "%s", why);
+        else
+            dm_report_add(r, "table", a->schema, a->name, DM_ITEM_OK,
+                          "%zu columns", a->ncols);
+
+        /* constraints: each of the source's must be in the destination */
+        size_t checks_a = 0, checks_b = 0;
+        for (size_t k = 0; k < b->ncons; k++)
+            checks_b += b->cons[k].kind == 'C';
+        for (size_t k = 0; k < a->ncons; k++) {
+            const struct dm_cat_constraint *ca = &a->cons[k];
+            if (ca->kind == 'C') {
+                checks_a++;
+                continue;
+            }
+            bool found = false;
+            for (size_t m = 0; m < b->ncons && !found; m++)
+                found = b->cons[m].kind == ca->kind &&
+                        same(b->cons[m].columns, ca->columns) &&
+                        same(b->cons[m].target, ca->target);
+            const char *what = ca->kind == 'P'   ? "PRIMARY KEY"
+                               : ca->kind == 'U' ? "UNIQUE"
+                                                 : "FOREIGN KEY";
+            char name[512];
+            snprintf(name, sizeof(name), "%s %s(%s)", a->name, what,
+                     ca->columns);
+            dm_report_add(r, "constraint", a->schema, name,
+                          found ? DM_ITEM_OK : DM_ITEM_MISSING, "%s%s%s", what,
+                          ca->target ? " -> " : "",
+                          ca->target ? ca->target : "");
+            if (ca->kind == 'P' || ca->kind == 'U') {
+                r->indexes_expected++;
+                r->indexes_present += found;
+            }
+        }
+        if (checks_a) {
+            char name[512];
+            snprintf(name, sizeof(name), "%s CHECK", a->name);
+            dm_report_add(r, "constraint", a->schema, name,
+                          checks_a == checks_b ? DM_ITEM_OK : DM_ITEM_MISSING,
+                          "%zu CHECK constraints, destination has %zu",
+                          checks_a, checks_b);
+        }
+    }
+}
+
+static void compare_objects(const char *kind, const struct dm_cat_object *a,
+                            size_t na, const struct dm_cat_object *b, size_t nb,
+                            const struct dm_report *skip, struct dm_report *r)
+{
+    bool index = strcmp(kind, "index") == 0;
+    for (size_t i = 0; i < na; i++) {
+        if (skipped(skip, kind, a[i].schema, a[i].name))
+            continue;
+        const struct dm_cat_object *hit = NULL;
+        for (size_t k = 0; k < nb && !hit; k++)
+            if (same(a[i].schema, b[k].schema) && same(a[i].name, b[k].name))
+                hit = &b[k];
+        if (index)
+            r->indexes_expected++;
+        if (!hit) {
+            dm_report_add(r, kind, a[i].schema, a[i].name, DM_ITEM_MISSING,
+                          "not in the destination");
+        } else if (index && (!same(hit->table, a[i].table) ||
+                             hit->unique != a[i].unique)) {
+            dm_report_add(r, kind, a[i].schema, a[i].name, DM_ITEM_MISMATCH,
+                          "on %s%s, source: on %s%s", hit->table,
+                          hit->unique ? " (unique)" : "", a[i].table,
+                          a[i].unique ? " (unique)" : "");
+        } else {
+            if (index)
+                r->indexes_present++;
+            dm_report_add(r, kind, a[i].schema, a[i].name, DM_ITEM_OK, "%s",
+                          index ? (a[i].unique ? "unique index" : "index")
+                                : "present");
+        }
+    }
+}
+
+void dm_verify_catalog(const struct dm_catalog *src,
+                       const struct dm_catalog *dst,
+                       const struct dm_report *skip, struct dm_report *r)
+{
+    for (size_t i = 0; i < src->nschemas; i++) {
+        bool found = false;
+        for (size_t k = 0; k < dst->nschemas && !found; k++)
+            found = strcmp(src->schemas[i], dst->schemas[k]) == 0;
+        dm_report_add(r, "schema", "", src->schemas[i],
+                      found ? DM_ITEM_OK : DM_ITEM_MISSING, "%s",
+                      found ? "present" : "not in the destination");
+    }
+    for (size_t i = 0; i < src->ntypes; i++) {
+        const struct dm_cat_type *a = &src->types[i], *b = NULL;
+        for (size_t k = 0; k < dst->ntypes && !b; k++)
+            if (same(a->schema, dst->types[k].schema) &&
+                same(a->name, dst->types[k].name))
+                b = &dst->types[k];
+        bool labels = b && a->nlabels == b->nlabels && same(a->kind, b->kind);
+        for (size_t k = 0; labels && k < a->nlabels; k++)
+            labels = same(a->labels[k], b->labels[k]);
+        dm_report_add(r, "type", a->schema, a->name,
+                      !b       ? DM_ITEM_MISSING
+                      : labels ? DM_ITEM_OK
+                               : DM_ITEM_MISMATCH,
+                      "%s with %zu labels%s", a->kind, a->nlabels,
+                      b && !labels ? ": labels differ" : "");
+    }
+    for (size_t i = 0; i < src->nsequences; i++) {
+        const struct dm_cat_sequence *a = &src->sequences[i], *b = NULL;
+        for (size_t k = 0; k < dst->nsequences && !b; k++)
+            if (same(a->schema, dst->sequences[k].schema) &&
+                same(a->name, dst->sequences[k].name))
+                b = &dst->sequences[k];
+        if (!b) {
+            dm_report_add(r, "sequence", a->schema, a->name, DM_ITEM_MISSING,
+                          "not in the destination");
+        } else if (a->next != b->next || a->increment != b->increment ||
+                   a->min != b->min || a->max != b->max ||
+                   a->cycle != b->cycle) {
+            dm_report_add(r, "sequence", a->schema, a->name, DM_ITEM_MISMATCH,
+                          "next value %lld, destination %lld",
+                          (long long)a->next, (long long)b->next);
+        } else {
+            dm_report_add(r, "sequence", a->schema, a->name, DM_ITEM_OK,
+                          "next value %lld", (long long)a->next);
+        }
+    }
+    compare_tables(src, dst, skip, r);
+    compare_objects("macro", src->macros, src->nmacros, dst->macros,
+                    dst->nmacros, skip, r);
+    compare_objects("view", src->views, src->nviews, dst->views, dst->nviews,
+                    skip, r);
+    compare_objects("index", src->indexes, src->nindexes, dst->indexes,
+                    dst->nindexes, skip, r);
+}
+
+void dm_verify_table_data(const struct dm_cat_table *t,
+                          const struct dm_table_print *src,
+                          const struct dm_table_print *dst, struct dm_report *r)
+{
+    r->tables++;
+    r->rows += src->rows;
+    if (src->rows != dst->rows) {
+        dm_report_add(r, "data", t->schema, t->name, DM_ITEM_MISMATCH,
+                      "%llu rows, destination has %llu",
+                      (unsigned long long)src->rows,
+                      (unsigned long long)dst->rows);
+        return;
+    }
+    if (src->ncols != dst->ncols) {
+        dm_report_add(r, "data", t->schema, t->name, DM_ITEM_MISMATCH,
+                      "%zu stored columns, destination has %zu", src->ncols,
+                      dst->ncols);
+        return;
+    }
+    size_t stored = 0;
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (t->cols[i].generated)
+            continue;
+        const struct dm_fingerprint *a = &src->cols[stored];
+        const struct dm_fingerprint *b = &dst->cols[stored];
+        stored++;
+        if (a->nulls != b->nulls || a->sum != b->sum || a->xor_ != b->xor_) {
+            dm_report_add(r, "data", t->schema, t->name, DM_ITEM_MISMATCH,
+                          "column \"%s\" differs (%llu/%llu NULLs)",
+                          t->cols[i].name, (unsigned long long)a->nulls,
+                          (unsigned long long)b->nulls);
+            return;
+        }
+    }
+    dm_report_add(r, "data", t->schema, t->name, DM_ITEM_OK,
+                  "%llu rows, %zu columns fingerprinted",
+                  (unsigned long long)src->rows, stored);
+}
+
+/* Start the engine that opens path and open it read-only. */
+static enum dm_code open_side(const char *path, struct dm_engine **e,
+                              struct dm_rows **builtin, struct dm_error *err)
+{
+    struct dm_header_info info;
+    char release[DM_RELEASE_MAX];
+    enum dm_code rc = dm_header_read_file(path, &info, NULL, err);
+    if (rc)
+        return rc;
+    if (info.encrypted)
+        return dm_fail(err, DM_ERR_UNSUPPORTED, "%s is encrypted", path);
+    if (!dm_engine_for_storage(info.storage_version, release))
+        return dm_fail(err, DM_ERR_ENGINE,
+                       "%s: no installed engine opens storage version %llu",
+                       path, (unsigned long long)info.storage_version);
+    rc = dm_engine_start(release, e, err);
+    if (!rc)
+        rc = dm_engine_open(*e, ":memory:", 0, NULL, 0, err);
+    if (!rc)
+        rc = dm_catalog_builtin_macros(*e, builtin, err);
+    if (!rc)
+        rc = dm_engine_open(*e, path, DM_OPEN_READ_ONLY, NULL, 0, err);
+    return rc;
+}
+
+enum dm_code dm_verify_files(const char *src, const char *dst,
+                             struct dm_report *r, struct dm_error *err)
+{
+    struct dm_engine *es = NULL, *ed = NULL;
+    struct dm_rows *bs = NULL, *bd = NULL;
+    struct dm_catalog cs, cd;
+    bool have_cs = false, have_cd = false;
+    enum dm_code rc = open_side(src, &es, &bs, err);
+    if (!rc)
+        rc = open_side(dst, &ed, &bd, err);
+    if (!rc)
+        rc = dm_catalog_read(es, bs, &cs, err);
+    have_cs = !rc;
+    if (!rc)
+        rc = dm_catalog_read(ed, bd, &cd, err);
+    have_cd = !rc;
+    if (rc)
+        goto out;
+    dm_verify_catalog(&cs, &cd, NULL, r);
+    for (size_t i = 0; !rc && i < cs.ntables; i++) {
+        const struct dm_cat_table *t = &cs.tables[i];
+        const struct dm_cat_table *u =
+            dm_catalog_find_table(&cd, t->schema, t->name);
+        if (!u)
+            continue;
+        struct dm_table_print a, b;
+        memset(&a, 0, sizeof(a));
+        memset(&b, 0, sizeof(b));
+        rc = dm_table_fingerprint(es, t, &a, err);
+        if (!rc)
+            rc = dm_table_fingerprint(ed, u, &b, err);
+        if (!rc)
+            dm_verify_table_data(t, &a, &b, r);
+        dm_table_print_release(&a);
+        dm_table_print_release(&b);
+    }
+out:
+    if (have_cd)
+        dm_catalog_release(&cd);
+    if (have_cs)
+        dm_catalog_release(&cs);
+    dm_rows_free(bd);
+    dm_rows_free(bs);
+    dm_engine_stop(ed);
+    dm_engine_stop(es);
+    return rc;
+}
