@@ -13,16 +13,18 @@
 
 #define STANDARD_VECTOR 2048
 
-/* duckdb_string_t: u32 length, then 12 inlined bytes or 4 + pointer */
-struct ddb_string {
-    uint32_t length;
-    union {
+/* duckdb_string_t (16 bytes): u32 length, then 12 inlined bytes, or a
+ * 4-byte prefix and a pointer at offset 8 */
+union ddb_string {
+    struct {
+        uint32_t length;
+        char prefix[4];
+        const char *ptr;
+    } pointer;
+    struct {
+        uint32_t length;
         char inlined[12];
-        struct {
-            char prefix[4];
-            const char *ptr;
-        } pointer;
-    } value;
+    } inlined;
 };
 
 static uint8_t internal_width(int ddb_type)
@@ -188,17 +190,17 @@ static void encode_vector(struct worker *w, struct dm_wbuf *b, dm_ddb_vector v,
         dm_wbuf_bytes(b, data, count * t->width);
         return;
     case DM_P_STRING: {
-        const struct ddb_string *s = (const void *)data;
+        const union ddb_string *s = (const void *)data;
         for (uint64_t r = 0; r < count; r++) {
             if (!row_valid(validity, r)) {
                 dm_wbuf_u32(b, 0);
                 continue;
             }
-            uint32_t len = s[r].length;
+            uint32_t len = s[r].inlined.length;
             dm_wbuf_u32(b, len);
-            dm_wbuf_bytes(
-                b, len <= 12 ? s[r].value.inlined : s[r].value.pointer.ptr,
-                len);
+            dm_wbuf_bytes(b,
+                          len <= 12 ? s[r].inlined.inlined : s[r].pointer.ptr,
+                          len);
         }
         return;
     }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,6 +256,73 @@ static char *create_sequence_sql(const struct dm_cat_sequence *q)
                              (long long)q->max, (long long)q->next,
                              q->cycle ? "CYCLE" : "NO CYCLE")
                        : NULL;
+    free(s);
+    free(n);
+    return out;
+}
+
+/* Skip blanks and SQL comments. */
+static const char *skip_blank(const char *p)
+{
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (p[0] == '-' && p[1] == '-') {
+            while (*p && *p != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *e = strstr(p + 2, "*/");
+            p = e ? e + 2 : p + strlen(p);
+        } else {
+            return p;
+        }
+    }
+}
+
+static const char *skip_word(const char *p, const char *word)
+{
+    size_t n = strlen(word);
+    if (strncasecmp(p, word, n) == 0 &&
+        (p[n] == ' ' || p[n] == '\t' || p[n] == '\n' || p[n] == '\r'))
+        return skip_blank(p + n);
+    return NULL;
+}
+
+/*
+ * A view's stored SQL names the view as it was first created, which dbt
+ * then renamed (x__dbt_tmp -> x): put the catalog's name in its place.
+ * Returns NULL when the statement is not a plain CREATE VIEW.
+ */
+static char *view_sql(const struct dm_cat_object *v)
+{
+    const char *p = skip_blank(v->sql), *q;
+    if (!(p = skip_word(p, "CREATE")))
+        return NULL;
+    if ((q = skip_word(p, "OR")) && (q = skip_word(q, "REPLACE")))
+        p = q;
+    if ((q = skip_word(p, "TEMP")) || (q = skip_word(p, "TEMPORARY")))
+        return NULL;
+    if (!(p = skip_word(p, "VIEW")))
+        return NULL;
+    /* the (possibly qualified, possibly quoted) name */
+    for (;;) {
+        if (*p == '"') {
+            p++;
+            while (*p && !(p[0] == '"' && p[1] != '"'))
+                p += p[0] == '"' ? 2 : 1;
+            if (*p)
+                p++;
+        } else {
+            while (*p && *p != '.' && *p != '(' && *p != ' ' &&
+                   *p != '\n' && *p != '\t')
+                p++;
+        }
+        if (*p != '.')
+            break;
+        p++;
+    }
+    char *s = dm_sql_ident(v->schema), *n = dm_sql_ident(v->name);
+    char *out = s && n ? fmt("CREATE VIEW %s.%s%s", s, n, p) : NULL;
     free(s);
     free(n);
     return out;
@@ -656,10 +724,11 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
                                    false};
     for (size_t i = 0; i < src.nviews; i++, k++) {
         const struct dm_cat_object *v = &src.views[i];
-        pool[k] = (struct pending){
-            "view",  v->schema,
-            v->name, v->sql ? with_schema(v->schema, v->sql) : NULL,
-            NULL,    false};
+        char *stmt = v->sql ? view_sql(v) : NULL;
+        pool[k] = (struct pending){"view", v->schema, v->name,
+                                   stmt ? with_schema(v->schema, stmt) : NULL,
+                                   NULL, false};
+        free(stmt);
     }
     run_pool(writer, pool, npool, r);
 
