@@ -26,15 +26,9 @@ const char cmd_sql_usage[] =
     "RELEASE in a worker process and run each SQL argument in turn ('-'\n"
     "reads SQL from standard input). Rows are printed tab-separated with a\n"
     "header line; NULL prints as \\N, and tab, newline and backslash are\n"
-    "escaped as \\t, \\n and \\\\. An argument may hold several statements;\n"
-    "all run, but releases before 1.0 print the first one's rows, 1.x the\n"
-    "last one's: give each query its own argument to see its rows.\n"
-    "\n"
-    "  --engine RELEASE   0.6.1, v0.8.1, duckdb0.8.1, latest, ...; default:\n"
-    "                     the engine that opens DATABASE's storage version\n"
-    "  --read-only        open with access_mode=READ_ONLY\n"
-    "  --set NAME=VALUE   a DuckDB setting applied before opening\n"
-    "  --no-header        no column-name line\n";
+    "escaped as \\t, \\n and \\\\. An argument may hold several statements:\n"
+    "they run one by one, stop at the first error, and the last one's rows\n"
+    "are printed.\n";
 
 #define MAX_SETTINGS 16
 

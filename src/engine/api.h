@@ -113,6 +113,17 @@ struct dm_duckdb_api {
     dm_idx_t (*union_type_member_count)(dm_ddb_ltype t);
     char *(*union_type_member_name)(dm_ddb_ltype t, dm_idx_t i);
     dm_ddb_ltype (*union_type_member_type)(dm_ddb_ltype t, dm_idx_t i);
+    /* optional: 0.7+ (statement by statement, so no error goes unseen) */
+    dm_idx_t (*extract_statements)(dm_ddb_connection con, const char *sql,
+                                   void **out);
+    int (*prepare_extracted_statement)(dm_ddb_connection con, void *stmts,
+                                       dm_idx_t i, void **out);
+    const char *(*extract_statements_error)(void *stmts);
+    void (*destroy_extracted)(void **stmts);
+    /* prepared statements (0.6+) */
+    int (*execute_prepared)(void *prep, struct dm_ddb_result *out);
+    const char *(*prepare_error)(void *prep);
+    void (*destroy_prepare)(void **prep);
 };
 
 /*

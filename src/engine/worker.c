@@ -115,6 +115,124 @@ out:
     return rc;
 }
 
+/*
+ * Split a script into statements on ';' outside quotes and comments: 0.6
+ * has no duckdb_extract_statements, and its duckdb_query reports only the
+ * first statement's error.
+ */
+static char **split_sql(const char *sql, size_t *n)
+{
+    size_t cap = 8, count = 0, start = 0, i = 0;
+    char **out = malloc(cap * sizeof(char *));
+    while (out) {
+        char c = sql[i];
+        if (c == '\'' || c == '"') {
+            i++;
+            while (sql[i] && !(sql[i] == c && sql[i + 1] != c))
+                i += sql[i] == c ? 2 : 1;
+            if (sql[i])
+                i++;
+            continue;
+        }
+        if (c == '-' && sql[i + 1] == '-') {
+            while (sql[i] && sql[i] != '\n')
+                i++;
+            continue;
+        }
+        if (c == '/' && sql[i + 1] == '*') {
+            const char *e = strstr(sql + i + 2, "*/");
+            i = e ? (size_t)(e - sql) + 2 : strlen(sql);
+            continue;
+        }
+        if (c == ';' || c == '\0') {
+            size_t b = start;
+            while (b < i && (sql[b] == ' ' || sql[b] == '\n' ||
+                             sql[b] == '\t' || sql[b] == '\r'))
+                b++;
+            if (b < i) {
+                if (count == cap) {
+                    char **p = realloc(out, 2 * cap * sizeof(char *));
+                    if (!p)
+                        break;
+                    out = p;
+                    cap *= 2;
+                }
+                out[count++] = strndup(sql + b, i - b);
+            }
+            if (c == '\0') {
+                *n = count;
+                return out;
+            }
+            start = i + 1;
+        }
+        i++;
+    }
+    for (size_t k = 0; out && k < count; k++)
+        free(out[k]);
+    free(out);
+    *n = 0;
+    return NULL;
+}
+
+/*
+ * Run every statement of sql, stopping at the first error; res holds the
+ * last statement's result. Returns NULL or the error message (which lives
+ * until res is destroyed, or in *owned).
+ */
+static const char *run_script(struct worker *w, const char *sql,
+                              struct dm_ddb_result *res, char **owned)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    const char *msg = NULL;
+    *owned = NULL;
+    memset(res, 0, sizeof(*res));
+    if (a->extract_statements && a->prepare_extracted_statement) {
+        void *stmts = NULL;
+        dm_idx_t n = a->extract_statements(w->con, sql, &stmts);
+        if (n == 0) {
+            const char *e = a->extract_statements_error(stmts);
+            *owned = strdup(e ? e : "no statement to run");
+        }
+        for (dm_idx_t i = 0; i < n && !*owned; i++) {
+            void *prep = NULL;
+            if (a->prepare_extracted_statement(w->con, stmts, i, &prep) !=
+                DM_DDB_SUCCESS) {
+                const char *e = a->prepare_error(prep);
+                *owned = strdup(e ? e : "prepare failed");
+            } else {
+                a->destroy_result(res);
+                memset(res, 0, sizeof(*res));
+                if (a->execute_prepared(prep, res) != DM_DDB_SUCCESS) {
+                    const char *e = a->result_error(res);
+                    *owned = strdup(e ? e : "statement failed");
+                }
+            }
+            a->destroy_prepare(&prep);
+        }
+        a->destroy_extracted(&stmts);
+        return *owned ? *owned : NULL;
+    }
+    size_t n = 0;
+    char **parts = split_sql(sql, &n);
+    if (!parts)
+        return *owned = strdup("out of memory");
+    if (n == 0 && a->query(w->con, sql, res) != DM_DDB_SUCCESS)
+        msg = a->result_error(res);
+    for (size_t i = 0; i < n && !msg; i++) {
+        a->destroy_result(res);
+        memset(res, 0, sizeof(*res));
+        if (a->query(w->con, parts[i], res) != DM_DDB_SUCCESS) {
+            msg = a->result_error(res);
+            if (!msg)
+                msg = "statement failed";
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(parts[i]);
+    free(parts);
+    return msg;
+}
+
 static enum dm_code flush_rows(struct worker *w, uint32_t nrows, uint32_t ncols,
                                struct dm_wbuf *cells)
 {
@@ -142,10 +260,11 @@ static enum dm_code handle_query(struct worker *w, struct dm_wcur *c)
         return worker_send_error(w, DM_ERR_USAGE, "no database is open");
     }
 
-    memset(&res, 0, sizeof(res));
-    if (w->api.query(w->con, sql, &res) != DM_DDB_SUCCESS) {
-        const char *m = w->api.result_error(&res);
-        rc = worker_send_error(w, DM_ERR_SQL, m ? m : "query failed");
+    char *owned = NULL;
+    const char *failure = run_script(w, sql, &res, &owned);
+    if (failure) {
+        rc = worker_send_error(w, DM_ERR_SQL, failure);
+        free(owned);
         goto out;
     }
 

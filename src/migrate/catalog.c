@@ -553,7 +553,8 @@ static void fix_nested_types(struct dm_engine *e, struct dm_catalog *cat,
             strstr(t->cols[i].type, "MAP(") ||
             strstr(t->cols[i].type, "UNION("))
             nested = true;
-    if (!nested || !(cat->legacy && strncmp(cat->release, "0.6.", 4) == 0))
+    /* 0.6 leaves STRUCT member names unquoted, 0.7-0.8 UNION's */
+    if (!nested || !cat->legacy)
         return;
     char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
     char *sql = s && n ? fmt("SELECT * FROM %s.%s LIMIT 0", s, n) : NULL;

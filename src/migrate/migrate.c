@@ -470,6 +470,7 @@ static bool macro_matches(const char *stmt, const struct dm_cat_object *m)
 /* ---- the retry pool: tables, macros, views in dependency order -------- */
 
 struct pending {
+    size_t order; /* when it was created: tables load in this order */
     const char *kind;
     const char *schema;
     const char *name;
@@ -482,6 +483,7 @@ static void run_pool(struct dm_engine *w, struct pending *p, size_t n,
                      struct dm_report *r)
 {
     bool progress = true;
+    size_t created = 0;
     while (progress) {
         progress = false;
         for (size_t i = 0; i < n; i++) {
@@ -490,6 +492,7 @@ static void run_pool(struct dm_engine *w, struct pending *p, size_t n,
             struct dm_error err = DM_ERROR_INIT;
             if (dm_engine_exec(w, p[i].sql, &err) == DM_OK) {
                 p[i].done = progress = true;
+                p[i].order = created++;
             } else {
                 free(p[i].error);
                 p[i].error = strdup(err.msg);
@@ -518,6 +521,7 @@ static void run_pool(struct dm_engine *w, struct pending *p, size_t n,
 struct relay {
     struct dm_engine *writer;
     const struct dm_cat_table *table;
+    const char *into_schema, *into_table; /* the table or its stage */
     struct dm_table_print print;
     struct dm_error err;
     bool begun;
@@ -535,7 +539,7 @@ static int relay_chunk(void *ctx, const struct dm_scan_schema *schema,
         for (size_t i = 0; i < schema->ncols; i++)
             names[i] = schema->names[i];
         enum dm_code rc = dm_engine_append_begin(
-            rl->writer, rl->table->schema, rl->table->name, schema->ncols,
+            rl->writer, rl->into_schema, rl->into_table, schema->ncols,
             names, schema->types, &rl->err);
         free(names);
         if (rc)
@@ -550,6 +554,21 @@ static int relay_chunk(void *ctx, const struct dm_scan_schema *schema,
     return dm_engine_append_chunk(rl->writer, chunk, len, &rl->err);
 }
 
+static bool has_generated(const struct dm_cat_table *t)
+{
+    for (size_t i = 0; i < t->ncols; i++)
+        if (t->cols[i].generated)
+            return true;
+    return false;
+}
+
+#define STAGE_TABLE "__duckmig_stage"
+
+/*
+ * Copy one table's rows from reader to writer. The appender of 0.8 wants
+ * generated columns too, so a table that has them is filled through a
+ * stage table of its stored columns, then INSERT ... SELECT.
+ */
 static enum dm_code copy_table(struct dm_engine *reader,
                                struct dm_engine *writer,
                                const struct dm_cat_table *t,
@@ -560,14 +579,34 @@ static enum dm_code copy_table(struct dm_engine *reader,
     memset(&rl, 0, sizeof(rl));
     rl.writer = writer;
     rl.table = t;
+    rl.into_schema = t->schema;
+    rl.into_table = t->name;
+    bool stage = has_generated(t);
     char *cols = dm_stored_columns_sql(t);
     char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
-    char *sql = cols && s && n ? fmt("SELECT %s FROM %s.%s", cols, s, n) : NULL;
+    char *sql = cols && s && n ? fmt("SELECT %s FROM %s.%s", cols, s, n)
+                               : NULL;
+    char *mk = NULL, *fill = NULL;
     enum dm_code rc = DM_OK;
     uint64_t rows = 0;
     if (!sql) {
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
+    }
+    if (stage) {
+        mk = fmt("CREATE TABLE main.%s AS %s LIMIT 0", STAGE_TABLE, sql);
+        fill = fmt("INSERT INTO %s.%s (%s) SELECT * FROM main.%s; DROP TABLE "
+                   "main.%s",
+                   s, n, cols, STAGE_TABLE, STAGE_TABLE);
+        if (!mk || !fill) {
+            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        rc = dm_engine_exec(writer, mk, err);
+        if (rc)
+            goto out;
+        rl.into_schema = "main";
+        rl.into_table = STAGE_TABLE;
     }
     struct dm_error serr = DM_ERROR_INIT;
     rc = dm_engine_scan(reader, sql, relay_chunk, &rl, &serr);
@@ -578,8 +617,14 @@ static enum dm_code copy_table(struct dm_engine *reader,
     }
     rc = dm_engine_append_end(writer, &rows, &rl.err);
     if (rc) {
-        dm_fail(err, rc, "writing %s.%s: %s", t->schema, t->name, rl.err.msg);
+        dm_fail(err, rc, "writing %s.%s: %s", t->schema, t->name,
+                rl.err.msg);
         goto out;
+    }
+    if (stage) {
+        rc = dm_engine_exec(writer, fill, err);
+        if (rc)
+            goto out;
     }
     if (rows != rl.print.rows)
         rc = dm_fail(err, DM_ERR_INTERNAL,
@@ -590,6 +635,8 @@ static enum dm_code copy_table(struct dm_engine *reader,
              (unsigned long long)rows);
 out:
     *print = rl.print;
+    free(fill);
+    free(mk);
     free(sql);
     free(cols);
     free(s);
@@ -709,25 +756,23 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     size_t k = 0;
     for (size_t i = 0; i < src.nmacros; i++, k++) {
         const struct dm_cat_object *m = &src.macros[i];
-        pool[k] =
-            (struct pending){"macro", m->schema, m->name, NULL, NULL, false};
+        pool[k] = (struct pending){
+            .kind = "macro", .schema = m->schema, .name = m->name};
         for (size_t j = 0; j < nmacro_sql && !pool[k].sql; j++)
             if (macro_matches(macro_sql[j], m))
                 pool[k].sql = with_schema(m->schema, macro_sql[j]);
     }
     for (size_t i = 0; i < src.ntables; i++, k++)
-        pool[k] = (struct pending){"table",
-                                   src.tables[i].schema,
-                                   src.tables[i].name,
-                                   create_table_sql(&src.tables[i]),
-                                   NULL,
-                                   false};
+        pool[k] = (struct pending){.kind = "table",
+                                   .schema = src.tables[i].schema,
+                                   .name = src.tables[i].name,
+                                   .sql = create_table_sql(&src.tables[i])};
     for (size_t i = 0; i < src.nviews; i++, k++) {
         const struct dm_cat_object *v = &src.views[i];
         char *stmt = v->sql ? view_sql(v) : NULL;
-        pool[k] = (struct pending){"view", v->schema, v->name,
-                                   stmt ? with_schema(v->schema, stmt) : NULL,
-                                   NULL, false};
+        pool[k] = (struct pending){
+            .kind = "view", .schema = v->schema, .name = v->name,
+            .sql = stmt ? with_schema(v->schema, stmt) : NULL};
         free(stmt);
     }
     run_pool(writer, pool, npool, r);
@@ -737,15 +782,20 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < src.ntables; i++) {
-        if (!pool[src.nmacros + i].done) {
+    /* load in creation order: a referenced table before its referrers */
+    for (size_t i = 0; i < src.ntables; i++)
+        if (!pool[src.nmacros + i].done)
             dm_report_add(r, "data", src.tables[i].schema, src.tables[i].name,
                           DM_ITEM_NOT_CARRIED, "its table was not created");
-            continue;
+    for (size_t next = 0; next < npool; next++) {
+        for (size_t i = 0; i < src.ntables; i++) {
+            const struct pending *pt = &pool[src.nmacros + i];
+            if (!pt->done || pt->order != next)
+                continue;
+            rc = copy_table(reader, writer, &src.tables[i], &prints[i], err);
+            if (rc)
+                goto out;
         }
-        rc = copy_table(reader, writer, &src.tables[i], &prints[i], err);
-        if (rc)
-            goto out;
     }
     for (size_t i = 0; i < src.nindexes; i++) {
         const struct dm_cat_object *x = &src.indexes[i];
