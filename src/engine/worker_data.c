@@ -198,9 +198,8 @@ static void encode_vector(struct worker *w, struct dm_wbuf *b, dm_ddb_vector v,
             }
             uint32_t len = s[r].inlined.length;
             dm_wbuf_u32(b, len);
-            dm_wbuf_bytes(b,
-                          len <= 12 ? s[r].inlined.inlined : s[r].pointer.ptr,
-                          len);
+            dm_wbuf_bytes(
+                b, len <= 12 ? s[r].inlined.inlined : s[r].pointer.ptr, len);
         }
         return;
     }

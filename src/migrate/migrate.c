@@ -313,8 +313,8 @@ static char *view_sql(const struct dm_cat_object *v)
             if (*p)
                 p++;
         } else {
-            while (*p && *p != '.' && *p != '(' && *p != ' ' &&
-                   *p != '\n' && *p != '\t')
+            while (*p && *p != '.' && *p != '(' && *p != ' ' && *p != '\n' &&
+                   *p != '\t')
                 p++;
         }
         if (*p != '.')
@@ -539,8 +539,8 @@ static int relay_chunk(void *ctx, const struct dm_scan_schema *schema,
         for (size_t i = 0; i < schema->ncols; i++)
             names[i] = schema->names[i];
         enum dm_code rc = dm_engine_append_begin(
-            rl->writer, rl->into_schema, rl->into_table, schema->ncols,
-            names, schema->types, &rl->err);
+            rl->writer, rl->into_schema, rl->into_table, schema->ncols, names,
+            schema->types, &rl->err);
         free(names);
         if (rc)
             return rc;
@@ -584,8 +584,7 @@ static enum dm_code copy_table(struct dm_engine *reader,
     bool stage = has_generated(t);
     char *cols = dm_stored_columns_sql(t);
     char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
-    char *sql = cols && s && n ? fmt("SELECT %s FROM %s.%s", cols, s, n)
-                               : NULL;
+    char *sql = cols && s && n ? fmt("SELECT %s FROM %s.%s", cols, s, n) : NULL;
     char *mk = NULL, *fill = NULL;
     enum dm_code rc = DM_OK;
     uint64_t rows = 0;
@@ -617,8 +616,7 @@ static enum dm_code copy_table(struct dm_engine *reader,
     }
     rc = dm_engine_append_end(writer, &rows, &rl.err);
     if (rc) {
-        dm_fail(err, rc, "writing %s.%s: %s", t->schema, t->name,
-                rl.err.msg);
+        dm_fail(err, rc, "writing %s.%s: %s", t->schema, t->name, rl.err.msg);
         goto out;
     }
     if (stage) {
@@ -770,9 +768,11 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     for (size_t i = 0; i < src.nviews; i++, k++) {
         const struct dm_cat_object *v = &src.views[i];
         char *stmt = v->sql ? view_sql(v) : NULL;
-        pool[k] = (struct pending){
-            .kind = "view", .schema = v->schema, .name = v->name,
-            .sql = stmt ? with_schema(v->schema, stmt) : NULL};
+        pool[k] =
+            (struct pending){.kind = "view",
+                             .schema = v->schema,
+                             .name = v->name,
+                             .sql = stmt ? with_schema(v->schema, stmt) : NULL};
         free(stmt);
     }
     run_pool(writer, pool, npool, r);
@@ -857,28 +857,67 @@ out:
     return rc;
 }
 
-/* 0.9+ files: the target release copies them alone. */
+/* INSERT INTO "stem".s.t (cols) SELECT cols FROM __duckmig_src.s.t */
+static char *insert_from_source(const char *alias, const struct dm_cat_table *t)
+{
+    char *cols = dm_stored_columns_sql(t);
+    char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
+    char *out = cols && s && n ? fmt("INSERT INTO %s.%s.%s (%s) SELECT %s FROM "
+                                     "__duckmig_src.%s.%s",
+                                     alias, s, n, cols, cols, s, n)
+                               : NULL;
+    free(cols);
+    free(s);
+    free(n);
+    return out;
+}
+
+/*
+ * 0.9+ files: the target release alone copies the schema (COPY FROM
+ * DATABASE ... (SCHEMA)) and then the data table by table, retried until
+ * every referenced table is loaded before its referrers (1.5's own DATA
+ * copy does not order tables by foreign keys).
+ */
 static enum dm_code migrate_modern(const struct dm_migrate_opts *o,
                                    struct dm_migrate_result *res,
                                    const struct staging *st,
                                    struct dm_error *err)
 {
-    struct dm_engine *w = NULL;
+    struct dm_engine *w = NULL, *reader = NULL;
+    struct dm_rows *builtin = NULL;
+    struct dm_catalog src;
+    bool have_src = false;
+    struct pending *pool = NULL;
     char *src_lit = dm_sql_literal(o->src), *dst_lit = dm_sql_literal(st->path);
     char *alias = dm_sql_ident(st->stem);
     char *sv = o->storage_version ? dm_sql_literal(o->storage_version) : NULL;
-    char *attach_src = NULL, *attach_dst = NULL, *copy = NULL;
+    char *attach_src = NULL, *attach_dst = NULL, *copy = NULL, *fin = NULL;
     enum dm_code rc = DM_OK;
 
     if (!src_lit || !dst_lit || !alias || (o->storage_version && !sv)) {
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
+    rc = open_reader(res->src_release, o->src, &reader, &builtin, err);
+    if (!rc)
+        rc = dm_catalog_read(reader, builtin, &src, err);
+    have_src = !rc;
+    dm_engine_stop(reader);
+    reader = NULL;
+    if (rc)
+        goto out;
+
     attach_src = fmt("ATTACH %s AS __duckmig_src (READ_ONLY)", src_lit);
     attach_dst =
         sv ? fmt("ATTACH %s AS %s (STORAGE_VERSION %s)", dst_lit, alias, sv)
            : fmt("ATTACH %s AS %s", dst_lit, alias);
-    copy = fmt("COPY FROM DATABASE __duckmig_src TO %s", alias);
+    copy = fmt("COPY FROM DATABASE __duckmig_src TO %s (SCHEMA)", alias);
+    fin = fmt("DETACH __duckmig_src; CHECKPOINT %s; DETACH %s", alias, alias);
+    pool = calloc(src.ntables ? src.ntables : 1, sizeof(*pool));
+    if (!attach_src || !attach_dst || !copy || !fin || !pool) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     rc = dm_engine_start(res->dst_release, &w, err);
     if (!rc)
         rc = dm_engine_open(w, ":memory:", 0, NULL, 0, err);
@@ -888,20 +927,28 @@ static enum dm_code migrate_modern(const struct dm_migrate_opts *o,
         rc = dm_engine_exec(w, attach_dst, err);
     if (!rc)
         rc = dm_engine_exec(w, copy, err);
-    if (!rc)
-        rc = dm_engine_exec(w, "DETACH __duckmig_src", err);
-    if (!rc) {
-        char *detach = fmt("CHECKPOINT %s; DETACH %s", alias, alias);
-        rc = detach ? dm_engine_exec(w, detach, err)
-                    : dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        free(detach);
-    }
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < src.ntables; i++)
+        pool[i] =
+            (struct pending){.kind = "data",
+                             .schema = src.tables[i].schema,
+                             .name = src.tables[i].name,
+                             .sql = insert_from_source(alias, &src.tables[i])};
+    run_pool(w, pool, src.ntables, &res->report);
+    rc = dm_engine_exec(w, fin, err);
     dm_engine_stop(w);
     w = NULL;
     if (!rc)
         rc = dm_verify_files(o->src, st->path, &res->report, err);
 out:
     dm_engine_stop(w);
+    free_pool(pool, have_src ? src.ntables : 0);
+    if (have_src)
+        dm_catalog_release(&src);
+    dm_rows_free(builtin);
+    dm_engine_stop(reader);
+    free(fin);
     free(copy);
     free(attach_dst);
     free(attach_src);

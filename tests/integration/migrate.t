@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# migrate.t - the conformance corpus (tests/fixtures/conformance.sh) built
+# by each old engine, migrated to 0.8.1 and to 1.5.6, checked by `verify`
+# and by independent queries in the target engine.
+. "$(dirname "$0")/../lib.sh"
+cd "$TMP"
+
+q() { "$DUCKMIG" sql --no-header "$@" 2>&1; }
+
+for src in 0.6.1 0.7.1 0.8.1; do
+    mkdir -p "s$src"
+    "$ROOT/tests/fixtures/conformance.sh" "$src" | "$DUCKMIG" sql --engine "$src" "s$src/conf.duckdb" - >/dev/null
+    ok $? "$src builds the conformance database"
+    before=$(sha256sum "s$src/conf.duckdb" | cut -d' ' -f1)
+    for to in 0.8.1 1.5.6; do
+        odir=o-$src-$to
+        mkdir -p "$odir"
+        run "$DUCKMIG" migrate --force --json --to "$to" "s$src/conf.duckdb" "$odir/conf.duckdb"
+        is "$rc" 0 "$src -> $to: exit 0"
+        is "$(jq -r '[.status, .report.mismatches, .report.not_carried, .report.indexes.all_present] | @tsv' <<<"$out")" \
+            "$(printf 'migrated\t0\t0\ttrue')" "$src -> $to: migrated, verified, every index present"
+        [ -f "$odir/conf.duckdb" ] && [ -z "$(ls -A "$odir" | grep -v '^conf.duckdb$')" ]
+        ok $? "$src -> $to: DST in place, no temporary left"
+
+        dst=$odir/conf.duckdb
+        run "$DUCKMIG" verify --json "s$src/conf.duckdb" "$dst"
+        is "$rc/$(jq -r .match <<<"$out")" "0/true" "$src -> $to: verify agrees"
+
+        # independent checks in the target engine
+        run "$DUCKMIG" inspect --json "$dst"
+        is "$(jq -r .engine <<<"$out")" "$to" "$src -> $to: the new file is opened by $to"
+        cp "s$src/conf.duckdb" copy.duckdb
+        is "$(q "$dst" "SELECT nextval('\"Odd Schema\".ids')")" "$(q copy.duckdb "SELECT nextval('\"Odd Schema\".ids')")" \
+            "$src -> $to: nextval gives what the source would"
+        rm -f copy.duckdb copy.duckdb.wal
+        for sql in "SELECT count(*), sum(k1), sum(g2) FROM a_view" \
+                   "SELECT n FROM \"Odd Schema\".\"odd view\"" \
+                   "SELECT times(3), add_one(1)" \
+                   "SELECT count(*), sum(k) FROM small_big(7)" \
+                   "SELECT count(*), count(DISTINCT \"naïve col\"), sum(\"Group\") FROM \"Odd Schema\".\"Select\"" \
+                   "SELECT string_agg(doubled::VARCHAR, ',' ORDER BY id) FROM child" \
+                   "SELECT count(*) FROM scalars WHERE isnan(d) OR d = '-inf'::DOUBLE OR s = ''" \
+                   "SELECT length(s), octet_length(bl) FROM scalars WHERE id IN (1, 2) ORDER BY id" \
+                   "SELECT iv::VARCHAR, u::VARCHAR, m::VARCHAR FROM scalars ORDER BY id"; do
+            is "$(q "$dst" "$sql")" "$(q --read-only "s$src/conf.duckdb" "$sql")" "$src -> $to: $sql"
+        done
+        is "$(q "$dst" "SELECT count(*) FROM duckdb_indexes() WHERE index_name IN ('big_k', 'Unique Code', 'expr_idx', 'multi_idx')")" 4 \
+            "$src -> $to: the four indexes exist"
+        like "$(q "$dst" "INSERT INTO child (pa, pb, qty, code) VALUES (1, 'x', 1, 'c1')")" "*onstraint*" \
+            "$src -> $to: the unique index still rejects a duplicate"
+        like "$(q "$dst" "INSERT INTO child (pa, pb, qty, code) VALUES (1, 'x', 0, 'c9')")" "*CHECK*" \
+            "$src -> $to: the CHECK still rejects"
+        like "$(q "$dst" "INSERT INTO child (pa, pb, qty, code) VALUES (9, 'q', 1, 'c8')")" "*foreign key*" \
+            "$src -> $to: the foreign key still rejects"
+        like "$(q "$dst" "INSERT INTO child (pa, pb, code) VALUES (1, 'x', 'c7')")" "*NOT NULL*" \
+            "$src -> $to: NOT NULL still rejects"
+        is "$(q "$dst" "INSERT INTO child (pa, pb, qty, code) VALUES (2, 'y', 2, 'c6') RETURNING note")" "none" \
+            "$src -> $to: defaults still apply"
+    done
+    is "$(sha256sum "s$src/conf.duckdb" | cut -d' ' -f1)" "$before" "$src: the source was not modified"
+done
+
+# MAP, UNION, BIT, JSON exist from 0.7
+is "$(q o-0.7.1-1.5.6/conf.duckdb "SELECT mp::VARCHAR, un::VARCHAR, bt::VARCHAR, js::VARCHAR FROM newer ORDER BY id")" \
+   "$(q --read-only s0.7.1/conf.duckdb "SELECT mp::VARCHAR, un::VARCHAR, bt::VARCHAR, js::VARCHAR FROM newer ORDER BY id")" \
+   "0.7.1 -> 1.5.6: MAP, UNION, BIT and JSON values"
+
+# rows that live only in the WAL are migrated; SRC and WAL stay as they were
+mkdir -p wal out-wal
+"$DUCKMIG" sql --engine 0.6.1 wal/w.duckdb "CREATE TABLE t(i INTEGER)" "INSERT INTO t VALUES (1)" >/dev/null
+"$DUCKMIG" sql --engine 0.6.1 wal/w.duckdb "PRAGMA disable_checkpoint_on_shutdown" "INSERT INTO t SELECT range FROM range(2, 101)" "DELETE FROM t WHERE i = 50" >/dev/null
+[ -s wal/w.duckdb.wal ]; ok $? "the WAL holds the later rows"
+sums=$(sha256sum wal/w.duckdb wal/w.duckdb.wal)
+run "$DUCKMIG" migrate --to 1.5.6 wal/w.duckdb out-wal/w.duckdb
+is "$rc" 0 "a file with a WAL migrates"
+is "$(q out-wal/w.duckdb "SELECT count(*), sum(i) FROM t")" "$(printf '99\t5000')" "rows from the WAL are there, the deleted one is not"
+is "$(sha256sum wal/w.duckdb wal/w.duckdb.wal)" "$sums" "SRC and its WAL are unchanged"
+[ ! -e out-wal/w.duckdb.wal ]; ok $? "the new file has no WAL"
+
+# already at target, spellings, DUCKDB_MIGRATE_VERSION
+mkdir -p same
+run "$DUCKMIG" migrate --json s0.8.1/conf.duckdb same/conf.duckdb
+is "$rc/$(jq -r .status <<<"$out")" "0/already_at_target" "0.8.1 -> 0.8.1 (default target): already at target"
+[ ! -e same/conf.duckdb ]; ok $? "and nothing is written"
+run env DUCKDB_MIGRATE_VERSION=duckdb0.8.1 "$DUCKMIG" migrate --json s0.6.1/conf.duckdb same/conf.duckdb
+is "$(jq -r '[.target_release, .status] | @tsv' <<<"$out")" "$(printf '0.8.1\tmigrated')" "DUCKDB_MIGRATE_VERSION=duckdb0.8.1 is the target"
+run "$DUCKMIG" migrate --to v0.8.1 s0.7.1/conf.duckdb same/conf.duckdb
+is "$rc" 2 "an existing DST is not replaced without --force"
+run "$DUCKMIG" migrate --force --json --to latest --storage-version v1.3.0 s0.6.1/conf.duckdb same/conf.duckdb
+is "$(jq -r '[.target_release, .target_storage, .status] | @tsv' <<<"$out")" "$(printf '1.5.6\t66\tmigrated')" "latest with --storage-version v1.3.0 writes storage 66"
+run "$DUCKMIG" inspect --json same/conf.duckdb
+is "$(jq .storage_version <<<"$out")" 66 "inspect agrees: 66"
+run "$DUCKMIG" migrate --force --json --to latest --storage-version v1.5.0 same/conf.duckdb same2.duckdb
+is "$(jq -r '[.source_storage, .target_storage, .status, .report.mismatches] | @tsv' <<<"$out")" "$(printf '66\t68\tmigrated\t0')" "a 1.x file upgrades 66 -> 68 (COPY FROM DATABASE), verified"
+
+# verify notices a difference
+cp o-0.6.1-1.5.6/conf.duckdb changed.duckdb
+q changed.duckdb "UPDATE big SET label = 'x' WHERE k = 4242" >/dev/null
+run "$DUCKMIG" verify s0.6.1/conf.duckdb changed.duckdb
+is "$rc" 13 "verify: one changed value fails (exit 13)"
+like "$out" "*mismatch*data*main.big: column \"label\" differs*" "and names the table and column"
+q changed.duckdb "DROP INDEX big_k" >/dev/null
+run "$DUCKMIG" verify --json s0.6.1/conf.duckdb changed.duckdb
+is "$(jq -r '[.match, .report.indexes.all_present] | @tsv' <<<"$out")" "$(printf 'false\tfalse')" "a dropped index is reported missing"
+done_testing
