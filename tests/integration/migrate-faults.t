@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# migrate-faults.t - bad input and failures mid-way: a clear error, no
+# DST, no temporary folder left, SRC unchanged.
+. "$(dirname "$0")/../lib.sh"
+cd "$TMP"
+
+mkdir -p out
+"$DUCKMIG" sql --engine 0.6.1 good.duckdb "CREATE TABLE t AS SELECT range AS i, 'row ' || range AS s, range * 1.5 AS d FROM range(400000)" "CREATE INDEX ti ON t(i)" >/dev/null
+sum=$(sha256sum good.duckdb | cut -d' ' -f1)
+
+clean() { # clean DIR: nothing but what was there before
+    [ -z "$(ls -A "$1")" ]
+}
+
+fails() { # fails CODE PATTERN NAME -- migrate args
+    local code=$1 pattern=$2 name=$3
+    shift 4
+    run "$DUCKMIG" migrate "$@"
+    is "$rc" "$code" "$name: exit $code"
+    like "$err" "$pattern" "$name: says why"
+}
+
+head -c 300000 good.duckdb >cut.duckdb
+fails 5 "*cut.duckdb: truncated DuckDB file*" "truncated file" -- cut.duckdb out/cut.duckdb
+printf 'PAR1 not a database %4096s' x >foreign.duckdb
+fails 4 "*foreign.duckdb: not a DuckDB file*" "foreign file" -- foreign.duckdb out/foreign.duckdb
+: >empty.duckdb
+fails 5 "*truncated*" "empty file" -- empty.duckdb out/empty.duckdb
+fails 3 "*missing.duckdb*No such file*" "missing file" -- missing.duckdb out/missing.duckdb
+clean out; ok $? "none of them left anything in the destination folder"
+
+# versions: too old, newer than the target, encrypted
+cp good.duckdb old.duckdb
+printf '\x21' | dd of=old.duckdb bs=1 seek=12 conv=notrunc status=none # 33 = 0.3.3-0.4.0
+run "$DUCKMIG" migrate old.duckdb out/old.duckdb
+like "$rc:$err" "6:*checksum*" "a header edited without its checksum is refused (exit 6)"
+"$DUCKMIG" sql --engine 1.5.6 new.duckdb "CREATE TABLE t AS SELECT 1 AS i" >/dev/null
+fails 7 "*storage version 64 is newer than what DuckDB 0.8.1 writes (51)*" "1.x file to 0.8.1" -- --to 0.8.1 new.duckdb out/new.duckdb
+"$DUCKMIG" sql --engine 0.8.1 e81.duckdb "CREATE TABLE t AS SELECT 1 AS i" >/dev/null
+fails 7 "*newer than what DuckDB 0.7.1 writes*" "target older than the source" -- --to 0.7.1 e81.duckdb out/e81.duckdb
+"$DUCKMIG" sql --engine 1.5.6 :memory: "SET force_mbedtls_unsafe = 'true'" "ATTACH 'enc.duckdb' AS e (ENCRYPTION_KEY 'k')" "CREATE TABLE e.t AS SELECT 1 AS i" "DETACH e" >/dev/null
+fails 7 "*enc.duckdb is encrypted*" "encrypted file" -- --to 1.5.6 enc.duckdb out/enc.duckdb
+fails 2 "*--storage-version takes v1.0.0 ... v1.5.0*" "bad --storage-version" -- --to 1.5.6 --storage-version v9 good.duckdb out/g.duckdb
+fails 2 "*needs a 1.x target*" "--storage-version with 0.8.1" -- --to 0.8.1 --storage-version v1.2.0 good.duckdb out/g.duckdb
+fails 2 "*not a DuckDB release*" "bad --to" -- --to 0.8 good.duckdb out/g.duckdb
+mkdir -p only061 && ln -s "$DUCKMIG_ENGINES/0.6.1" only061/0.6.1
+run env DUCKMIG_ENGINES="$TMP/only061" "$DUCKMIG" migrate --to 1.5.6 good.duckdb out/g.duckdb
+like "$rc:$err" "8:*DuckDB 1.5.6 is not installed*" "target engine not installed: exit 8"
+fails 2 "*same file*" "SRC = DST" -- --force good.duckdb good.duckdb
+clean out; ok $? "still nothing in the destination folder"
+
+# the destination folder cannot be written
+touch afile
+fails 3 "*cannot create a temporary folder in 'afile'*" "DST under a file" -- good.duckdb afile/x.duckdb
+fails 3 "*cannot create a temporary folder in '/proc'*" "DST in a folder that refuses files" -- good.duckdb /proc/x.duckdb
+
+# disk full: a file size limit, and (when it can be mounted) a tiny tmpfs
+run bash -c "ulimit -f 1024; exec \"$DUCKMIG\" migrate --to 1.5.6 good.duckdb out/g.duckdb"
+ok $([ "$rc" -ne 0 ] && echo 0 || echo 1) "file size limit: migrate fails (exit $rc)"
+like "$err" "*worker died (signal 25*" "the writer's death is reported"
+clean out; ok $? "file size limit: no DST, no temporary folder"
+mkdir -p small
+if mount -t tmpfs -o size=1m tmpfs small 2>/dev/null; then
+    run "$DUCKMIG" migrate --to 1.5.6 good.duckdb small/g.duckdb
+    ok $([ "$rc" -ne 0 ] && echo 0 || echo 1) "full disk: migrate fails (exit $rc)"
+    like "$err" "*No space left on device*" "full disk: says so"
+    clean small; ok $? "full disk: no DST, no temporary folder"
+    umount small
+else
+    skip "cannot mount a tmpfs here"
+fi
+
+# the writer killed mid-way
+"$DUCKMIG" migrate --to 1.5.6 good.duckdb out/g.duckdb >/dev/null 2>"$TMP/kill.err" &
+mig=$!
+writer=
+for _ in $(seq 200); do
+    writer=$(pgrep -P "$mig" -f '__engine 1.5.6' || true)
+    [ -n "$writer" ] && break
+    sleep 0.05
+done
+[ -n "$writer" ] && kill -9 "$writer"
+wait "$mig"; rc=$?
+ok $([ -n "$writer" ] && [ "$rc" -ne 0 ] && echo 0 || echo 1) "writer killed: migrate fails (exit $rc)"
+like "$(cat "$TMP/kill.err")" "*1.5.6 worker died (signal 9*" "writer killed: reported"
+clean out; ok $? "writer killed: no DST, no temporary folder"
+
+is "$(sha256sum good.duckdb | cut -d' ' -f1)" "$sum" "SRC unchanged through all of it"
+run "$DUCKMIG" migrate --to 1.5.6 good.duckdb out/g.duckdb
+is "$rc" 0 "and after all that it still migrates"
+done_testing
