@@ -4,13 +4,18 @@
 #   DUCKMIG           the binary under test (release or sanitizer build)
 #   DUCKMIG_ENGINES   the engines folder
 #   SHARED            ../shared beside the checkout ("" when absent)
+#   DUCKMIG_HELPER    the release build, for building fixtures and for
+#                     checking results: DuckDB's own writes are 100x slower
+#                     under ASan's allocator, and they are not under test
 # Each script gets a private $TMP, removed when it exits.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${DUCKMIG:=$ROOT/duckmig}"
 : "${DUCKMIG_ENGINES:=$ROOT/engines}"
+: "${DUCKMIG_HELPER:=$ROOT/build/release/duckmig}"
+[ -x "$DUCKMIG_HELPER" ] || DUCKMIG_HELPER=$DUCKMIG
 : "${SHARED:=$( [ -d "$ROOT/../shared" ] && cd "$ROOT/../shared" && pwd)}"
-export DUCKMIG DUCKMIG_ENGINES SHARED
+export DUCKMIG DUCKMIG_ENGINES DUCKMIG_HELPER SHARED
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/duckmig-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 _n=0
@@ -62,4 +67,4 @@ run() {
 }
 
 # duckdb RELEASE FILE SQL...: run SQL with an engine; stdout only
-duckdb() { local rel=$1; shift; "$DUCKMIG" sql --no-header --engine "$rel" "$@"; }
+duckdb() { local rel=$1; shift; "$DUCKMIG_HELPER" sql --no-header --engine "$rel" "$@"; }

@@ -56,15 +56,17 @@ static void print_json(const struct dm_migrate_opts *o,
                        const struct dm_error *err)
 {
     json_t *j = json_pack(
-        "{s:s, s:s, s:s, s:s?, s:I, s:s, s:I, s:I, s:I, s:f, s:o, s:s?}", "src",
-        o->src, "dst", o->dst, "status",
+        "{s:s, s:s, s:s, s:s?, s:I, s:s, s:I, s:I, s:I, s:f, s:{s:f, s:f, "
+        "s:f, s:f}, s:o, s:s?}",
+        "src", o->src, "dst", o->dst, "status",
         err->code ? "failed" : status_name(r->status), "source_release",
         r->src_release[0] ? r->src_release : NULL, "source_storage",
         (json_int_t)r->src_storage, "target_release", r->dst_release,
         "target_storage", (json_int_t)r->dst_storage, "source_size",
         (json_int_t)r->src_size, "target_size", (json_int_t)r->dst_size,
-        "seconds", r->seconds, "report", dm_report_json(&r->report), "error",
-        err->code ? err->msg : NULL);
+        "seconds", r->seconds, "timings", "schema", r->t_schema, "data",
+        r->t_data, "indexes", r->t_indexes, "verify", r->t_verify, "report",
+        dm_report_json(&r->report), "error", err->code ? err->msg : NULL);
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (s)
         printf("%s\n", s);

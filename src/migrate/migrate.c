@@ -684,11 +684,27 @@ static enum dm_code exec_report(struct dm_engine *w, const char *sql,
     return DM_OK;
 }
 
+static void create_indexes(struct dm_engine *writer,
+                           const struct dm_catalog *src, struct dm_report *r)
+{
+    for (size_t i = 0; i < src->nindexes; i++) {
+        const struct dm_cat_object *x = &src->indexes[i];
+        char *sql = x->sql ? with_schema(x->schema, x->sql) : NULL;
+        if (!x->sql)
+            dm_report_add(r, "index", x->schema, x->name, DM_ITEM_NOT_CARRIED,
+                          "the source keeps no SQL for it");
+        else
+            exec_report(writer, sql, "index", x->schema, x->name, r);
+        free(sql);
+    }
+}
+
 static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
                                    struct dm_migrate_result *res,
                                    const struct staging *st,
                                    struct dm_error *err)
 {
+    double t0 = now();
     struct dm_engine *reader = NULL, *writer = NULL, *check = NULL;
     struct dm_rows *builtin = NULL, *tbuiltin = NULL;
     struct dm_catalog src, dst;
@@ -776,6 +792,14 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         free(stmt);
     }
     run_pool(writer, pool, npool, r);
+    /* DUCKMIG_INDEXES=before builds them before the rows (bench/migrate.sh
+     * measures both; after is faster on both targets) */
+    const char *when = getenv("DUCKMIG_INDEXES");
+    bool indexes_first = when && strcmp(when, "before") == 0;
+    if (indexes_first)
+        create_indexes(writer, &src, r);
+    double t1 = now();
+    res->t_schema = t1 - t0;
 
     prints = calloc(src.ntables ? src.ntables : 1, sizeof(*prints));
     if (!prints) {
@@ -797,17 +821,12 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
                 goto out;
         }
     }
-    for (size_t i = 0; i < src.nindexes; i++) {
-        const struct dm_cat_object *x = &src.indexes[i];
-        char *sql = x->sql ? with_schema(x->schema, x->sql) : NULL;
-        if (!x->sql)
-            dm_report_add(r, "index", x->schema, x->name, DM_ITEM_NOT_CARRIED,
-                          "the source keeps no SQL for it");
-        else
-            exec_report(writer, sql, "index", x->schema, x->name, r);
-        free(sql);
-    }
+    double t2 = now();
+    res->t_data = t2 - t1;
+    if (!indexes_first)
+        create_indexes(writer, &src, r);
     rc = dm_engine_exec(writer, "CHECKPOINT", err);
+    res->t_indexes = now() - t2;
     if (rc)
         goto out;
     dm_engine_stop(writer);
@@ -816,6 +835,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     reader = NULL;
 
     /* verify what is on disk, with a fresh engine */
+    double t3 = now();
     rc = open_reader(res->dst_release, st->path, &check, &tbuiltin, err);
     if (!rc)
         rc = dm_catalog_read(check, tbuiltin, &dst, err);
@@ -837,6 +857,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         if (rc)
             goto out;
     }
+    res->t_verify = now() - t3;
 out:
     for (size_t i = 0; prints && i < src.ntables; i++)
         dm_table_print_release(&prints[i]);

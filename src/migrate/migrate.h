@@ -50,6 +50,8 @@ struct dm_migrate_result {
     uint64_t dst_storage;
     uint64_t src_size, dst_size;
     double seconds;
+    /* where the time went: catalog + DDL, rows, indexes, verification */
+    double t_schema, t_data, t_indexes, t_verify;
     struct dm_report report;
 };
 

@@ -5,7 +5,7 @@
 cd "$TMP"
 
 mkdir -p out
-"$DUCKMIG" sql --engine 0.6.1 good.duckdb "CREATE TABLE t AS SELECT range AS i, 'row ' || range AS s, range * 1.5 AS d FROM range(400000)" "CREATE INDEX ti ON t(i)" >/dev/null
+"$DUCKMIG_HELPER" sql --engine 0.6.1 good.duckdb "CREATE TABLE t AS SELECT range AS i, 'row ' || range AS s, range * 1.5 AS d FROM range(400000)" "CREATE INDEX ti ON t(i)" >/dev/null
 sum=$(sha256sum good.duckdb | cut -d' ' -f1)
 
 clean() { # clean DIR: nothing but what was there before
@@ -34,11 +34,11 @@ cp good.duckdb old.duckdb
 printf '\x21' | dd of=old.duckdb bs=1 seek=12 conv=notrunc status=none # 33 = 0.3.3-0.4.0
 run "$DUCKMIG" migrate old.duckdb out/old.duckdb
 like "$rc:$err" "6:*checksum*" "a header edited without its checksum is refused (exit 6)"
-"$DUCKMIG" sql --engine 1.5.6 new.duckdb "CREATE TABLE t AS SELECT 1 AS i" >/dev/null
+"$DUCKMIG_HELPER" sql --engine 1.5.6 new.duckdb "CREATE TABLE t AS SELECT 1 AS i" >/dev/null
 fails 7 "*storage version 64 is newer than what DuckDB 0.8.1 writes (51)*" "1.x file to 0.8.1" -- --to 0.8.1 new.duckdb out/new.duckdb
-"$DUCKMIG" sql --engine 0.8.1 e81.duckdb "CREATE TABLE t AS SELECT 1 AS i" >/dev/null
+"$DUCKMIG_HELPER" sql --engine 0.8.1 e81.duckdb "CREATE TABLE t AS SELECT 1 AS i" >/dev/null
 fails 7 "*newer than what DuckDB 0.7.1 writes*" "target older than the source" -- --to 0.7.1 e81.duckdb out/e81.duckdb
-"$DUCKMIG" sql --engine 1.5.6 :memory: "SET force_mbedtls_unsafe = 'true'" "ATTACH 'enc.duckdb' AS e (ENCRYPTION_KEY 'k')" "CREATE TABLE e.t AS SELECT 1 AS i" "DETACH e" >/dev/null
+"$DUCKMIG_HELPER" sql --engine 1.5.6 :memory: "SET force_mbedtls_unsafe = 'true'" "ATTACH 'enc.duckdb' AS e (ENCRYPTION_KEY 'k')" "CREATE TABLE e.t AS SELECT 1 AS i" "DETACH e" >/dev/null
 fails 7 "*enc.duckdb is encrypted*" "encrypted file" -- --to 1.5.6 enc.duckdb out/enc.duckdb
 fails 2 "*--storage-version takes v1.0.0 ... v1.5.0*" "bad --storage-version" -- --to 1.5.6 --storage-version v9 good.duckdb out/g.duckdb
 fails 2 "*needs a 1.x target*" "--storage-version with 0.8.1" -- --to 0.8.1 --storage-version v1.2.0 good.duckdb out/g.duckdb

@@ -5,11 +5,11 @@
 . "$(dirname "$0")/../lib.sh"
 cd "$TMP"
 
-q() { "$DUCKMIG" sql --no-header "$@" 2>&1; }
+q() { "$DUCKMIG_HELPER" sql --no-header "$@" 2>&1; }
 
 for src in 0.6.1 0.7.1 0.8.1; do
     mkdir -p "s$src"
-    "$ROOT/tests/fixtures/conformance.sh" "$src" | "$DUCKMIG" sql --engine "$src" "s$src/conf.duckdb" - >/dev/null
+    "$ROOT/tests/fixtures/conformance.sh" "$src" | "$DUCKMIG_HELPER" sql --engine "$src" "s$src/conf.duckdb" - >/dev/null
     ok $? "$src builds the conformance database"
     before=$(sha256sum "s$src/conf.duckdb" | cut -d' ' -f1)
     for to in 0.8.1 1.5.6; do
@@ -67,8 +67,8 @@ is "$(q o-0.7.1-1.5.6/conf.duckdb "SELECT mp::VARCHAR, un::VARCHAR, bt::VARCHAR,
 
 # rows that live only in the WAL are migrated; SRC and WAL stay as they were
 mkdir -p wal out-wal
-"$DUCKMIG" sql --engine 0.6.1 wal/w.duckdb "CREATE TABLE t(i INTEGER)" "INSERT INTO t VALUES (1)" >/dev/null
-"$DUCKMIG" sql --engine 0.6.1 wal/w.duckdb "PRAGMA disable_checkpoint_on_shutdown" "INSERT INTO t SELECT range FROM range(2, 101)" "DELETE FROM t WHERE i = 50" >/dev/null
+"$DUCKMIG_HELPER" sql --engine 0.6.1 wal/w.duckdb "CREATE TABLE t(i INTEGER)" "INSERT INTO t VALUES (1)" >/dev/null
+"$DUCKMIG_HELPER" sql --engine 0.6.1 wal/w.duckdb "PRAGMA disable_checkpoint_on_shutdown" "INSERT INTO t SELECT range FROM range(2, 101)" "DELETE FROM t WHERE i = 50" >/dev/null
 [ -s wal/w.duckdb.wal ]; ok $? "the WAL holds the later rows"
 sums=$(sha256sum wal/w.duckdb wal/w.duckdb.wal)
 run "$DUCKMIG" migrate --to 1.5.6 wal/w.duckdb out-wal/w.duckdb

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# migrate.sh - how fast, how much memory and how much extra disk a tracker
+# file's migration takes, in one run so that the ratios compare like with
+# like on a shared, noisy machine.
+#
+# It builds a tracker-like file with DuckDB 0.6.1 (ROWS rows of BIGINT,
+# TIMESTAMP, VARCHAR, DOUBLE, DECIMAL, BOOLEAN columns and an index on one
+# BIGINT), then for each target (0.8.1 and 1.5.6) measures:
+#   baseline   the seed's way: EXPORT DATABASE (CSV) with 0.6.1, IMPORT
+#              DATABASE with the target
+#   parquet    the same with FORMAT PARQUET
+#   floor      what the target needs to write the same rows and build the
+#              same index from memory (rows generated in memory first,
+#              not timed)
+#   duckmig    duckmig migrate, verification included (indexes after the
+#              data), and again with indexes before the data
+# and prints wall time, peak RSS (the sum over the process tree, sampled
+# every 100 ms) and peak extra disk (sampled likewise), with ratios to the
+# baseline and to the floor.
+#
+# usage: bench/migrate.sh [ROWS]   (default 10000000; 343 MB)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+duckmig=${DUCKMIG:-$root/duckmig}
+rows=${1:-10000000}
+work=$(mktemp -d "${TMPDIR:-/tmp}/duckmig-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+gen_sql() { # the tracker table: $1 = table name
+    cat <<SQL
+CREATE TABLE $1 AS SELECT
+    range AS id,
+    (range * 7919) % 1000003 AS tracker_id,
+    TIMESTAMP '2023-01-01' + INTERVAL (range % 31536000) SECOND AS observed_at,
+    'case-' || (range % 9973) AS label,
+    range * 0.5 AS volume,
+    CAST(range % 100000 AS DECIMAL(18, 4)) / 7 AS amount,
+    range % 3 = 0 AS active,
+    range % 1000 AS bucket,
+    'site-' || (range % 97) AS site,
+    range % 86400 AS seconds
+FROM range($rows);
+SQL
+}
+
+echo "building a $rows-row tracker file with DuckDB 0.6.1 ..." >&2
+mkdir -p "$work/src"
+src=$work/src/tracker.duckdb
+{ gen_sql t; echo "CREATE INDEX t_tracker ON t (tracker_id);"; } |
+    "$duckmig" sql --engine 0.6.1 "$src" - >/dev/null
+src_size=$(stat -c %s "$src")
+
+# measure LABEL WATCHDIR CMD...: wall seconds, peak RSS (MiB) of the tree,
+# peak size of WATCHDIR (MiB)
+measure() {
+    local label=$1 watch=$2
+    shift 2
+    local start end pid peak_rss=0 peak_disk=0 rss disk
+    start=$(date +%s.%N)
+    "$@" >/dev/null 2>"$work/err" &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        rss=$(tree_rss "$pid")
+        [ "$rss" -gt "$peak_rss" ] && peak_rss=$rss
+        disk=$(du -sb "$watch" 2>/dev/null | cut -f1)
+        [ "${disk:-0}" -gt "$peak_disk" ] && peak_disk=$disk
+        sleep 0.1
+    done
+    if ! wait "$pid"; then
+        echo "$label failed:" >&2
+        cat "$work/err" >&2
+        return 1
+    fi
+    end=$(date +%s.%N)
+    printf '%s %.2f %d %d\n' "$label" "$(echo "$end - $start" | bc)" \
+        $((peak_rss / 1024)) $((peak_disk / 1048576))
+}
+
+# the RSS (KiB) of a process and all its descendants
+tree_rss() {
+    local total=0 p
+    for p in $1 $(descendants "$1"); do
+        total=$((total + $(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+descendants() {
+    local c
+    for c in $(pgrep -P "$1" 2>/dev/null); do
+        echo "$c"
+        descendants "$c"
+    done
+}
+
+baseline() { # baseline TARGET FORMAT DIR
+    local to=$1 format=$2 dir=$3
+    rm -rf "$dir" && mkdir -p "$dir/export" "$dir/out"
+    "$duckmig" sql --engine 0.6.1 --read-only "$src" \
+        "EXPORT DATABASE '$dir/export' (FORMAT $format)" &&
+        "$duckmig" sql --engine "$to" "$dir/out/tracker.duckdb" \
+            "IMPORT DATABASE '$dir/export'"
+}
+
+floor() { # floor TARGET DIR: time only the write and the index
+    local to=$1 dir=$2
+    rm -rf "$dir" && mkdir -p "$dir/out"
+    "$duckmig" sql --no-header --engine "$to" "$dir/out/tracker.duckdb" \
+        "$(gen_sql mem | sed 's/CREATE TABLE mem/CREATE TEMP TABLE mem/')" \
+        "SELECT epoch_ms(now())" \
+        "CREATE TABLE t AS SELECT * FROM mem" \
+        "CREATE INDEX t_tracker ON t (tracker_id)" \
+        "CHECKPOINT" "SELECT epoch_ms(now())" >"$dir/times"
+}
+
+run_duckmig() { # run_duckmig TARGET DIR [before]
+    local to=$1 dir=$2
+    rm -rf "$dir" && mkdir -p "$dir"
+    DUCKMIG_INDEXES=${3:-after} "$duckmig" migrate --to "$to" "$src" \
+        "$dir/tracker.duckdb"
+}
+
+printf '\nsource: %s rows, %d MiB (DuckDB 0.6.1)\n' "$rows" $((src_size / 1048576))
+for to in 0.8.1 1.5.6; do
+    results=()
+    results+=("$(measure baseline "$work/b" baseline "$to" CSV "$work/b")")
+    results+=("$(measure parquet "$work/p" baseline "$to" PARQUET "$work/p")")
+    f=$(measure floor-total "$work/f" floor "$to" "$work/f")
+    ms=$(awk 'NR == 1 { a = $1 } NR == 2 { b = $1 } END { print b - a }' "$work/f/times")
+    results+=("$(echo "$f" | awk -v s="$(echo "scale=2; $ms / 1000" | bc)" '{ $1 = "floor"; $2 = s; print }')")
+    results+=("$(measure duckmig "$work/d" run_duckmig "$to" "$work/d")")
+    results+=("$(measure duckmig-idx-first "$work/e" run_duckmig "$to" "$work/e" before)")
+    base=$(echo "${results[0]}" | cut -d' ' -f2)
+    flo=$(echo "${results[2]}" | cut -d' ' -f2)
+    printf '\n-> DuckDB %s\n' "$to"
+    printf '%-18s %8s %9s %11s %9s %9s\n' what seconds peak_rss extra_disk x_base x_floor
+    for r in "${results[@]}"; do
+        set -- $r
+        printf '%-18s %8s %8sM %10sM %9s %9s\n' "$1" "$2" "$3" "$4" \
+            "$(echo "scale=2; $2 / $base" | bc)" "$(echo "scale=2; $2 / $flo" | bc)"
+    done
+done
+echo
+echo "(floor: seconds of the write + index + checkpoint alone; its RSS and disk are the whole run's)"
