@@ -120,7 +120,15 @@ struct dm_duckdb_api {
                                        dm_idx_t i, void **out);
     const char *(*extract_statements_error)(void *stmts);
     void (*destroy_extracted)(void **stmts);
+    /* optional: streaming results (0.8+; fetch_chunk 1.0+) */
+    int (*pending_prepared_streaming)(void *prep, void **out_pending);
+    dm_ddb_chunk (*stream_fetch_chunk)(struct dm_ddb_result res);
+    dm_ddb_chunk (*fetch_chunk)(struct dm_ddb_result res);
     /* prepared statements (0.6+) */
+    int (*prepare)(dm_ddb_connection con, const char *sql, void **out);
+    int (*execute_pending)(void *pending, struct dm_ddb_result *out);
+    const char *(*pending_error)(void *pending);
+    void (*destroy_pending)(void **pending);
     int (*execute_prepared)(void *prep, struct dm_ddb_result *out);
     const char *(*prepare_error)(void *prep);
     void (*destroy_prepare)(void **prep);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine/registry.h"
+#include "header/header.h"
 #include "util/log.h"
 
 extern char **environ;
@@ -31,6 +32,13 @@ struct dm_engine {
 const char *dm_engine_release(const struct dm_engine *e)
 {
     return e->release;
+}
+
+bool dm_engine_streams(const struct dm_engine *e)
+{
+    int major = 0, minor = 0, patch = 0;
+    dm_release_parse(e->release, &major, &minor, &patch);
+    return major > 0 || minor >= 8;
 }
 
 int dm_engine_pid(const struct dm_engine *e)
@@ -463,16 +471,43 @@ static void kill_worker(struct dm_engine *e)
     e->dead = true;
 }
 
-enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql, dm_scan_fn fn,
-                            void *ctx, struct dm_error *err)
+/* DONE of a SCAN: u64 rows, u32 n, n x (rows, nulls, sum, xor) */
+static bool read_done(struct dm_wcur *c, struct dm_table_print *print)
+{
+    uint64_t rows = dm_wcur_u64(c);
+    uint32_t n = dm_wcur_u32(c);
+    if (c->bad || n > DM_TYPE_MAX_CHILDREN)
+        return false;
+    if (!print)
+        return true;
+    print->rows = rows;
+    print->ncols = n;
+    print->cols = calloc(n ? n : 1, sizeof(*print->cols));
+    if (!print->cols)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        print->cols[i].rows = dm_wcur_u64(c);
+        print->cols[i].nulls = dm_wcur_u64(c);
+        print->cols[i].sum = dm_wcur_u64(c);
+        print->cols[i].xor_ = dm_wcur_u64(c);
+    }
+    return !c->bad;
+}
+
+enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql,
+                            unsigned flags, dm_scan_fn fn, void *ctx,
+                            struct dm_table_print *print, struct dm_error *err)
 {
     struct dm_scan_schema schema = {0, NULL, NULL};
     enum dm_wire_type type;
     enum dm_code rc;
     bool have_schema = false;
 
+    if (print)
+        memset(print, 0, sizeof(*print));
     dm_wbuf_begin(&e->buf, DM_W_SCAN);
     dm_wbuf_str(&e->buf, sql);
+    dm_wbuf_u32(&e->buf, flags);
     rc = send_frame(e, err);
     if (rc)
         return rc;
@@ -494,10 +529,13 @@ enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql, dm_scan_fn fn,
                 break;
             }
             have_schema = true;
-            stop = fn(ctx, &schema, NULL, 0);
+            stop = fn ? fn(ctx, &schema, NULL, 0) : 0;
         } else if (type == DM_W_CHUNK && have_schema) {
-            stop = fn(ctx, &schema, e->buf.data, e->buf.len);
+            stop = fn ? fn(ctx, &schema, e->buf.data, e->buf.len) : 0;
         } else if (type == DM_W_DONE) {
+            if (!read_done(&c, print))
+                rc = dm_fail(err, DM_ERR_PROTOCOL,
+                             "malformed DONE from DuckDB %s", e->release);
             break;
         } else {
             rc = dm_fail(err, DM_ERR_PROTOCOL,

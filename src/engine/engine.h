@@ -60,6 +60,9 @@ enum dm_code dm_engine_start(const char *release, struct dm_engine **out,
                              struct dm_error *err);
 
 const char *dm_engine_release(const struct dm_engine *e);
+/* Does the release stream results (0.8+), or materialize them (0.6, 0.7)? */
+bool dm_engine_streams(const struct dm_engine *e);
+
 /* The worker's process id, for logs and for tests that kill it. */
 int dm_engine_pid(const struct dm_engine *e);
 /* What the library says of itself, e.g. "v0.6.1". */
@@ -98,9 +101,20 @@ struct dm_scan_schema {
 typedef int (*dm_scan_fn)(void *ctx, const struct dm_scan_schema *schema,
                           const uint8_t *chunk, size_t len);
 
-/* Stream a query's result as encoded vectors. */
-enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql, dm_scan_fn fn,
-                            void *ctx, struct dm_error *err);
+enum dm_scan_flags {
+    DM_SCAN_CHUNKS = 1 << 0, /* send the rows (to fn) */
+    DM_SCAN_PRINT = 1 << 1,  /* fingerprint them in the worker */
+};
+
+/*
+ * Run a query in the worker; fn (may be NULL) gets the schema, then with
+ * DM_SCAN_CHUNKS every chunk. With DM_SCAN_PRINT the worker fingerprints
+ * every column of what it read (hashing where the data already is) and
+ * print (may be NULL otherwise) receives row count and fingerprints.
+ */
+enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql,
+                            unsigned flags, dm_scan_fn fn, void *ctx,
+                            struct dm_table_print *print, struct dm_error *err);
 
 /*
  * Append encoded chunks to schema.table: begin names the columns (the

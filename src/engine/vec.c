@@ -395,3 +395,39 @@ void dm_fingerprint_add(struct dm_fingerprint *f, const struct dm_vec_view *v)
         f->xor_ ^= mix(h);
     }
 }
+
+void dm_table_print_release(struct dm_table_print *p)
+{
+    free(p->cols);
+    memset(p, 0, sizeof(*p));
+}
+
+bool dm_table_print_chunk(struct dm_table_print *p, size_t ncols,
+                          const struct dm_type_node *types,
+                          const uint8_t *chunk, size_t len)
+{
+    if (!p->cols) {
+        p->cols = calloc(ncols ? ncols : 1, sizeof(*p->cols));
+        if (!p->cols)
+            return false;
+        p->ncols = ncols;
+    }
+    struct dm_wbuf b = {(uint8_t *)chunk, len, len, false};
+    struct dm_wcur c;
+    dm_wcur_init(&c, &b);
+    uint32_t count = dm_wcur_u32(&c);
+    uint32_t n = dm_wcur_u32(&c);
+    if (c.bad || n != p->ncols)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        struct dm_vec_view v;
+        bool ok = dm_vec_view_read(&c, &types[i], count, &v, 0);
+        if (ok)
+            dm_fingerprint_add(&p->cols[i], &v);
+        dm_vec_view_release(&v);
+        if (!ok)
+            return false;
+    }
+    p->rows += count;
+    return true;
+}

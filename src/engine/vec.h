@@ -146,4 +146,21 @@ struct dm_fingerprint {
 
 void dm_fingerprint_add(struct dm_fingerprint *f, const struct dm_vec_view *v);
 
+/* A table's (or a query's) row count and per-column fingerprints. */
+struct dm_table_print {
+    uint64_t rows;
+    size_t ncols;
+    struct dm_fingerprint *cols;
+};
+
+void dm_table_print_release(struct dm_table_print *p);
+
+/*
+ * Fold one encoded chunk (count, ncols, vectors) of the given column
+ * types into p, allocating p->cols on first use. False when malformed.
+ */
+bool dm_table_print_chunk(struct dm_table_print *p, size_t ncols,
+                          const struct dm_type_node *types,
+                          const uint8_t *chunk, size_t len);
+
 #endif

@@ -12,7 +12,8 @@
  *   P: OPEN(flags, path, n, {key, value}*)  W: OK | ERROR(code, msg)
  *   P: QUERY(sql)   W: COLUMNS(n, name*) ROWS(nrows, ncols, cell*)*
  *                      DONE(rows_changed)  | ERROR(code, msg)
- *   P: SCAN(sql)    W: SCHEMA(n, {name, type}*) CHUNK* DONE(rows) | ERROR
+ *   P: SCAN(sql, flags)  W: SCHEMA(n, {name, type}*) CHUNK*
+ *                           DONE(rows, n, {fingerprint}*) | ERROR
  *   P: APPEND(schema, table, n, {column, type}*)  W: OK | ERROR
  *      P: CHUNK* END                    W: DONE(rows) | ERROR
  *   P: QUIT                                      worker exits 0
@@ -39,7 +40,7 @@ enum dm_wire_type {
     DM_W_ROWS = 7,
     DM_W_DONE = 8,
     DM_W_QUIT = 9,
-    DM_W_SCAN = 10,   /* P: sql */
+    DM_W_SCAN = 10,   /* P: sql, flags (1: send chunks, 2: fingerprint) */
     DM_W_SCHEMA = 11, /* W: n, n x (name, type tree) */
     DM_W_CHUNK = 12,  /* either way: count, ncols, vectors (vec.h) */
     DM_W_APPEND = 13, /* P: schema, table, n, n x (column, type tree) */

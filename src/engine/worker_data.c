@@ -12,6 +12,9 @@
 #include "engine/worker_int.h"
 
 #define STANDARD_VECTOR 2048
+/* the SCAN flags of engine.h, which the worker does not include */
+#define DM_SCAN_CHUNKS_FLAG 1u
+#define DM_SCAN_PRINT_FLAG  2u
 
 /* duckdb_string_t (16 bytes): u32 length, then 12 inlined bytes, or a
  * 4-byte prefix and a pointer at offset 8 */
@@ -228,8 +231,61 @@ static void release_types(struct dm_type_node *types, size_t n)
     free(types);
 }
 
+/*
+ * Start a query's result: streaming where the release can (0.8+), so that
+ * memory stays bounded by a chunk, else materialized (0.6, 0.7).
+ */
+static const char *start_result(struct worker *w, const char *sql,
+                                struct dm_ddb_result *res, bool *streaming)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    *streaming = false;
+    if (!a->pending_prepared_streaming ||
+        !(a->fetch_chunk || a->stream_fetch_chunk)) {
+        if (a->query(w->con, sql, res) != DM_DDB_SUCCESS) {
+            const char *m = a->result_error(res);
+            return m ? m : "query failed";
+        }
+        return NULL;
+    }
+    static char msg[DM_ERROR_MSG_MAX];
+    void *prep = NULL, *pending = NULL;
+    const char *failure = NULL;
+    if (a->prepare(w->con, sql, &prep) != DM_DDB_SUCCESS) {
+        const char *m = a->prepare_error(prep);
+        snprintf(msg, sizeof(msg), "%s", m ? m : "prepare failed");
+        failure = msg;
+    } else if (a->pending_prepared_streaming(prep, &pending) !=
+               DM_DDB_SUCCESS) {
+        const char *m = a->pending_error(pending);
+        snprintf(msg, sizeof(msg), "%s", m ? m : "query failed");
+        failure = msg;
+    } else if (a->execute_pending(pending, res) != DM_DDB_SUCCESS) {
+        const char *m = a->result_error(res);
+        snprintf(msg, sizeof(msg), "%s", m ? m : "query failed");
+        failure = msg;
+    } else {
+        *streaming = true;
+    }
+    if (pending)
+        a->destroy_pending(&pending);
+    if (prep)
+        a->destroy_prepare(&prep);
+    return failure;
+}
+
+static dm_ddb_chunk next_chunk(struct worker *w, struct dm_ddb_result *res,
+                               bool streaming, dm_idx_t index)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    if (!streaming)
+        return a->result_get_chunk(*res, index);
+    return a->fetch_chunk ? a->fetch_chunk(*res) : a->stream_fetch_chunk(*res);
+}
+
 enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
 {
+    bool streaming = false;
     const struct dm_duckdb_api *a = &w->api;
     struct dm_ddb_result res;
     struct dm_error err = DM_ERROR_INIT;
@@ -238,17 +294,22 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
     dm_idx_t ncols = 0;
     char msg[DM_ERROR_MSG_MAX];
 
+    struct dm_table_print print;
+    memset(&print, 0, sizeof(print));
     char *sql = dm_wcur_str(c, NULL);
-    if (c->bad || !sql)
+    uint32_t flags = dm_wcur_u32(c);
+    if (c->bad || !sql) {
+        free(sql);
         return worker_send_error(w, DM_ERR_PROTOCOL, "malformed SCAN");
+    }
     if (!w->con) {
         free(sql);
         return worker_send_error(w, DM_ERR_USAGE, "no database is open");
     }
     memset(&res, 0, sizeof(res));
-    if (a->query(w->con, sql, &res) != DM_DDB_SUCCESS) {
-        const char *m = a->result_error(&res);
-        rc = worker_send_error(w, DM_ERR_SQL, m ? m : "query failed");
+    const char *failure = start_result(w, sql, &res, &streaming);
+    if (failure) {
+        rc = worker_send_error(w, DM_ERR_SQL, failure);
         goto out;
     }
     ncols = a->column_count(&res);
@@ -280,12 +341,18 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
     if (rc)
         goto out;
 
-    dm_idx_t nchunks = a->result_chunk_count(res);
-    for (dm_idx_t ci = 0; ci < nchunks; ci++) {
-        dm_ddb_chunk chunk = a->result_get_chunk(res, ci);
+    dm_idx_t nchunks = streaming ? 0 : a->result_chunk_count(res);
+    uint64_t total = 0;
+    for (dm_idx_t ci = 0; streaming || ci < nchunks; ci++) {
+        dm_ddb_chunk chunk = next_chunk(w, &res, streaming, ci);
         if (!chunk)
             break;
         uint64_t count = a->chunk_get_size(chunk);
+        total += count;
+        if (count == 0) {
+            a->destroy_data_chunk(&chunk);
+            continue;
+        }
         dm_wbuf_begin(&w->out, DM_W_CHUNK);
         dm_wbuf_u32(&w->out, (uint32_t)count);
         dm_wbuf_u32(&w->out, (uint32_t)ncols);
@@ -293,14 +360,40 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
             encode_vector(w, &w->out, a->chunk_get_vector(chunk, col),
                           &types[col], count);
         a->destroy_data_chunk(&chunk);
-        rc = dm_wire_send(w->fd, &w->out, &err);
-        if (rc)
+        if (w->out.oom) {
+            rc = worker_send_error(w, DM_ERR_NOMEM, "chunk too large");
             goto out;
+        }
+        /* hash here, where the data is: the parent only relays bytes */
+        if ((flags & DM_SCAN_PRINT_FLAG) &&
+            !dm_table_print_chunk(&print, ncols, types, w->out.data + 5,
+                                  w->out.len - 5)) {
+            rc = worker_send_error(w, DM_ERR_INTERNAL,
+                                   "cannot fingerprint a chunk");
+            goto out;
+        }
+        if (flags & DM_SCAN_CHUNKS_FLAG) {
+            rc = dm_wire_send(w->fd, &w->out, &err);
+            if (rc)
+                goto out;
+        }
+    }
+    if (streaming && a->result_error(&res)) {
+        rc = worker_send_error(w, DM_ERR_SQL, a->result_error(&res));
+        goto out;
     }
     dm_wbuf_begin(&w->out, DM_W_DONE);
-    dm_wbuf_u64(&w->out, a->row_count(&res));
+    dm_wbuf_u64(&w->out, total);
+    dm_wbuf_u32(&w->out, (uint32_t)print.ncols);
+    for (size_t i = 0; i < print.ncols; i++) {
+        dm_wbuf_u64(&w->out, print.cols[i].rows);
+        dm_wbuf_u64(&w->out, print.cols[i].nulls);
+        dm_wbuf_u64(&w->out, print.cols[i].sum);
+        dm_wbuf_u64(&w->out, print.cols[i].xor_);
+    }
     rc = dm_wire_send(w->fd, &w->out, &err);
 out:
+    dm_table_print_release(&print);
     release_types(types, ncols);
     a->destroy_result(&res);
     free(sql);

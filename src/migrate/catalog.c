@@ -561,7 +561,7 @@ static void fix_nested_types(struct dm_engine *e, struct dm_catalog *cat,
     struct dm_type_node *types = NULL;
     struct dm_error ignored = DM_ERROR_INIT;
     if (sql)
-        dm_engine_scan(e, sql, grab_schema, &types, &ignored);
+        dm_engine_scan(e, sql, 0, grab_schema, &types, NULL, &ignored);
     for (size_t i = 0; types && i < t->ncols; i++) {
         if (!strchr(t->cols[i].type, '('))
             continue;

@@ -531,6 +531,8 @@ static int relay_chunk(void *ctx, const struct dm_scan_schema *schema,
                        const uint8_t *chunk, size_t len)
 {
     struct relay *rl = ctx;
+    if (!chunk && rl->begun)
+        return 0; /* the next rowid range of the same table */
     if (!chunk) {
         char **names =
             malloc((schema->ncols ? schema->ncols : 1) * sizeof(char *));
@@ -545,12 +547,8 @@ static int relay_chunk(void *ctx, const struct dm_scan_schema *schema,
         if (rc)
             return rc;
         rl->begun = true;
-        return dm_table_print_chunk(&rl->print, schema, NULL, 0);
+        return 0;
     }
-    int rc = dm_table_print_chunk(&rl->print, schema, chunk, len);
-    if (rc)
-        return dm_fail(&rl->err, DM_ERR_PROTOCOL,
-                       "undecodable data from the source engine");
     return dm_engine_append_chunk(rl->writer, chunk, len, &rl->err);
 }
 
@@ -608,7 +606,8 @@ static enum dm_code copy_table(struct dm_engine *reader,
         rl.into_table = STAGE_TABLE;
     }
     struct dm_error serr = DM_ERROR_INIT;
-    rc = dm_engine_scan(reader, sql, relay_chunk, &rl, &serr);
+    rc = dm_scan_table(reader, t, DM_SCAN_CHUNKS | DM_SCAN_PRINT, relay_chunk,
+                       &rl, &rl.print, &serr);
     if (rc) {
         dm_fail(err, rc, "copying %s.%s: %s", t->schema, t->name,
                 rl.err.code ? rl.err.msg : serr.msg);

@@ -9,50 +9,6 @@
 #include "engine/registry.h"
 #include "header/header.h"
 
-void dm_table_print_release(struct dm_table_print *p)
-{
-    free(p->cols);
-    memset(p, 0, sizeof(*p));
-}
-
-int dm_table_print_chunk(struct dm_table_print *p,
-                         const struct dm_scan_schema *schema,
-                         const uint8_t *chunk, size_t len)
-{
-    if (!chunk) { /* the schema call */
-        if (!p->cols) {
-            p->cols =
-                calloc(schema->ncols ? schema->ncols : 1, sizeof(*p->cols));
-            if (!p->cols)
-                return DM_ERR_NOMEM;
-            p->ncols = schema->ncols;
-        }
-        return 0;
-    }
-    struct dm_wbuf b = {(uint8_t *)chunk, len, len, false};
-    struct dm_wcur c;
-    dm_wcur_init(&c, &b);
-    uint32_t count = dm_wcur_u32(&c);
-    uint32_t ncols = dm_wcur_u32(&c);
-    if (c.bad || ncols != p->ncols) {
-        p->bad = true;
-        return DM_ERR_PROTOCOL;
-    }
-    for (uint32_t i = 0; i < ncols; i++) {
-        struct dm_vec_view v;
-        bool ok = dm_vec_view_read(&c, &schema->types[i], count, &v, 0);
-        if (ok)
-            dm_fingerprint_add(&p->cols[i], &v);
-        dm_vec_view_release(&v);
-        if (!ok) {
-            p->bad = true;
-            return DM_ERR_PROTOCOL;
-        }
-    }
-    p->rows += count;
-    return 0;
-}
-
 char *dm_stored_columns_sql(const struct dm_cat_table *t)
 {
     size_t cap = 64, len = 0;
@@ -86,10 +42,98 @@ oom:
     return NULL;
 }
 
-static int print_cb(void *ctx, const struct dm_scan_schema *schema,
-                    const uint8_t *chunk, size_t len)
+static uint64_t batch_rows(void)
 {
-    return dm_table_print_chunk(ctx, schema, chunk, len);
+    const char *env = getenv("DUCKMIG_BATCH_ROWS");
+    long long v = env ? atoll(env) : 0;
+    return v > 0 ? (uint64_t)v : 1000000;
+}
+
+static bool add_print(struct dm_table_print *sum,
+                      const struct dm_table_print *part)
+{
+    if (!sum->cols) {
+        *sum = *part;
+        return true;
+    }
+    if (part->ncols != sum->ncols)
+        return part->ncols == 0;
+    for (size_t i = 0; i < sum->ncols; i++) {
+        sum->cols[i].rows += part->cols[i].rows;
+        sum->cols[i].nulls += part->cols[i].nulls;
+        sum->cols[i].sum += part->cols[i].sum;
+        sum->cols[i].xor_ ^= part->cols[i].xor_;
+    }
+    sum->rows += part->rows;
+    free(part->cols);
+    return true;
+}
+
+enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
+                           unsigned flags, dm_scan_fn fn, void *ctx,
+                           struct dm_table_print *print, struct dm_error *err)
+{
+    char *cols = dm_stored_columns_sql(t);
+    char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
+    char *sql = NULL;
+    struct dm_rows *r = NULL;
+    enum dm_code rc = DM_OK;
+    if (print)
+        memset(print, 0, sizeof(*print));
+    if (!cols || !s || !n) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    uint64_t last = 0, step = batch_rows();
+    if (!dm_engine_streams(e)) {
+        if (asprintf(&sql, "SELECT max(rowid) FROM %s.%s", s, n) < 0) {
+            sql = NULL;
+            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        rc = dm_engine_query(e, sql, &r, err);
+        free(sql);
+        sql = NULL;
+        if (rc)
+            goto out;
+        const char *m = dm_rows_get(r, 0, 0);
+        last = m ? strtoull(m, NULL, 10) : 0;
+    }
+    if (dm_engine_streams(e) || last < step) {
+        if (asprintf(&sql, "SELECT %s FROM %s.%s", *cols ? cols : "NULL", s,
+                     n) < 0) {
+            sql = NULL;
+            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        rc = dm_engine_scan(e, sql, flags, fn, ctx, print, err);
+        goto out;
+    }
+    for (uint64_t lo = 0; !rc && lo <= last; lo += step) {
+        struct dm_table_print part;
+        free(sql);
+        if (asprintf(&sql,
+                     "SELECT %s FROM %s.%s WHERE rowid >= %llu AND "
+                     "rowid < %llu",
+                     *cols ? cols : "NULL", s, n, (unsigned long long)lo,
+                     (unsigned long long)(lo + step)) < 0) {
+            sql = NULL;
+            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+            break;
+        }
+        rc = dm_engine_scan(e, sql, flags, fn, ctx, print ? &part : NULL, err);
+        if (!rc && print && !add_print(print, &part)) {
+            dm_table_print_release(&part);
+            rc = dm_fail(err, DM_ERR_INTERNAL, "fingerprints do not add up");
+        }
+    }
+out:
+    dm_rows_free(r);
+    free(sql);
+    free(cols);
+    free(s);
+    free(n);
+    return rc;
 }
 
 enum dm_code dm_table_fingerprint(struct dm_engine *e,
@@ -97,26 +141,9 @@ enum dm_code dm_table_fingerprint(struct dm_engine *e,
                                   struct dm_table_print *out,
                                   struct dm_error *err)
 {
-    char *cols = dm_stored_columns_sql(t);
-    char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
-    char *sql = NULL;
-    enum dm_code rc = DM_OK;
-    memset(out, 0, sizeof(*out));
-    if (!cols || !s || !n ||
-        asprintf(&sql, "SELECT %s FROM %s.%s", *cols ? cols : "NULL", s, n) <
-            0) {
-        sql = NULL;
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    rc = dm_engine_scan(e, sql, print_cb, out, err);
+    enum dm_code rc = dm_scan_table(e, t, DM_SCAN_PRINT, NULL, NULL, out, err);
     if (rc && !err->code)
         dm_fail(err, rc, "cannot read table %s.%s", t->schema, t->name);
-out:
-    free(sql);
-    free(cols);
-    free(s);
-    free(n);
     return rc;
 }
 

@@ -20,22 +20,18 @@
 #include "migrate/report.h"
 #include "util/error.h"
 
-struct dm_table_print {
-    uint64_t rows;
-    size_t ncols;
-    struct dm_fingerprint *cols;
-    bool bad; /* a chunk could not be decoded */
-};
-
-void dm_table_print_release(struct dm_table_print *p);
-
-/* Fold one encoded chunk (a SCAN callback's payload) into p. */
-int dm_table_print_chunk(struct dm_table_print *p,
-                         const struct dm_scan_schema *schema,
-                         const uint8_t *chunk, size_t len);
-
 /* The SELECT list of t's stored (non-generated) columns: "a", "b". */
 char *dm_stored_columns_sql(const struct dm_cat_table *t);
+
+/*
+ * Read t's stored columns through e (see dm_engine_scan for flags, fn and
+ * print). A release that cannot stream (0.6, 0.7) would hold the whole
+ * table in memory, so it is read in rowid ranges of $DUCKMIG_BATCH_ROWS
+ * (default 1,000,000) rows, in order, with print summed over the ranges.
+ */
+enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
+                           unsigned flags, dm_scan_fn fn, void *ctx,
+                           struct dm_table_print *print, struct dm_error *err);
 
 /* Fingerprint table t of the database open in e. */
 enum dm_code dm_table_fingerprint(struct dm_engine *e,
