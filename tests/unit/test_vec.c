@@ -1,0 +1,261 @@
+/*
+ * test_vec.c - the column encoding that travels between engine workers:
+ * type trees round-trip, vectors decode, malformed input is refused, and
+ * fingerprints ignore row order but see every value (and NULLs).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/vec.h"
+
+static struct dm_type_node leaf(enum dm_type t)
+{
+    struct dm_type_node n;
+    memset(&n, 0, sizeof(n));
+    n.type = t;
+    n.width = dm_type_fixed_width(t);
+    return n;
+}
+
+static void release_ids(void **state)
+{
+    (void)state;
+    assert_int_equal(dm_type_from_release(0, 6, 28), DM_T_JSON);
+    assert_int_equal(dm_type_from_release(0, 6, 29), DM_T_UNION);
+    assert_int_equal(dm_type_from_release(0, 7, 28), DM_T_UNION);
+    assert_int_equal(dm_type_from_release(0, 8, 29), DM_T_BIT);
+    assert_int_equal(dm_type_from_release(1, 5, 31), DM_T_TIMESTAMP_TZ);
+    assert_int_equal(dm_type_from_release(1, 5, 17), DM_T_VARCHAR);
+    assert_int_equal(dm_type_from_release(1, 5, 99), DM_T_INVALID);
+    assert_int_equal(dm_type_fixed_width(DM_T_HUGEINT), 16);
+    assert_int_equal(dm_type_fixed_width(DM_T_VARCHAR), 0);
+}
+
+static void tree_round_trip(void **state)
+{
+    (void)state;
+    /* STRUCT("odd field" DECIMAL(18,4), l VARCHAR[]) */
+    struct dm_type_node dec = leaf(DM_T_DECIMAL);
+    dec.width = 8;
+    dec.dec_width = 18;
+    dec.dec_scale = 4;
+    struct dm_type_node str = leaf(DM_T_VARCHAR);
+    struct dm_type_node list = leaf(DM_T_LIST);
+    list.nchildren = 1;
+    list.children = &str;
+    char *names[] = {(char *)"odd field", (char *)"l"};
+    struct dm_type_node kids[] = {dec, list};
+    struct dm_type_node st = leaf(DM_T_STRUCT);
+    st.nchildren = 2;
+    st.children = kids;
+    st.names = names;
+
+    struct dm_wbuf b = DM_WBUF_INIT;
+    dm_type_write(&b, &st);
+    struct dm_wcur c;
+    dm_wcur_init(&c, &b);
+    struct dm_type_node back;
+    assert_true(dm_type_read(&c, &back));
+    assert_int_equal(c.left, 0);
+    assert_int_equal(back.type, DM_T_STRUCT);
+    assert_int_equal(back.nchildren, 2);
+    assert_string_equal(back.names[0], "odd field");
+    assert_int_equal(back.children[0].dec_width, 18);
+    assert_int_equal(back.children[0].dec_scale, 4);
+    assert_int_equal(back.children[1].children[0].type, DM_T_VARCHAR);
+    char why[128];
+    assert_true(dm_type_compatible(&st, &back, why, sizeof(why)));
+    dm_type_release(&back);
+
+    /* a cut tree is refused, not half-read */
+    b.len -= 3;
+    dm_wcur_init(&c, &b);
+    assert_false(dm_type_read(&c, &back));
+    dm_wbuf_release(&b);
+}
+
+static void compatibility(void **state)
+{
+    (void)state;
+    char why[128];
+    struct dm_type_node ts = leaf(DM_T_TIMESTAMP),
+                        tstz = leaf(DM_T_TIMESTAMP_TZ);
+    struct dm_type_node i32 = leaf(DM_T_INTEGER), i64 = leaf(DM_T_BIGINT);
+    struct dm_type_node json = leaf(DM_T_JSON), vc = leaf(DM_T_VARCHAR);
+    assert_true(dm_type_compatible(&ts, &tstz, why, sizeof(why)));
+    assert_true(dm_type_compatible(&json, &vc, why, sizeof(why)));
+    assert_false(dm_type_compatible(&i32, &i64, why, sizeof(why)));
+    assert_non_null(strstr(why, "INTEGER cannot be stored as BIGINT"));
+    struct dm_type_node e1 = leaf(DM_T_ENUM), e2 = leaf(DM_T_ENUM);
+    e1.width = 1;
+    e2.width = 2;
+    assert_false(dm_type_compatible(&e1, &e2, why, sizeof(why)));
+}
+
+/* Encode count BIGINTs (NULL where valid[i] == 0) the way workers do. */
+static void put_bigints(struct dm_wbuf *b, const int64_t *v, const int *valid,
+                        uint32_t count)
+{
+    uint8_t all = 1, bits[8] = {0};
+    for (uint32_t i = 0; i < count; i++) {
+        if (valid[i])
+            bits[i / 8] |= (uint8_t)(1u << (i % 8));
+        else
+            all = 0;
+    }
+    dm_wbuf_bytes(b, &all, 1);
+    if (!all)
+        dm_wbuf_bytes(b, bits, (count + 7) / 8);
+    dm_wbuf_bytes(b, v, count * 8);
+}
+
+static void put_strings(struct dm_wbuf *b, const char *const *v, uint32_t count)
+{
+    uint8_t all = 1;
+    for (uint32_t i = 0; i < count; i++)
+        all &= v[i] != NULL;
+    dm_wbuf_bytes(b, &all, 1);
+    if (!all) {
+        uint8_t bits[8] = {0};
+        for (uint32_t i = 0; i < count; i++)
+            if (v[i])
+                bits[i / 8] |= (uint8_t)(1u << (i % 8));
+        dm_wbuf_bytes(b, bits, (count + 7) / 8);
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        dm_wbuf_u32(b, v[i] ? (uint32_t)strlen(v[i]) : 0);
+        if (v[i])
+            dm_wbuf_bytes(b, v[i], strlen(v[i]));
+    }
+}
+
+static struct dm_table_print print_of(const int64_t *ints, const int *valid,
+                                      const char *const *strs, uint32_t n)
+{
+    struct dm_type_node types[2] = {leaf(DM_T_BIGINT), leaf(DM_T_VARCHAR)};
+    struct dm_wbuf b = DM_WBUF_INIT;
+    dm_wbuf_u32(&b, n);
+    dm_wbuf_u32(&b, 2);
+    put_bigints(&b, ints, valid, n);
+    put_strings(&b, strs, n);
+    struct dm_table_print p;
+    memset(&p, 0, sizeof(p));
+    assert_true(dm_table_print_chunk(&p, 2, types, b.data, b.len));
+    dm_wbuf_release(&b);
+    return p;
+}
+
+static bool same_print(const struct dm_table_print *a,
+                       const struct dm_table_print *b)
+{
+    if (a->rows != b->rows || a->ncols != b->ncols)
+        return false;
+    for (size_t i = 0; i < a->ncols; i++)
+        if (a->cols[i].sum != b->cols[i].sum ||
+            a->cols[i].xor_ != b->cols[i].xor_ ||
+            a->cols[i].nulls != b->cols[i].nulls)
+            return false;
+    return true;
+}
+
+static void fingerprints(void **state)
+{
+    (void)state;
+    int64_t a[] = {1, 2, 3, 0};
+    int va[] = {1, 1, 1, 0};
+    const char *sa[] = {"x", "", "a much longer string", NULL};
+    int64_t b[] = {3, 0, 1, 2}; /* same rows, another order */
+    int vb[] = {1, 0, 1, 1};
+    const char *sb[] = {"a much longer string", NULL, "x", ""};
+    struct dm_table_print pa = print_of(a, va, sa, 4);
+    struct dm_table_print pb = print_of(b, vb, sb, 4);
+    assert_true(same_print(&pa, &pb));
+    assert_int_equal(pa.rows, 4);
+    assert_int_equal(pa.cols[0].nulls, 1);
+    assert_int_equal(pa.cols[1].nulls, 1);
+
+    /* one value changed, '' turned NULL, a NULL turned 0 */
+    int64_t c[] = {1, 2, 4, 0};
+    struct dm_table_print pc = print_of(c, va, sa, 4);
+    assert_false(same_print(&pa, &pc));
+    const char *sd[] = {"x", NULL, "a much longer string", NULL};
+    struct dm_table_print pd = print_of(a, va, sd, 4);
+    assert_false(same_print(&pa, &pd));
+    int vz[] = {1, 1, 1, 1};
+    struct dm_table_print pz = print_of(a, vz, sa, 4);
+    assert_false(same_print(&pa, &pz));
+    dm_table_print_release(&pa);
+    dm_table_print_release(&pb);
+    dm_table_print_release(&pc);
+    dm_table_print_release(&pd);
+    dm_table_print_release(&pz);
+}
+
+static void timetz_forms_hash_alike(void **state)
+{
+    (void)state;
+    /* 0.x TIMETZ: micros; 1.x TIME_TZ: micros << 24 | (57599 - offset) */
+    uint64_t micros = 45296000000ULL; /* 12:34:56 */
+    uint64_t packed = micros << 24 | 57599;
+    struct dm_type_node old = leaf(DM_T_TIME), new = leaf(DM_T_TIME_TZ);
+    new.flags = DM_TF_PACKED_TZ;
+    struct dm_vec_view vo = {&old, 1,   NULL, (const uint8_t *)&micros,
+                             NULL, NULL};
+    struct dm_vec_view vn = {&new, 1,   NULL, (const uint8_t *)&packed,
+                             NULL, NULL};
+    assert_true(dm_vec_hash(&vo, 0) == dm_vec_hash(&vn, 0));
+    uint64_t other = (micros + 1) << 24 | 57599;
+    vn.data = (const uint8_t *)&other;
+    assert_false(dm_vec_hash(&vo, 0) == dm_vec_hash(&vn, 0));
+}
+
+static void malformed_vectors(void **state)
+{
+    (void)state;
+    struct dm_type_node t = leaf(DM_T_BIGINT);
+    struct dm_wbuf b = DM_WBUF_INIT;
+    uint8_t all = 1;
+    dm_wbuf_bytes(&b, &all, 1);
+    dm_wbuf_bytes(&b, "1234567", 7); /* 7 bytes for one BIGINT */
+    struct dm_wcur c;
+    struct dm_vec_view v;
+    dm_wcur_init(&c, &b);
+    assert_false(dm_vec_view_read(&c, &t, 1, &v, 0));
+    dm_vec_view_release(&v);
+
+    /* a list entry pointing past its child vector */
+    struct dm_type_node child = leaf(DM_T_INTEGER);
+    struct dm_type_node list = leaf(DM_T_LIST);
+    list.nchildren = 1;
+    list.children = &child;
+    b.len = 0;
+    dm_wbuf_bytes(&b, &all, 1);
+    uint64_t entry[2] = {0, 5}; /* offset 0, length 5 */
+    dm_wbuf_bytes(&b, entry, 16);
+    dm_wbuf_u64(&b, 2); /* but only 2 child rows */
+    dm_wbuf_bytes(&b, &all, 1);
+    dm_wbuf_bytes(&b, "\1\0\0\0\2\0\0\0", 8);
+    dm_wcur_init(&c, &b);
+    assert_false(dm_vec_view_read(&c, &list, 1, &v, 0));
+    dm_vec_view_release(&v);
+    dm_wbuf_release(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(release_ids),
+        cmocka_unit_test(tree_round_trip),
+        cmocka_unit_test(compatibility),
+        cmocka_unit_test(fingerprints),
+        cmocka_unit_test(timetz_forms_hash_alike),
+        cmocka_unit_test(malformed_vectors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
