@@ -15,7 +15,7 @@
 #   duckmig    duckmig migrate, verification included (indexes after the
 #              data), and again with indexes before the data
 # and prints wall time, peak RSS (the sum over the process tree, sampled
-# every 100 ms) and peak extra disk (sampled likewise), with ratios to the
+# every 250 ms) and peak extra disk (sampled likewise), with ratios to the
 # baseline and to the floor.
 #
 # usage: bench/migrate.sh [ROWS]   (default 10000000; 343 MB)
@@ -66,11 +66,11 @@ measure() {
     "$@" >/dev/null 2>"$work/err" &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
-        rss=$(tree_rss "$pid")
+        rss=$(tree_rss "$pid"); rss=${rss:-0}
         [ "$rss" -gt "$peak_rss" ] && peak_rss=$rss
-        disk=$(du -sb "$watch" 2>/dev/null | cut -f1)
+        disk=$(du -sb "$watch" 2>/dev/null | cut -f1); disk=${disk:-0}
         [ "${disk:-0}" -gt "$peak_disk" ] && peak_disk=$disk
-        sleep 0.1
+        sleep 0.25
     done
     if ! wait "$pid"; then
         echo "$label failed:" >&2
@@ -82,21 +82,23 @@ measure() {
         $((peak_rss / 1024)) $((peak_disk / 1048576))
 }
 
-# the RSS (KiB) of a process and all its descendants
+# the RSS (KiB) of a process and all its descendants, from one pass over
+# /proc (cheap enough to leave the measured work alone)
 tree_rss() {
-    local total=0 p v
-    for p in $1 $(descendants "$1"); do
-        v=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null)
-        total=$((total + ${v:-0}))
-    done
-    echo "$total"
-}
-descendants() {
-    local c
-    for c in $(pgrep -P "$1" 2>/dev/null); do
-        echo "$c"
-        descendants "$c"
-    done
+    awk -v root="$1" '
+        FNR == 1 { split(FILENAME, f, "/"); pid = f[3] }
+        /^PPid:/ { parent[pid] = $2 }
+        /^VmRSS:/ { rss[pid] = $2 }
+        END {
+            want[root] = 1
+            for (changed = 1; changed; ) {
+                changed = 0
+                for (p in parent)
+                    if (want[parent[p]] && !want[p]) { want[p] = 1; changed = 1 }
+            }
+            for (p in want) total += rss[p]
+            print total + 0
+        }' /proc/[0-9]*/status 2>/dev/null
 }
 
 baseline() { # baseline TARGET FORMAT DIR
