@@ -113,18 +113,6 @@ void dm_type_write(struct dm_wbuf *b, const struct dm_type_node *t)
     }
 }
 
-static const uint8_t *cur_take(struct dm_wcur *c, uint64_t n)
-{
-    if (c->bad || c->left < n) {
-        c->bad = true;
-        return NULL;
-    }
-    const uint8_t *p = c->p;
-    c->p += n;
-    c->left -= n;
-    return p;
-}
-
 static uint64_t rd64(const uint8_t *p)
 {
     uint64_t v;
@@ -142,7 +130,7 @@ static bool type_read(struct dm_wcur *c, struct dm_type_node *t, int depth)
     t->width = (uint8_t)(head >> 8);
     t->dec_width = (uint8_t)(head >> 16);
     t->dec_scale = (uint8_t)(head >> 24);
-    const uint8_t *flags = cur_take(c, 1);
+    const uint8_t *flags = dm_wcur_take(c, 1);
     t->flags = flags ? *flags : 0;
     uint32_t n = dm_wcur_u32(c);
     if (c->bad || n > DM_TYPE_MAX_CHILDREN)
@@ -231,17 +219,17 @@ bool dm_vec_view_read(struct dm_wcur *c, const struct dm_type_node *t,
     v->count = count;
     if (depth > DM_TYPE_MAX_DEPTH)
         return false;
-    const uint8_t *all = cur_take(c, 1);
+    const uint8_t *all = dm_wcur_take(c, 1);
     if (!all)
         return false;
-    if (!*all && !(v->validity = cur_take(c, (count + 7) / 8)))
+    if (!*all && !(v->validity = dm_wcur_take(c, (count + 7) / 8)))
         return false;
 
     switch (dm_type_phys(t)) {
     case DM_P_FIXED:
         if (t->width && count > c->left / t->width)
             return c->bad = true, false;
-        v->data = cur_take(c, count * t->width);
+        v->data = dm_wcur_take(c, count * t->width);
         return v->data != NULL;
     case DM_P_STRING:
         if (count > c->left / 4)
@@ -252,14 +240,14 @@ bool dm_vec_view_read(struct dm_wcur *c, const struct dm_type_node *t,
         for (uint64_t r = 0; r < count; r++) {
             v->strings[r] = c->p;
             uint32_t len = dm_wcur_u32(c);
-            if (c->bad || !cur_take(c, len))
+            if (c->bad || !dm_wcur_take(c, len))
                 return false;
         }
         return true;
     case DM_P_LIST: {
         if (count > c->left / 16)
             return c->bad = true, false;
-        v->data = cur_take(c, count * 16);
+        v->data = dm_wcur_take(c, count * 16);
         uint64_t child_count = dm_wcur_u64(c);
         if (c->bad || t->nchildren < 1)
             return false;

@@ -168,7 +168,7 @@ void dm_wcur_init(struct dm_wcur *c, const struct dm_wbuf *b)
     c->bad = false;
 }
 
-static const uint8_t *take(struct dm_wcur *c, size_t n)
+const uint8_t *dm_wcur_take(struct dm_wcur *c, uint64_t n)
 {
     if (c->bad || c->left < n) {
         c->bad = true;
@@ -182,7 +182,7 @@ static const uint8_t *take(struct dm_wcur *c, size_t n)
 
 uint32_t dm_wcur_u32(struct dm_wcur *c)
 {
-    const uint8_t *p = take(c, 4);
+    const uint8_t *p = dm_wcur_take(c, 4);
     if (!p)
         return 0;
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -208,7 +208,7 @@ char *dm_wcur_str(struct dm_wcur *c, bool *is_null)
             *is_null = true;
         return NULL;
     }
-    const uint8_t *p = take(c, n);
+    const uint8_t *p = dm_wcur_take(c, n);
     if (!p)
         return NULL;
     char *s = malloc((size_t)n + 1);

@@ -93,6 +93,8 @@ struct dm_wcur {
 };
 
 void dm_wcur_init(struct dm_wcur *c, const struct dm_wbuf *b);
+/* The next n bytes, or NULL (and c->bad) when fewer are left. */
+const uint8_t *dm_wcur_take(struct dm_wcur *c, uint64_t n);
 uint32_t dm_wcur_u32(struct dm_wcur *c);
 uint64_t dm_wcur_u64(struct dm_wcur *c);
 /*

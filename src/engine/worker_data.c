@@ -402,18 +402,6 @@ out:
 
 /* ---- decoding (APPEND) ----------------------------------------------- */
 
-static const uint8_t *take(struct dm_wcur *c, uint64_t n)
-{
-    if (c->bad || c->left < n) {
-        c->bad = true;
-        return NULL;
-    }
-    const uint8_t *p = c->p;
-    c->p += n;
-    c->left -= n;
-    return p;
-}
-
 /* 0.x TIMETZ (plain micros, UTC) -> 1.x packed (micros << 24 | offset) */
 static uint64_t pack_timetz(uint64_t micros)
 {
@@ -425,11 +413,11 @@ static bool decode_vector(struct worker *w, struct dm_wcur *c, dm_ddb_vector v,
                           const struct dm_type_node *dst, uint64_t count)
 {
     const struct dm_duckdb_api *a = &w->api;
-    const uint8_t *all = take(c, 1);
+    const uint8_t *all = dm_wcur_take(c, 1);
     if (!all)
         return false;
     if (!*all) {
-        const uint8_t *bits = take(c, (count + 7) / 8);
+        const uint8_t *bits = dm_wcur_take(c, (count + 7) / 8);
         if (!bits)
             return false;
         a->vector_ensure_validity_writable(v);
@@ -441,7 +429,7 @@ static bool decode_vector(struct worker *w, struct dm_wcur *c, dm_ddb_vector v,
 
     switch (dm_type_phys(dst)) {
     case DM_P_FIXED: {
-        const uint8_t *p = take(c, count * src->width);
+        const uint8_t *p = dm_wcur_take(c, count * src->width);
         if (!p)
             return false;
         uint8_t *data = a->vector_get_data(v);
@@ -461,7 +449,7 @@ static bool decode_vector(struct worker *w, struct dm_wcur *c, dm_ddb_vector v,
     case DM_P_STRING:
         for (uint64_t r = 0; r < count; r++) {
             uint32_t len = dm_wcur_u32(c);
-            const uint8_t *p = take(c, len);
+            const uint8_t *p = dm_wcur_take(c, len);
             if (!p)
                 return false;
             /* NULL rows carry length 0 and are masked by the validity */
@@ -469,7 +457,7 @@ static bool decode_vector(struct worker *w, struct dm_wcur *c, dm_ddb_vector v,
         }
         return true;
     case DM_P_LIST: {
-        const uint8_t *entries = take(c, count * 16);
+        const uint8_t *entries = dm_wcur_take(c, count * 16);
         uint64_t child_count = dm_wcur_u64(c);
         if (!entries || c->bad || !a->list_vector_reserve)
             return false;

@@ -8,22 +8,11 @@
 #include <string.h>
 
 #include "header/header.h"
+#include "util/str.h"
 
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
-}
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-    va_list ap;
-    char *s = NULL;
-    va_start(ap, f);
-    if (vasprintf(&s, f, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
 }
 
 char *dm_sql_ident(const char *s)
@@ -270,7 +259,7 @@ static bool parse_constraints(struct dm_cat_table *t)
                 char *tn = leading_ident(ref + 11, &len);
                 char *rb = tn ? paren_body(strchr(ref + 11 + len, '(')) : NULL;
                 char *rl = rb ? ident_list(rb) : NULL;
-                target = fmt("%s(%s)", tn ? tn : "", rl ? rl : "");
+                target = dm_fmt("%s(%s)", tn ? tn : "", rl ? rl : "");
                 free(tn);
                 free(rb);
                 free(rl);
@@ -340,6 +329,20 @@ enum dm_code dm_catalog_builtin_macros(struct dm_engine *e,
                  "WHERE function_type IN ('macro', 'table_macro')");
 }
 
+enum dm_code dm_catalog_open(const char *release, const char *path,
+                             struct dm_engine **e, struct dm_rows **builtin,
+                             struct dm_error *err)
+{
+    enum dm_code rc = dm_engine_start(release, e, err);
+    if (!rc)
+        rc = dm_engine_open(*e, ":memory:", 0, NULL, 0, err);
+    if (!rc)
+        rc = dm_catalog_builtin_macros(*e, builtin, err);
+    if (!rc)
+        rc = dm_engine_open(*e, path, DM_OPEN_READ_ONLY, NULL, 0, err);
+    return rc;
+}
+
 /* 1.x lists every attached database: keep the one we opened */
 static const char *db_filter(const struct dm_catalog *cat)
 {
@@ -375,7 +378,7 @@ static char *type_ref(const struct dm_catalog *cat, const char *schema,
     if (cat->legacy && strcmp(schema, "main") == 0)
         return n;
     char *s = dm_sql_ident(schema);
-    char *out = s && n ? fmt("%s.%s", s, n) : NULL;
+    char *out = s && n ? dm_fmt("%s.%s", s, n) : NULL;
     free(s);
     free(n);
     return out;
@@ -471,10 +474,10 @@ static char *type_sql(const struct dm_type_node *t)
 {
     switch (t->type) {
     case DM_T_DECIMAL:
-        return fmt("DECIMAL(%u,%u)", t->dec_width, t->dec_scale);
+        return dm_fmt("DECIMAL(%u,%u)", t->dec_width, t->dec_scale);
     case DM_T_LIST: {
         char *c = type_sql(&t->children[0]);
-        char *s = c ? fmt("%s[]", c) : NULL;
+        char *s = c ? dm_fmt("%s[]", c) : NULL;
         free(c);
         return s;
     }
@@ -482,7 +485,7 @@ static char *type_sql(const struct dm_type_node *t)
         const struct dm_type_node *kv = &t->children[0];
         char *k = type_sql(&kv->children[0]);
         char *v = type_sql(&kv->children[1]);
-        char *s = k && v ? fmt("MAP(%s, %s)", k, v) : NULL;
+        char *s = k && v ? dm_fmt("MAP(%s, %s)", k, v) : NULL;
         free(k);
         free(v);
         return s;
@@ -494,15 +497,15 @@ static char *type_sql(const struct dm_type_node *t)
         for (uint32_t i = first; s && i < t->nchildren; i++) {
             char *n = dm_sql_ident(t->names[i] ? t->names[i] : "");
             char *c = type_sql(&t->children[i]);
-            char *next = n && c
-                             ? fmt("%s%s%s %s", s, i > first ? ", " : "", n, c)
-                             : NULL;
+            char *next =
+                n && c ? dm_fmt("%s%s%s %s", s, i > first ? ", " : "", n, c)
+                       : NULL;
             free(n);
             free(c);
             free(s);
             s = next;
         }
-        char *out = s ? fmt("%s)", s) : NULL;
+        char *out = s ? dm_fmt("%s)", s) : NULL;
         free(s);
         return out;
     }
@@ -557,7 +560,7 @@ static void fix_nested_types(struct dm_engine *e, struct dm_catalog *cat,
     if (!nested || !cat->legacy)
         return;
     char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
-    char *sql = s && n ? fmt("SELECT * FROM %s.%s LIMIT 0", s, n) : NULL;
+    char *sql = s && n ? dm_fmt("SELECT * FROM %s.%s LIMIT 0", s, n) : NULL;
     struct dm_type_node *types = NULL;
     struct dm_error ignored = DM_ERROR_INIT;
     if (sql)

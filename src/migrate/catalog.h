@@ -98,6 +98,15 @@ enum dm_code dm_catalog_read(struct dm_engine *e,
                              const struct dm_rows *builtin_macros,
                              struct dm_catalog *cat, struct dm_error *err);
 
+/*
+ * Start release's engine and open path read-only, after listing the
+ * macros a blank database of that release has (for dm_catalog_read).
+ * On failure *e may be set and must still be stopped.
+ */
+enum dm_code dm_catalog_open(const char *release, const char *path,
+                             struct dm_engine **e, struct dm_rows **builtin,
+                             struct dm_error *err);
+
 /* The macros a blank database of e's release has (e must be open). */
 enum dm_code dm_catalog_builtin_macros(struct dm_engine *e,
                                        struct dm_rows **out,

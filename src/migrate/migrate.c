@@ -18,21 +18,10 @@
 #include "header/header.h"
 #include "migrate/catalog.h"
 #include "util/log.h"
+#include "util/str.h"
 #include "verify/verify.h"
 
 #define OLDEST_SUPPORTED 39 /* 0.6 */
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-    va_list ap;
-    char *s = NULL;
-    va_start(ap, f);
-    if (vasprintf(&s, f, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
-}
 
 static double now(void)
 {
@@ -170,10 +159,10 @@ static char *with_schema(const char *schema, const char *stmt)
 {
     char *lit = NULL, *out = NULL;
     char *id = dm_sql_ident(schema);
-    char *path = id ? fmt("%s,main", id) : NULL;
+    char *path = id ? dm_fmt("%s,main", id) : NULL;
     lit = path ? dm_sql_literal(path) : NULL;
     if (lit)
-        out = fmt("SET search_path = %s; %s", lit, stmt);
+        out = dm_fmt("SET search_path = %s; %s", lit, stmt);
     free(lit);
     free(path);
     free(id);
@@ -205,20 +194,20 @@ static char *create_table_sql(const struct dm_cat_table *t)
                 rest++;
             size_t tl = strlen(c->type);
             if (qn && strncmp(rest, c->type, tl) == 0)
-                item = fmt("%s %s%s", qn, c->type_sql, rest + tl);
+                item = dm_fmt("%s %s%s", qn, c->type_sql, rest + tl);
             else if (qn)
-                item = fmt("%s %s", qn, rest);
+                item = dm_fmt("%s %s", qn, rest);
             free(qn);
         } else {
             item = strdup(t->items[i]);
         }
-        char *next = item ? fmt("%s%s%s", body, i ? ", " : "", item) : NULL;
+        char *next = item ? dm_fmt("%s%s%s", body, i ? ", " : "", item) : NULL;
         free(item);
         free(body);
         body = next;
     }
     char *sql =
-        s && n && body ? fmt("CREATE TABLE %s.%s(%s)", s, n, body) : NULL;
+        s && n && body ? dm_fmt("CREATE TABLE %s.%s(%s)", s, n, body) : NULL;
     char *out = sql ? with_schema(t->schema, sql) : NULL;
     free(sql);
     free(body);
@@ -233,13 +222,13 @@ static char *create_type_sql(const struct dm_cat_type *t)
     char *labels = strdup("");
     for (size_t i = 0; labels && i < t->nlabels; i++) {
         char *lit = dm_sql_literal(t->labels[i] ? t->labels[i] : "");
-        char *next = lit ? fmt("%s%s%s", labels, i ? ", " : "", lit) : NULL;
+        char *next = lit ? dm_fmt("%s%s%s", labels, i ? ", " : "", lit) : NULL;
         free(lit);
         free(labels);
         labels = next;
     }
     char *out = s && n && labels
-                    ? fmt("CREATE TYPE %s.%s AS ENUM (%s)", s, n, labels)
+                    ? dm_fmt("CREATE TYPE %s.%s AS ENUM (%s)", s, n, labels)
                     : NULL;
     free(labels);
     free(s);
@@ -250,12 +239,13 @@ static char *create_type_sql(const struct dm_cat_type *t)
 static char *create_sequence_sql(const struct dm_cat_sequence *q)
 {
     char *s = dm_sql_ident(q->schema), *n = dm_sql_ident(q->name);
-    char *out = s && n ? fmt("CREATE SEQUENCE %s.%s INCREMENT BY %lld "
+    char *out = s && n
+                    ? dm_fmt("CREATE SEQUENCE %s.%s INCREMENT BY %lld "
                              "MINVALUE %lld MAXVALUE %lld START %lld %s",
                              s, n, (long long)q->increment, (long long)q->min,
                              (long long)q->max, (long long)q->next,
                              q->cycle ? "CYCLE" : "NO CYCLE")
-                       : NULL;
+                    : NULL;
     free(s);
     free(n);
     return out;
@@ -322,7 +312,7 @@ static char *view_sql(const struct dm_cat_object *v)
         p++;
     }
     char *s = dm_sql_ident(v->schema), *n = dm_sql_ident(v->name);
-    char *out = s && n ? fmt("CREATE VIEW %s.%s%s", s, n, p) : NULL;
+    char *out = s && n ? dm_fmt("CREATE VIEW %s.%s%s", s, n, p) : NULL;
     free(s);
     free(n);
     return out;
@@ -405,7 +395,7 @@ static enum dm_code export_macros(struct dm_engine *reader,
             dm_debug("migrate", "cannot link %s to /dev/null", file);
     }
     lit = dm_sql_literal(dir);
-    sql = lit ? fmt("EXPORT DATABASE %s", lit) : NULL;
+    sql = lit ? dm_fmt("EXPORT DATABASE %s", lit) : NULL;
     if (!sql) {
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
@@ -458,8 +448,8 @@ static bool macro_matches(const char *stmt, const struct dm_cat_object *m)
     bool hit = false;
     /* EXPORT writes schema.name unquoted, or quoted when it must */
     s = dm_sql_ident(m->name);
-    plain = fmt("%s.%s(", m->schema, m->name);
-    char *quoted = s ? fmt("%s.%s(", m->schema, s) : NULL;
+    plain = dm_fmt("%s.%s(", m->schema, m->name);
+    char *quoted = s ? dm_fmt("%s.%s(", m->schema, s) : NULL;
     hit = (plain && strstr(stmt, plain)) || (quoted && strstr(stmt, quoted));
     free(quoted);
     free(plain);
@@ -549,6 +539,11 @@ static int relay_chunk(void *ctx, const struct dm_scan_schema *schema,
         rl->begun = true;
         return 0;
     }
+    /* fingerprint here: the reader is the slower side of the pipe */
+    if (!dm_table_print_chunk(&rl->print, schema->ncols, schema->types, chunk,
+                              len))
+        return dm_fail(&rl->err, DM_ERR_PROTOCOL,
+                       "undecodable data from the source engine");
     return dm_engine_append_chunk(rl->writer, chunk, len, &rl->err);
 }
 
@@ -582,7 +577,8 @@ static enum dm_code copy_table(struct dm_engine *reader,
     bool stage = has_generated(t);
     char *cols = dm_stored_columns_sql(t);
     char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
-    char *sql = cols && s && n ? fmt("SELECT %s FROM %s.%s", cols, s, n) : NULL;
+    char *sql =
+        cols && s && n ? dm_fmt("SELECT %s FROM %s.%s", cols, s, n) : NULL;
     char *mk = NULL, *fill = NULL;
     enum dm_code rc = DM_OK;
     uint64_t rows = 0;
@@ -591,8 +587,9 @@ static enum dm_code copy_table(struct dm_engine *reader,
         goto out;
     }
     if (stage) {
-        mk = fmt("CREATE TABLE main.%s AS %s LIMIT 0", STAGE_TABLE, sql);
-        fill = fmt("INSERT INTO %s.%s (%s) SELECT * FROM main.%s; DROP TABLE "
+        mk = dm_fmt("CREATE TABLE main.%s AS %s LIMIT 0", STAGE_TABLE, sql);
+        fill =
+            dm_fmt("INSERT INTO %s.%s (%s) SELECT * FROM main.%s; DROP TABLE "
                    "main.%s",
                    s, n, cols, STAGE_TABLE, STAGE_TABLE);
         if (!mk || !fill) {
@@ -606,8 +603,9 @@ static enum dm_code copy_table(struct dm_engine *reader,
         rl.into_table = STAGE_TABLE;
     }
     struct dm_error serr = DM_ERROR_INIT;
-    rc = dm_scan_table(reader, t, DM_SCAN_CHUNKS | DM_SCAN_PRINT, relay_chunk,
-                       &rl, &rl.print, &serr);
+    rc =
+        dm_scan_table(reader, t, DM_SCAN_CHUNKS, relay_chunk, &rl, NULL, &serr);
+
     if (rc) {
         dm_fail(err, rc, "copying %s.%s: %s", t->schema, t->name,
                 rl.err.code ? rl.err.msg : serr.msg);
@@ -642,20 +640,6 @@ out:
 }
 
 /* ---- the two routes --------------------------------------------------- */
-
-static enum dm_code open_reader(const char *release, const char *path,
-                                struct dm_engine **e, struct dm_rows **builtin,
-                                struct dm_error *err)
-{
-    enum dm_code rc = dm_engine_start(release, e, err);
-    if (!rc)
-        rc = dm_engine_open(*e, ":memory:", 0, NULL, 0, err);
-    if (!rc)
-        rc = dm_catalog_builtin_macros(*e, builtin, err);
-    if (!rc)
-        rc = dm_engine_open(*e, path, DM_OPEN_READ_ONLY, NULL, 0, err);
-    return rc;
-}
 
 static void free_pool(struct pending *p, size_t n)
 {
@@ -717,7 +701,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     char setting[16];
     enum dm_code rc;
 
-    rc = open_reader(res->src_release, o->src, &reader, &builtin, err);
+    rc = dm_catalog_open(res->src_release, o->src, &reader, &builtin, err);
     if (!rc)
         rc = dm_catalog_read(reader, builtin, &src, err);
     have_src = !rc;
@@ -742,7 +726,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
 
     for (size_t i = 0; i < src.nschemas; i++) {
         char *id = dm_sql_ident(src.schemas[i]);
-        char *sql = id ? fmt("CREATE SCHEMA %s", id) : NULL;
+        char *sql = id ? dm_fmt("CREATE SCHEMA %s", id) : NULL;
         exec_report(writer, sql, "schema", "", src.schemas[i], r);
         free(sql);
         free(id);
@@ -835,7 +819,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
 
     /* verify what is on disk, with a fresh engine */
     double t3 = now();
-    rc = open_reader(res->dst_release, st->path, &check, &tbuiltin, err);
+    rc = dm_catalog_open(res->dst_release, st->path, &check, &tbuiltin, err);
     if (!rc)
         rc = dm_catalog_read(check, tbuiltin, &dst, err);
     have_dst = !rc;
@@ -882,10 +866,11 @@ static char *insert_from_source(const char *alias, const struct dm_cat_table *t)
 {
     char *cols = dm_stored_columns_sql(t);
     char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
-    char *out = cols && s && n ? fmt("INSERT INTO %s.%s.%s (%s) SELECT %s FROM "
-                                     "__duckmig_src.%s.%s",
-                                     alias, s, n, cols, cols, s, n)
-                               : NULL;
+    char *out = cols && s && n
+                    ? dm_fmt("INSERT INTO %s.%s.%s (%s) SELECT %s FROM "
+                             "__duckmig_src.%s.%s",
+                             alias, s, n, cols, cols, s, n)
+                    : NULL;
     free(cols);
     free(s);
     free(n);
@@ -918,7 +903,7 @@ static enum dm_code migrate_modern(const struct dm_migrate_opts *o,
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
-    rc = open_reader(res->src_release, o->src, &reader, &builtin, err);
+    rc = dm_catalog_open(res->src_release, o->src, &reader, &builtin, err);
     if (!rc)
         rc = dm_catalog_read(reader, builtin, &src, err);
     have_src = !rc;
@@ -927,12 +912,13 @@ static enum dm_code migrate_modern(const struct dm_migrate_opts *o,
     if (rc)
         goto out;
 
-    attach_src = fmt("ATTACH %s AS __duckmig_src (READ_ONLY)", src_lit);
+    attach_src = dm_fmt("ATTACH %s AS __duckmig_src (READ_ONLY)", src_lit);
     attach_dst =
-        sv ? fmt("ATTACH %s AS %s (STORAGE_VERSION %s)", dst_lit, alias, sv)
-           : fmt("ATTACH %s AS %s", dst_lit, alias);
-    copy = fmt("COPY FROM DATABASE __duckmig_src TO %s (SCHEMA)", alias);
-    fin = fmt("DETACH __duckmig_src; CHECKPOINT %s; DETACH %s", alias, alias);
+        sv ? dm_fmt("ATTACH %s AS %s (STORAGE_VERSION %s)", dst_lit, alias, sv)
+           : dm_fmt("ATTACH %s AS %s", dst_lit, alias);
+    copy = dm_fmt("COPY FROM DATABASE __duckmig_src TO %s (SCHEMA)", alias);
+    fin =
+        dm_fmt("DETACH __duckmig_src; CHECKPOINT %s; DETACH %s", alias, alias);
     pool = calloc(src.ntables ? src.ntables : 1, sizeof(*pool));
     if (!attach_src || !attach_dst || !copy || !fin || !pool) {
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");

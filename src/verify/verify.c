@@ -440,14 +440,7 @@ static enum dm_code open_side(const char *path, struct dm_engine **e,
         return dm_fail(err, DM_ERR_ENGINE,
                        "%s: no installed engine opens storage version %llu",
                        path, (unsigned long long)info.storage_version);
-    rc = dm_engine_start(release, e, err);
-    if (!rc)
-        rc = dm_engine_open(*e, ":memory:", 0, NULL, 0, err);
-    if (!rc)
-        rc = dm_catalog_builtin_macros(*e, builtin, err);
-    if (!rc)
-        rc = dm_engine_open(*e, path, DM_OPEN_READ_ONLY, NULL, 0, err);
-    return rc;
+    return dm_catalog_open(release, path, e, builtin, err);
 }
 
 enum dm_code dm_verify_files(const char *src, const char *dst,
