@@ -45,7 +45,7 @@ build/$(1)/tests/%: build/$(1)/tests/unit/%.o $$($(1)_LIB)
 	@$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS) -lcmocka
 
 $(1)-tests: build/$(1)/duckmig $$(UNITS:%=build/$(1)/tests/%)
--include $$($(1)_OBJS:.o=.d)
+-include $$($(1)_OBJS:.o=.d) $$(UNIT_SRCS:%.c=build/$(1)/%.d)
 endef
 
 $(eval $(call variant,release,))

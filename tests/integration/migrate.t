@@ -41,7 +41,8 @@ for src in 0.6.1 0.7.1 0.8.1; do
                    "SELECT string_agg(doubled::VARCHAR, ',' ORDER BY id) FROM child" \
                    "SELECT count(*) FROM scalars WHERE isnan(d) OR d = '-inf'::DOUBLE OR s = ''" \
                    "SELECT length(s), octet_length(bl) FROM scalars WHERE id IN (1, 2) ORDER BY id" \
-                   "SELECT iv::VARCHAR, u::VARCHAR, m::VARCHAR FROM scalars ORDER BY id"; do
+                   "SELECT iv::VARCHAR, u::VARCHAR, m::VARCHAR FROM scalars ORDER BY id" \
+                   "SELECT t::VARCHAR, ts::VARCHAR FROM zones"; do
             is "$(q "$dst" "$sql")" "$(q --read-only "s$src/conf.duckdb" "$sql")" "$src -> $to: $sql"
         done
         is "$(q "$dst" "SELECT count(*) FROM duckdb_indexes() WHERE index_name IN ('big_k', 'Unique Code', 'expr_idx', 'multi_idx')")" 4 \
