@@ -15,44 +15,35 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-char *dm_sql_ident(const char *s)
+/* s between two q, every q inside doubled: the SQL way of quoting */
+static char *quote_with(const char *s, char q)
 {
-    size_t n = strlen(s), q = 0;
+    size_t n = strlen(s), extra = 0;
     for (size_t i = 0; i < n; i++)
-        q += s[i] == '"';
-    char *out = malloc(n + q + 3);
+        extra += s[i] == q;
+    char *out = malloc(n + extra + 3);
     if (!out)
         return NULL;
     char *p = out;
-    *p++ = '"';
+    *p++ = q;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            *p++ = '"';
+        if (s[i] == q)
+            *p++ = q;
         *p++ = s[i];
     }
-    *p++ = '"';
+    *p++ = q;
     *p = '\0';
     return out;
 }
 
+char *dm_sql_ident(const char *s)
+{
+    return quote_with(s, '"');
+}
+
 char *dm_sql_literal(const char *s)
 {
-    size_t n = strlen(s), q = 0;
-    for (size_t i = 0; i < n; i++)
-        q += s[i] == '\'';
-    char *out = malloc(n + q + 3);
-    if (!out)
-        return NULL;
-    char *p = out;
-    *p++ = '\'';
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\'')
-            *p++ = '\'';
-        *p++ = s[i];
-    }
-    *p++ = '\'';
-    *p = '\0';
-    return out;
+    return quote_with(s, '\'');
 }
 
 /* Skip a quoted run starting at s[i] (a ' or "); returns the index after. */
