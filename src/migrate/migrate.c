@@ -460,7 +460,8 @@ static bool macro_matches(const char *stmt, const struct dm_cat_object *m)
 /* ---- the retry pool: tables, macros, views in dependency order -------- */
 
 struct pending {
-    size_t order; /* when it was created: tables load in this order */
+    size_t order;   /* when it was created: tables load in this order */
+    bool rewritten; /* the old default catalog name was dropped */
     const char *kind;
     const char *schema;
     const char *name;
@@ -468,6 +469,26 @@ struct pending {
     char *error;
     bool done;
 };
+
+/* main.main.x -> main.x, quoted or not (a 0.6 view naming the default
+ * database, which later releases call by the file's name) */
+static char *drop_main_catalog(const char *sql)
+{
+    static const char *const from[] = {"\"main\".\"main\".", "main.main.",
+                                       "\"main\".main.", "main.\"main\"."};
+    static const char *const to[] = {"\"main\".", "main.", "main.",
+                                     "\"main\"."};
+    char *out = strdup(sql);
+    for (size_t k = 0; out && k < 4; k++) {
+        char *hit;
+        while ((hit = strstr(out, from[k]))) {
+            size_t fl = strlen(from[k]), tl = strlen(to[k]);
+            memcpy(hit, to[k], tl);
+            memmove(hit + tl, hit + fl, strlen(hit + fl) + 1);
+        }
+    }
+    return out;
+}
 
 static void run_pool(struct dm_engine *w, struct pending *p, size_t n,
                      struct dm_report *r)
@@ -480,7 +501,19 @@ static void run_pool(struct dm_engine *w, struct pending *p, size_t n,
             if (p[i].done || !p[i].sql)
                 continue;
             struct dm_error err = DM_ERROR_INIT;
-            if (dm_engine_exec(w, p[i].sql, &err) == DM_OK) {
+            if (dm_engine_exec(w, p[i].sql, &err) != DM_OK && !p[i].rewritten &&
+                strstr(err.msg, "Catalog \"main\" does not exist")) {
+                /* 0.6 had no catalogs: main.main.t meant schema main */
+                char *fixed = drop_main_catalog(p[i].sql);
+                if (fixed) {
+                    free(p[i].sql);
+                    p[i].sql = fixed;
+                    p[i].rewritten = true;
+                    dm_error_clear(&err);
+                    dm_engine_exec(w, p[i].sql, &err);
+                }
+            }
+            if (err.code == DM_OK) {
                 p[i].done = progress = true;
                 p[i].order = created++;
             } else {

@@ -35,6 +35,7 @@ for src in 0.6.1 0.7.1 0.8.1; do
         rm -f copy.duckdb copy.duckdb.wal
         for sql in "SELECT count(*), sum(k1), sum(g2) FROM a_view" \
                    "SELECT n FROM \"Odd Schema\".\"odd view\"" \
+                   "SELECT n FROM old_catalog" \
                    "SELECT times(3), add_one(1)" \
                    "SELECT count(*), sum(k) FROM small_big(7)" \
                    "SELECT count(*), count(DISTINCT \"naïve col\"), sum(\"Group\") FROM \"Odd Schema\".\"Select\"" \
