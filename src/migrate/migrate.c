@@ -749,11 +749,19 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     rc = dm_engine_start(res->dst_release, &writer, err);
     if (rc)
         goto out;
-    struct dm_setting set = {"storage_compatibility_version", setting};
+    /* the writer's settings: the format asked for, and a memory limit
+     * when DUCKMIG_MEMORY_LIMIT gives one (DuckDB's own syntax, "1GB") */
+    struct dm_setting set[2];
+    size_t nset = 0;
     snprintf(setting, sizeof(setting), "%s",
              o->storage_version ? o->storage_version : "");
-    rc = dm_engine_open(writer, st->path, 0, &set, o->storage_version ? 1 : 0,
-                        err);
+    if (o->storage_version)
+        set[nset++] =
+            (struct dm_setting){"storage_compatibility_version", setting};
+    const char *limit = getenv("DUCKMIG_MEMORY_LIMIT");
+    if (limit && *limit)
+        set[nset++] = (struct dm_setting){"memory_limit", limit};
+    rc = dm_engine_open(writer, st->path, 0, set, nset, err);
     if (rc)
         goto out;
 

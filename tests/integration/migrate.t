@@ -74,6 +74,15 @@ done
 run env DUCKMIG_BATCH_ROWS=1000 "$DUCKMIG" verify s0.6.1/conf.duckdb batched/conf.duckdb
 is "$rc" 0 "verify reads in ranges too"
 
+# the writer takes DUCKMIG_MEMORY_LIMIT as DuckDB's memory_limit: a
+# value DuckDB refuses is an error before anything is written
+mkdir -p limited
+run env DUCKMIG_MEMORY_LIMIT=lots "$DUCKMIG" migrate --to 1.5.6 s0.6.1/conf.duckdb limited/conf.duckdb
+like "$rc $err" "[1-9]* *memory*" "a memory limit DuckDB refuses is a clear error"
+[ ! -e limited/conf.duckdb ]; ok $? "... and nothing is written"
+run env DUCKMIG_MEMORY_LIMIT=256MB "$DUCKMIG" migrate --to 0.8.1 s0.6.1/conf.duckdb limited/conf.duckdb
+is "$rc" 0 "with a 256MB writer the file migrates and verifies"
+
 # MAP, UNION, BIT, JSON exist from 0.7
 is "$(q o-0.7.1-1.5.6/conf.duckdb "SELECT mp::VARCHAR, un::VARCHAR, bt::VARCHAR, js::VARCHAR FROM newer ORDER BY id")" \
    "$(q --read-only s0.7.1/conf.duckdb "SELECT mp::VARCHAR, un::VARCHAR, bt::VARCHAR, js::VARCHAR FROM newer ORDER BY id")" \
