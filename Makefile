@@ -11,7 +11,7 @@
 
 .DEFAULT_GOAL := all
 CC       ?= cc
-PKGS     := jansson
+PKGS     := jansson libcurl openssl libxml-2.0
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wwrite-strings -Wformat=2 \
             -Wold-style-definition -fno-common

@@ -124,10 +124,10 @@ floor() { # floor TARGET DIR: time only the write and the index
         "CHECKPOINT" "$now_ms" >"$dir/times"
 }
 
-run_duckmig() { # run_duckmig TARGET DIR [before]
+run_duckmig() { # run_duckmig TARGET DIR [before|after [MEMORY_LIMIT]]
     local to=$1 dir=$2
     rm -rf "$dir" && mkdir -p "$dir"
-    DUCKMIG_INDEXES=${3:-after} "$duckmig" migrate --to "$to" "$src" \
+    DUCKMIG_INDEXES=${3:-after} DUCKMIG_MEMORY_LIMIT=${4:-} "$duckmig" migrate --to "$to" "$src" \
         "$dir/tracker.duckdb"
 }
 
@@ -141,6 +141,7 @@ for to in 0.8.1 1.5.6; do
     results+=("$(echo "$f" | awk -v s="$(echo "scale=2; $ms / 1000" | bc)" '{ $1 = "floor"; $2 = s; print }')")
     results+=("$(measure duckmig "$work/d" run_duckmig "$to" "$work/d")")
     results+=("$(measure duckmig-idx-first "$work/e" run_duckmig "$to" "$work/e" before)")
+    results+=("$(measure duckmig-mem-512MB "$work/m" run_duckmig "$to" "$work/m" after 512MB)")
     base=$(echo "${results[0]}" | cut -d' ' -f2)
     flo=$(echo "${results[2]}" | cut -d' ' -f2)
     printf '\n-> DuckDB %s\n' "$to"

@@ -2,7 +2,9 @@
  * main.c - duckmig's entry point and subcommand dispatch.
  *
  * Process-wide setup happens here once: logging, SIGPIPE ignored (a dead
- * engine worker or peer must surface as an error, not kill us), and the
+ * engine worker or peer must surface as an error, not kill us), SIGXFSZ
+ * ignored (a file size limit must fail a write with EFBIG, so that the
+ * temporary file is removed, instead of killing us mid-write), and the
  * hidden `__engine` entry that turns this process into an engine worker.
  */
 #include <signal.h>
@@ -26,6 +28,10 @@ static const struct dm_command commands[] = {
      "rewrite a file for another DuckDB release, verified", cmd_migrate_usage},
     {"verify", cmd_verify, "prove that a migrated file holds its source",
      cmd_verify_usage},
+    {"cp", cmd_cp, "copy a file between local, efs: and s3:// locations",
+     cmd_cp_usage},
+    {"ls", cmd_ls, "list the files under an s3://, efs: or local location",
+     cmd_ls_usage},
     {"engines", cmd_engines, "list the installed DuckDB engines",
      cmd_engines_usage},
     {"sql", cmd_sql, "run SQL on a database with a chosen DuckDB release",
@@ -68,6 +74,7 @@ int main(int argc, char **argv)
 
     dm_log_init();
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
 
     if (argc < 2) {
         print_help(stderr);

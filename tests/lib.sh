@@ -16,8 +16,17 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ -x "$DUCKMIG_HELPER" ] || DUCKMIG_HELPER=$DUCKMIG
 : "${SHARED:=$( [ -d "$ROOT/../shared" ] && cd "$ROOT/../shared" && pwd)}"
 export DUCKMIG DUCKMIG_ENGINES DUCKMIG_HELPER SHARED
+: "${DUCKMIG_TEST_SERVERS:=$ROOT/.test-servers}"
+export DUCKMIG_TEST_SERVERS
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/duckmig-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+_pids=()
+_cleanup() {
+    local p
+    for p in "${_pids[@]-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$TMP"
+}
+trap _cleanup EXIT
 _n=0
 _failed=0
 
@@ -68,3 +77,34 @@ run() {
 
 # duckdb RELEASE FILE SQL...: run SQL with an engine; stdout only
 duckdb() { local rel=$1; shift; "$DUCKMIG_HELPER" sql --no-header --engine "$rel" "$@"; }
+
+# free_port: a loopback TCP port that nobody listens on right now
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_server LOG CMD...: run a test server in the background until the
+# script exits; waits for it to print "ready". Sets $server_pid.
+start_server() {
+    local log=$1 i
+    shift
+    "$@" >"$log" 2>&1 &
+    server_pid=$!
+    _pids+=("$server_pid")
+    for i in $(seq 200); do
+        grep -q '^ready' "$log" 2>/dev/null && return 0
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "# could not start: $*"
+    sed 's/^/#   /' "$log"
+    return 1
+}
+
+# start_s3 DIR PORT BUCKET...: the S3 server that checks signatures
+start_s3() {
+    local dir=$1 port=$2
+    shift 2
+    mkdir -p "$dir"
+    start_server "$dir.log" node --openssl-legacy-provider "$ROOT/tests/servers/s3rver.js" "$port" "$dir" "$@"
+}

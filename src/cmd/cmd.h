@@ -23,12 +23,16 @@ int cmd_sql(int argc, char **argv);
 int cmd_engines(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_cp(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
 
 extern const char cmd_inspect_usage[];
 extern const char cmd_sql_usage[];
 extern const char cmd_engines_usage[];
 extern const char cmd_migrate_usage[];
 extern const char cmd_verify_usage[];
+extern const char cmd_cp_usage[];
+extern const char cmd_ls_usage[];
 
 /* Print cmd's usage to out (stdout for --help, stderr for mistakes). */
 void dm_cmd_usage(const char *name, FILE *out);

@@ -78,6 +78,16 @@ const char *dm_code_name(enum dm_code code)
         return "verify";
     case DM_ERR_INCOMPLETE:
         return "incomplete";
+    case DM_ERR_NETWORK:
+        return "network";
+    case DM_ERR_AUTH:
+        return "auth";
+    case DM_ERR_NOT_FOUND:
+        return "not_found";
+    case DM_ERR_BAD_KEY:
+        return "bad_key";
+    case DM_ERR_REMOTE:
+        return "remote";
     }
     return "unknown";
 }

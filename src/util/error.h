@@ -31,6 +31,11 @@ enum dm_code {
     DM_ERR_INTERNAL = 12,   /* a broken invariant: a bug in duckmig */
     DM_ERR_VERIFY = 13,     /* destination differs from source: not kept */
     DM_ERR_INCOMPLETE = 14, /* written, but some objects were not carried */
+    DM_ERR_NETWORK = 15,    /* transient: connection, timeout, 5xx, throttled */
+    DM_ERR_AUTH = 16,       /* credentials missing or refused (401/403) */
+    DM_ERR_NOT_FOUND = 17,  /* no such object, key or bucket */
+    DM_ERR_BAD_KEY = 18,    /* a key that leaves its root: "..", "/x", NUL */
+    DM_ERR_REMOTE = 19,     /* the server refused the request (other 4xx) */
 };
 
 #define DM_ERROR_MSG_MAX 1024

@@ -1,0 +1,318 @@
+/*
+ * cp.c - `duckmig cp SRC DST` and `duckmig ls LOCATION`: the storage layer
+ * alone, to move tracker files by hand and to try credentials and
+ * endpoints before a fleet run. A location is a local path, efs:KEY or
+ * s3://bucket/key (src/store/store.h).
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "store/store.h"
+#include "util/str.h"
+
+const char cmd_cp_usage[] =
+    "usage: duckmig cp [--json] SRC DST\n"
+    "\n"
+    "Copy one file between a local path, efs:KEY and s3://bucket/key.\n"
+    "efs:KEY is read under MIGRATE_SRC and written under MIGRATE_DST\n"
+    "(defaults " DM_EFS_SRC_DEFAULT " and " DM_EFS_DST_DEFAULT ").\n"
+    "A DST that ends with '/' (or is a folder) gets SRC's file name.\n"
+    "The destination appears whole or not at all.\n"
+    "\n"
+    "S3: AWS_REGION, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (path-style),\n"
+    "credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/\n"
+    "AWS_SESSION_TOKEN or the ECS container endpoint. Tuning:\n"
+    "DUCKMIG_S3_CONCURRENCY, DUCKMIG_S3_PART_SIZE,\n"
+    "DUCKMIG_S3_MULTIPART_THRESHOLD, DUCKMIG_S3_ATTEMPTS.\n"
+    "\n"
+    "Exit status: 0 when copied; 3 I/O, 15 network (after retries),\n"
+    "16 credentials refused, 17 not found, 18 a key outside its root,\n"
+    "19 refused by the server.\n";
+
+const char cmd_ls_usage[] =
+    "usage: duckmig ls [--json] LOCATION\n"
+    "\n"
+    "List the files under LOCATION (s3://bucket/prefix, efs:prefix, or a\n"
+    "local folder), in key order: size and key, one per line; --json gives\n"
+    "one object per line with key, size and etag.\n";
+
+/* A progress line on a terminal for transfers worth watching. */
+struct progress_view {
+    struct dm_progress *p;
+    const char *label;
+    volatile bool done;
+    pthread_t tid;
+    bool running;
+};
+
+static void *progress_thread(void *arg)
+{
+    struct progress_view *v = arg;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (!v->done) {
+        usleep(200000);
+        uint64_t total = v->p->total, done = atomic_load(&v->p->done);
+        if (total < (8u << 20))
+            continue;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double secs = (double)(now.tv_sec - start.tv_sec) +
+                      (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        fprintf(stderr, "\r%s: %7.1f / %.1f MiB %3d%% %7.1f MiB/s ", v->label,
+                (double)done / 1048576.0, (double)total / 1048576.0,
+                (int)(100.0 * (double)done / (double)total),
+                secs > 0 ? (double)done / 1048576.0 / secs : 0.0);
+    }
+    if (v->p->total >= (8u << 20))
+        fputc('\n', stderr);
+    return NULL;
+}
+
+static void progress_start(struct progress_view *v, struct dm_progress *p,
+                           const char *label)
+{
+    v->p = p;
+    v->label = label;
+    v->done = false;
+    v->running =
+        isatty(2) && pthread_create(&v->tid, NULL, progress_thread, v) == 0;
+}
+
+static void progress_stop(struct progress_view *v)
+{
+    v->done = true;
+    if (v->running)
+        pthread_join(v->tid, NULL);
+}
+
+static const char *base_name(const char *key)
+{
+    const char *slash = strrchr(key, '/');
+    return slash ? slash + 1 : key;
+}
+
+/* DST "" or ".../" (or a local folder) takes SRC's file name. */
+static char *resolve_dst(const struct dm_location *src,
+                         const struct dm_location *dst)
+{
+    struct stat st;
+    size_t n = strlen(dst->key);
+    bool folder = n == 0 || dst->key[n - 1] == '/' ||
+                  (dst->kind == DM_LOC_PATH && stat(dst->key, &st) == 0 &&
+                   S_ISDIR(st.st_mode));
+    if (!folder)
+        return strdup(dst->key);
+    return dm_fmt("%s%s%s", dst->key, n && dst->key[n - 1] != '/' ? "/" : "",
+                  base_name(src->key));
+}
+
+static enum dm_code copy(const struct dm_location *src,
+                         const struct dm_location *dst, const char *dst_key,
+                         struct dm_object *result, struct dm_progress *progress,
+                         struct dm_error *err)
+{
+    struct dm_store *from = NULL, *to = NULL;
+    char *tmp = NULL;
+    enum dm_code rc = DM_OK;
+    if (src->kind != DM_LOC_PATH) {
+        rc = dm_location_store(src, false, &from, err);
+        if (rc)
+            goto out;
+    }
+    if (dst->kind != DM_LOC_PATH) {
+        rc = dm_location_store(dst, true, &to, err);
+        if (rc)
+            goto out;
+    }
+    if (!from && !to) {
+        /* path to path: a local store at DST's folder does it atomically */
+        char *dir = strdup(dst_key);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        if (!dir) {
+            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        if (slash)
+            slash[slash == dir ? 1 : 0] = '\0';
+        rc = dm_store_open_local(slash ? dir : ".", &to, err);
+        free(dir);
+        if (!rc)
+            rc = to->ops->put(to, src->key, base_name(dst_key), result,
+                              progress, err);
+    } else if (!from) {
+        rc = to->ops->put(to, src->key, dst_key, result, progress, err);
+    } else if (!to) {
+        rc = from->ops->get(from, src->key, dst_key, result, progress, err);
+    } else {
+        /* store to store crosses a local temporary file */
+        const char *dir = getenv("TMPDIR");
+        tmp = dm_fmt("%s/duckmig-cp-%ld", dir && *dir ? dir : "/tmp",
+                     (long)getpid());
+        if (!tmp) {
+            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        struct dm_object mid = {0};
+        rc = from->ops->get(from, src->key, tmp, &mid, progress, err);
+        dm_object_release(&mid);
+        if (!rc) {
+            atomic_store(&progress->done, 0);
+            rc = to->ops->put(to, tmp, dst_key, result, progress, err);
+        }
+    }
+out:
+    if (tmp)
+        unlink(tmp);
+    free(tmp);
+    dm_store_close(to);
+    dm_store_close(from);
+    return rc;
+}
+
+static int parse_json_flag(int argc, char **argv, const char *usage, bool *json)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+        if (c == 'j') {
+            *json = true;
+        } else if (c == 'h') {
+            fputs(usage, stdout);
+            return -1;
+        } else {
+            fputs(usage, stderr);
+            return DM_ERR_USAGE;
+        }
+    }
+    return 0;
+}
+
+int cmd_cp(int argc, char **argv)
+{
+    bool json = false;
+    int r = parse_json_flag(argc, argv, cmd_cp_usage, &json);
+    if (r)
+        return r < 0 ? 0 : r;
+    if (argc - optind != 2) {
+        fputs(cmd_cp_usage, stderr);
+        return DM_ERR_USAGE;
+    }
+    struct dm_location src, dst;
+    struct dm_error err = DM_ERROR_INIT;
+    struct dm_object result = {0};
+    struct dm_progress progress = {0, 0};
+    struct progress_view view;
+    char *dst_key = NULL;
+    bool have_dst = false;
+    enum dm_code rc = dm_location_parse(argv[optind], &src, &err);
+    if (rc)
+        goto out;
+    rc = dm_location_parse(argv[optind + 1], &dst, &err);
+    if (rc) {
+        dm_location_release(&src);
+        goto out;
+    }
+    have_dst = true;
+    dst_key = resolve_dst(&src, &dst);
+    if (!dst_key) {
+        rc = dm_fail(&err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    progress_start(&view, &progress, "cp");
+    rc = copy(&src, &dst, dst_key, &result, &progress, &err);
+    progress_stop(&view);
+    if (!rc && json) {
+        json_t *o = json_pack("{s:s, s:s, s:I, s:s?}", "src", argv[optind],
+                              "dst", argv[optind + 1], "size",
+                              (json_int_t)result.size, "etag", result.etag);
+        char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    } else if (!rc) {
+        printf("%s -> %s: %llu bytes%s%s\n", argv[optind], argv[optind + 1],
+               (unsigned long long)result.size, result.etag ? ", ETag " : "",
+               result.etag ? result.etag : "");
+    }
+out:
+    if (rc)
+        fprintf(stderr, "duckmig: cp: %s\n", err.msg);
+    dm_object_release(&result);
+    free(dst_key);
+    if (have_dst) {
+        dm_location_release(&dst);
+        dm_location_release(&src);
+    }
+    return rc;
+}
+
+struct ls_state {
+    bool json;
+    unsigned long count;
+};
+
+static int print_object(const struct dm_object *o, void *ud)
+{
+    struct ls_state *st = ud;
+    st->count++;
+    if (!st->json) {
+        printf("%12llu  %s\n", (unsigned long long)o->size, o->key);
+        return 0;
+    }
+    json_t *j = json_pack("{s:s, s:I, s:s?}", "key", o->key, "size",
+                          (json_int_t)o->size, "etag", o->etag);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (s)
+        printf("%s\n", s);
+    free(s);
+    json_decref(j);
+    return 0;
+}
+
+int cmd_ls(int argc, char **argv)
+{
+    bool json = false;
+    int r = parse_json_flag(argc, argv, cmd_ls_usage, &json);
+    if (r)
+        return r < 0 ? 0 : r;
+    if (argc - optind != 1) {
+        fputs(cmd_ls_usage, stderr);
+        return DM_ERR_USAGE;
+    }
+    struct dm_location loc;
+    struct dm_error err = DM_ERROR_INIT;
+    struct dm_store *store = NULL;
+    struct ls_state st = {json, 0};
+    enum dm_code rc = dm_location_parse(argv[optind], &loc, &err);
+    if (rc)
+        goto out;
+    if (loc.kind == DM_LOC_PATH) {
+        rc = dm_store_open_local(loc.key, &store, &err);
+        if (!rc)
+            rc = store->ops->list(store, "", print_object, &st, &err);
+    } else {
+        rc = dm_location_store(&loc, false, &store, &err);
+        if (!rc)
+            rc = store->ops->list(store, loc.key, print_object, &st, &err);
+    }
+    dm_store_close(store);
+    dm_location_release(&loc);
+out:
+    if (rc)
+        fprintf(stderr, "duckmig: ls: %s\n", err.msg);
+    return rc;
+}

@@ -1,0 +1,437 @@
+/*
+ * local.c - the store backend for a local folder or an EFS mount.
+ *
+ * Keys resolve under the root with openat2(RESOLVE_BENEATH): a "..", an
+ * absolute path or a symlink that leads out of the root is refused by the
+ * kernel itself, even when somebody swaps a folder for a symlink between
+ * our check and our open. Writes go through dm_atomic_file: a temporary
+ * name, fsync, rename, fsync of the folder.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "util/str.h"
+
+struct local_store {
+    struct dm_store base;
+    int rootfd;
+};
+
+static int open_beneath(int dirfd, const char *path, int flags)
+{
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = (unsigned long long)(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+static enum dm_code open_error(const struct local_store *ls, const char *key,
+                               int e, struct dm_error *err)
+{
+    if (e == EXDEV || e == ELOOP)
+        return dm_fail(err, DM_ERR_BAD_KEY, "'%s' leads out of %s", key,
+                       ls->base.name);
+    if (e == ENOENT)
+        return dm_fail(err, DM_ERR_NOT_FOUND, "no '%s' in %s", key,
+                       ls->base.name);
+    return dm_fail_errno(err, DM_ERR_IO, e, "cannot open '%s' in %s", key,
+                         ls->base.name);
+}
+
+/* Open a key for reading: a regular file beneath the root. */
+static enum dm_code open_key(struct local_store *ls, const char *key, int *fd,
+                             struct stat *st, struct dm_error *err)
+{
+    enum dm_code rc = dm_key_check(key, strlen(key), err);
+    if (rc)
+        return rc;
+    *fd = open_beneath(ls->rootfd, key, O_RDONLY);
+    if (*fd < 0)
+        return open_error(ls, key, errno, err);
+    if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return dm_fail(err, DM_ERR_NOT_FOUND, "'%s' in %s is not a file", key,
+                       ls->base.name);
+    }
+    return DM_OK;
+}
+
+/* Copy in to out from their current offsets, counting progress. */
+static enum dm_code copy_fd(int in, int out, const char *what,
+                            struct dm_progress *progress, struct dm_error *err)
+{
+    bool plain = false;
+    char buf[1 << 15];
+    for (;;) {
+        ssize_t n;
+        if (!plain) {
+            n = copy_file_range(in, NULL, out, NULL, 1 << 24, 0);
+            if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
+                          errno == EINVAL || errno == EOPNOTSUPP)) {
+                plain = true;
+                continue;
+            }
+        } else {
+            n = read(in, buf, sizeof(buf));
+            if (n > 0) {
+                for (ssize_t off = 0; off < n;) {
+                    ssize_t w = write(out, buf + off, (size_t)(n - off));
+                    if (w < 0) {
+                        if (errno == EINTR)
+                            continue;
+                        return dm_fail_errno(err, DM_ERR_IO, errno,
+                                             "cannot write '%s'", what);
+                    }
+                    off += w;
+                }
+            }
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return dm_fail_errno(err, DM_ERR_IO, errno, "cannot copy '%s'",
+                                 what);
+        }
+        if (n == 0)
+            return DM_OK;
+        if (progress)
+            atomic_fetch_add(&progress->done, (uint64_t)n);
+    }
+}
+
+static enum dm_code local_stat(struct dm_store *s, const char *key,
+                               struct dm_object *out, struct dm_error *err)
+{
+    struct local_store *ls = (struct local_store *)s;
+    int fd = -1;
+    struct stat st;
+    memset(out, 0, sizeof(*out));
+    enum dm_code rc = open_key(ls, key, &fd, &st, err);
+    if (rc)
+        return rc;
+    close(fd);
+    out->key = strdup(key);
+    out->size = (uint64_t)st.st_size;
+    return out->key ? DM_OK : dm_fail(err, DM_ERR_NOMEM, "out of memory");
+}
+
+static enum dm_code local_get(struct dm_store *s, const char *key,
+                              const char *path, struct dm_object *got,
+                              struct dm_progress *progress,
+                              struct dm_error *err)
+{
+    struct local_store *ls = (struct local_store *)s;
+    int fd = -1;
+    struct stat st;
+    struct dm_atomic_file f = {-1, -1, NULL, NULL};
+    if (got)
+        memset(got, 0, sizeof(*got));
+    enum dm_code rc = open_key(ls, key, &fd, &st, err);
+    if (rc)
+        return rc;
+    if (progress)
+        progress->total = (uint64_t)st.st_size;
+    rc = dm_atomic_open(path, &f, err);
+    if (rc)
+        goto out;
+    rc = copy_fd(fd, f.fd, path, progress, err);
+    if (rc) {
+        dm_atomic_abort(&f);
+        goto out;
+    }
+    rc = dm_atomic_commit(&f, err);
+    if (!rc && got) {
+        got->key = strdup(key);
+        got->size = (uint64_t)st.st_size;
+    }
+out:
+    close(fd);
+    return rc;
+}
+
+/* mkdir of one folder, through its parent opened beneath the root, so
+ * that a symlinked parent cannot make us create folders elsewhere */
+static enum dm_code mkdir_beneath(struct local_store *ls, char *path,
+                                  struct dm_error *err)
+{
+    char *last = strrchr(path, '/');
+    if (last)
+        *last = '\0';
+    int parent =
+        open_beneath(ls->rootfd, last ? path : ".", O_RDONLY | O_DIRECTORY);
+    int e = errno;
+    if (last)
+        *last = '/';
+    if (parent < 0)
+        return open_error(ls, path, e, err);
+    int mk = mkdirat(parent, last ? last + 1 : path, 0755);
+    e = errno;
+    close(parent);
+    if (mk != 0 && e != EEXIST)
+        return dm_fail_errno(err, DM_ERR_IO, e,
+                             "cannot create folder '%s' in %s", path,
+                             ls->base.name);
+    return DM_OK;
+}
+
+/* mkdir -p of key's folder beneath the root; an fd on it in *dirfd. */
+static enum dm_code make_parent(struct local_store *ls, const char *key,
+                                int *dirfd, const char **base,
+                                struct dm_error *err)
+{
+    const char *slash = strrchr(key, '/');
+    *base = slash ? slash + 1 : key;
+    char *dir = slash ? strndup(key, (size_t)(slash - key)) : strdup(".");
+    if (!dir)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    enum dm_code rc = DM_OK;
+    for (size_t i = 0; slash; i++) {
+        if (dir[i] != '/' && dir[i] != '\0')
+            continue;
+        char saved = dir[i];
+        dir[i] = '\0';
+        rc = mkdir_beneath(ls, dir, err);
+        dir[i] = saved;
+        if (rc || saved == '\0')
+            break;
+    }
+    if (!rc) {
+        *dirfd = open_beneath(ls->rootfd, dir, O_RDONLY | O_DIRECTORY);
+        if (*dirfd < 0)
+            rc = open_error(ls, key, errno, err);
+    }
+    free(dir);
+    return rc;
+}
+
+static enum dm_code local_put(struct dm_store *s, const char *path,
+                              const char *key, struct dm_object *put,
+                              struct dm_progress *progress,
+                              struct dm_error *err)
+{
+    struct local_store *ls = (struct local_store *)s;
+    struct dm_atomic_file f = {-1, -1, NULL, NULL};
+    int dirfd = -1;
+    const char *base;
+    struct stat st;
+    if (put)
+        memset(put, 0, sizeof(*put));
+    enum dm_code rc = dm_key_check(key, strlen(key), err);
+    if (rc)
+        return rc;
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return dm_fail_errno(err,
+                             errno == ENOENT ? DM_ERR_NOT_FOUND : DM_ERR_IO,
+                             errno, "cannot open '%s'", path);
+    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = dm_fail(err, DM_ERR_IO, "'%s' is not a file", path);
+        goto out;
+    }
+    if (progress)
+        progress->total = (uint64_t)st.st_size;
+    rc = make_parent(ls, key, &dirfd, &base, err);
+    if (rc)
+        goto out;
+    rc = dm_atomic_openat(dirfd, base, &f, err);
+    if (rc)
+        goto out;
+    dirfd = -1; /* f owns it now */
+    rc = copy_fd(in, f.fd, key, progress, err);
+    if (rc) {
+        dm_atomic_abort(&f);
+        goto out;
+    }
+    rc = dm_atomic_commit(&f, err);
+    if (!rc && put) {
+        put->key = strdup(key);
+        put->size = (uint64_t)st.st_size;
+    }
+out:
+    if (dirfd >= 0)
+        close(dirfd);
+    close(in);
+    return rc;
+}
+
+struct key_list {
+    struct dm_object *items;
+    size_t n, cap;
+};
+
+static int cmp_object(const void *a, const void *b)
+{
+    return strcmp(((const struct dm_object *)a)->key,
+                  ((const struct dm_object *)b)->key);
+}
+
+/* Walk dirfd (key prefix rel) depth first; folders reached through a
+ * symlink are not entered, files behind one only when they stay beneath. */
+static enum dm_code walk(struct local_store *ls, int folder, const char *rel,
+                         const char *prefix, struct key_list *out,
+                         struct dm_error *err)
+{
+    DIR *d = fdopendir(folder);
+    if (!d) {
+        close(folder);
+        return dm_fail_errno(err, DM_ERR_IO, errno, "cannot list '%s'", rel);
+    }
+    enum dm_code rc = DM_OK;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue; /* ., .., hidden files and our temporaries */
+        char *key = dm_fmt("%s%s", rel, e->d_name);
+        if (!key) {
+            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+            break;
+        }
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            free(key);
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            size_t kl = strlen(key), pl = strlen(prefix);
+            /* enter only folders that can hold a key with the prefix */
+            if (strncmp(key, prefix, kl < pl ? kl : pl) == 0) {
+                int sub =
+                    openat(dirfd(d), e->d_name,
+                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                char *subrel = dm_fmt("%s/", key);
+                if (sub >= 0 && subrel)
+                    rc = walk(ls, sub, subrel, prefix, out, err);
+                else if (sub >= 0)
+                    close(sub);
+                free(subrel);
+            }
+            free(key);
+            continue;
+        }
+        if (S_ISLNK(st.st_mode)) {
+            int fd = open_beneath(ls->rootfd, key, O_RDONLY);
+            if (fd < 0 || fstat(fd, &st) != 0) {
+                if (fd >= 0)
+                    close(fd);
+                free(key);
+                continue;
+            }
+            close(fd);
+        }
+        if (!S_ISREG(st.st_mode) || strncmp(key, prefix, strlen(prefix)) != 0) {
+            free(key);
+            continue;
+        }
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? 2 * out->cap : 64;
+            struct dm_object *items = realloc(out->items, cap * sizeof(*items));
+            if (!items) {
+                free(key);
+                rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+                break;
+            }
+            out->items = items;
+            out->cap = cap;
+        }
+        out->items[out->n++] =
+            (struct dm_object){key, (uint64_t)st.st_size, NULL};
+    }
+    closedir(d);
+    return rc;
+}
+
+static enum dm_code local_list(struct dm_store *s, const char *prefix,
+                               dm_list_fn fn, void *ud, struct dm_error *err)
+{
+    struct local_store *ls = (struct local_store *)s;
+    struct key_list list = {NULL, 0, 0};
+    enum dm_code rc = dm_prefix_check(prefix, err);
+    if (rc)
+        return rc;
+    /* start at the deepest folder the prefix names in full */
+    const char *slash = strrchr(prefix, '/');
+    char *rel =
+        slash ? strndup(prefix, (size_t)(slash - prefix + 1)) : strdup("");
+    if (!rel)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    int start =
+        open_beneath(ls->rootfd, *rel ? rel : ".", O_RDONLY | O_DIRECTORY);
+    if (start < 0) {
+        if (errno != ENOENT)
+            rc = open_error(ls, rel, errno, err);
+        goto out;
+    }
+    rc = walk(ls, start, rel, prefix, &list, err);
+    if (rc)
+        goto out;
+    qsort(list.items, list.n, sizeof(*list.items), cmp_object);
+    for (size_t i = 0; i < list.n; i++)
+        if (fn(&list.items[i], ud))
+            break;
+out:
+    for (size_t i = 0; i < list.n; i++)
+        dm_object_release(&list.items[i]);
+    free(list.items);
+    free(rel);
+    return rc;
+}
+
+static void local_close(struct dm_store *s)
+{
+    struct local_store *ls = (struct local_store *)s;
+    if (ls->rootfd >= 0)
+        close(ls->rootfd);
+    free(ls->base.name);
+    free(ls);
+}
+
+static const struct dm_store_ops local_ops = {
+    "efs", local_stat, local_get, local_put, local_list, local_close,
+};
+
+enum dm_code dm_store_open_local(const char *root, struct dm_store **out,
+                                 struct dm_error *err)
+{
+    *out = NULL;
+    struct local_store *ls = calloc(1, sizeof(*ls));
+    if (!ls)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    ls->base.ops = &local_ops;
+    ls->base.name = strdup(root);
+    ls->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (ls->rootfd < 0) {
+        enum dm_code rc =
+            dm_fail_errno(err, errno == ENOENT ? DM_ERR_NOT_FOUND : DM_ERR_IO,
+                          errno, "cannot open the root folder '%s'", root);
+        local_close(&ls->base);
+        return rc;
+    }
+    /* openat2 arrived in Linux 5.6; without it the root is not enforced */
+    int probe = open_beneath(ls->rootfd, ".", O_RDONLY | O_DIRECTORY);
+    if (probe < 0) {
+        enum dm_code rc = dm_fail_errno(err, DM_ERR_UNSUPPORTED, errno,
+                                        "openat2 (Linux 5.6+) is needed to "
+                                        "keep keys inside '%s'",
+                                        root);
+        local_close(&ls->base);
+        return rc;
+    }
+    close(probe);
+    if (!ls->base.name) {
+        local_close(&ls->base);
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    }
+    *out = &ls->base;
+    return DM_OK;
+}

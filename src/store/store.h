@@ -1,0 +1,129 @@
+/*
+ * store.h - where tracker files live: one interface, one backend per file
+ * (local.c for a local folder or EFS mount, s3.c for S3).
+ *
+ * A store holds objects named by keys ("51/9324670152232801/x.duckdb").
+ * Everything crosses a local file: get writes a key's content to a local
+ * path, put makes a local file's content appear under a key. Both are
+ * atomic at their destination (a temporary name, then a rename; a
+ * multipart upload that only completes when every part is in), so a reader
+ * never sees half an object and a failure leaves nothing behind.
+ *
+ * Locations on the command line: a local path, "efs:KEY" (under
+ * MIGRATE_SRC when read, MIGRATE_DST when written, as in the seed) or
+ * "s3://bucket/key".
+ */
+#ifndef DM_STORE_H
+#define DM_STORE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define DM_EFS_SRC_DEFAULT "/mnt/efs/perform-dev-goal/"
+#define DM_EFS_DST_DEFAULT "/mnt/efs/perform-dev-goal-dst/"
+
+struct dm_object {
+    char *key;
+    uint64_t size;
+    char *etag; /* S3's ETag with its quotes; NULL for local files */
+};
+
+void dm_object_release(struct dm_object *o);
+
+/* Bytes moved so far, for a progress display on another thread. */
+struct dm_progress {
+    _Atomic uint64_t done;
+    uint64_t total;
+};
+
+/* Called once per listed object, in key order; non-zero stops the walk. */
+typedef int (*dm_list_fn)(const struct dm_object *obj, void *ud);
+
+struct dm_store;
+
+struct dm_store_ops {
+    const char *scheme; /* "efs", "s3" */
+    enum dm_code (*stat)(struct dm_store *s, const char *key,
+                         struct dm_object *out, struct dm_error *err);
+    enum dm_code (*get)(struct dm_store *s, const char *key, const char *path,
+                        struct dm_object *got, struct dm_progress *progress,
+                        struct dm_error *err);
+    enum dm_code (*put)(struct dm_store *s, const char *path, const char *key,
+                        struct dm_object *put, struct dm_progress *progress,
+                        struct dm_error *err);
+    enum dm_code (*list)(struct dm_store *s, const char *prefix, dm_list_fn fn,
+                         void *ud, struct dm_error *err);
+    void (*close)(struct dm_store *s);
+};
+
+struct dm_store {
+    const struct dm_store_ops *ops;
+    char *name; /* for messages: "s3://bucket", "/mnt/efs/root" */
+};
+
+/* A local folder (or an EFS mount) as a store rooted at root. */
+enum dm_code dm_store_open_local(const char *root, struct dm_store **out,
+                                 struct dm_error *err);
+
+/* An S3 bucket, with the region, endpoint and credentials of the
+ * environment (AWS_REGION, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, ...). */
+enum dm_code dm_store_open_s3(const char *bucket, struct dm_store **out,
+                              struct dm_error *err);
+
+void dm_store_close(struct dm_store *s);
+
+/*
+ * A key a store accepts: relative, no "." or ".." component, no empty
+ * component, no control characters. len is the key's length as received
+ * (from JSON, say): a NUL byte inside it is refused too.
+ */
+enum dm_code dm_key_check(const char *key, size_t len, struct dm_error *err);
+
+/* The same rules for a listing prefix, which may be "" or end with '/'. */
+enum dm_code dm_prefix_check(const char *prefix, struct dm_error *err);
+
+enum dm_location_kind {
+    DM_LOC_PATH, /* a local path, used as given */
+    DM_LOC_EFS,  /* efs:KEY */
+    DM_LOC_S3,   /* s3://bucket/key */
+};
+
+struct dm_location {
+    enum dm_location_kind kind;
+    char *bucket; /* S3 only */
+    char *key;    /* the path for DM_LOC_PATH; may be "" for a prefix */
+};
+
+enum dm_code dm_location_parse(const char *text, struct dm_location *loc,
+                               struct dm_error *err);
+void dm_location_release(struct dm_location *loc);
+
+/* The store behind an efs: or s3:// location; as_dest picks MIGRATE_DST
+ * over MIGRATE_SRC for efs. */
+enum dm_code dm_location_store(const struct dm_location *loc, bool as_dest,
+                               struct dm_store **out, struct dm_error *err);
+
+/*
+ * A local file written under a temporary name beside its final path and
+ * renamed into place by commit (after fsync of the file and the folder).
+ * abort, or a commit that fails, removes the temporary file. Once open,
+ * f owns dirfd and closes it on commit or abort.
+ */
+struct dm_atomic_file {
+    int dirfd;
+    int fd;
+    char *tmp;  /* name inside dirfd */
+    char *name; /* final name inside dirfd */
+};
+
+enum dm_code dm_atomic_open(const char *path, struct dm_atomic_file *f,
+                            struct dm_error *err);
+enum dm_code dm_atomic_openat(int dirfd, const char *name,
+                              struct dm_atomic_file *f, struct dm_error *err);
+enum dm_code dm_atomic_commit(struct dm_atomic_file *f, struct dm_error *err);
+void dm_atomic_abort(struct dm_atomic_file *f);
+
+#endif

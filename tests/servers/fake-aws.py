@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""fake-aws.py - the AWS endpoints that have no local server to run.
+
+usage: fake-aws.py PORT STATE_DIR
+
+Serves the ECS container credentials endpoint at /creds: it requires the
+Authorization header to equal the content of STATE_DIR/token (when that
+file exists), answers with the keys in STATE_DIR/keys ("AKID SECRET"), a
+session token, and an Expiration STATE_DIR/ttl seconds ahead (default 3600),
+and appends one line per fetch to STATE_DIR/fetches. Nothing else: real
+servers (s3rver) do the rest.
+"""
+import json
+import os
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORT, STATE = int(sys.argv[1]), sys.argv[2]
+
+
+def read(name, default=None):
+    try:
+        with open(os.path.join(STATE, name)) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return default
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path != "/creds":
+            return self.reply(404, {"message": "not found"})
+        token = read("token")
+        if token is not None and self.headers.get("Authorization") != token:
+            return self.reply(401, {"message": "bad authorization token"})
+        akid, secret = (read("keys") or "S3RVER S3RVER").split()
+        ttl = int(read("ttl", "3600"))
+        with open(os.path.join(STATE, "fetches"), "a") as f:
+            f.write(f"{time.time()}\n")
+        exp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + ttl))
+        self.reply(200, {"RoleArn": "arn:aws:iam::000000000000:role/duckmig",
+                         "AccessKeyId": akid, "SecretAccessKey": secret,
+                         "Token": "session-token-for-tests", "Expiration": exp})
+
+
+if __name__ == "__main__":
+    srv = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+    srv.daemon_threads = True
+    print("ready", flush=True)
+    srv.serve_forever()

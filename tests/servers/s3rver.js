@@ -1,0 +1,14 @@
+// s3rver.js - the S3 server of the storage tests: @20minutes/s3rver, which
+// checks SigV4 signatures (keys S3RVER/S3RVER), on loopback.
+// usage: node --openssl-legacy-provider s3rver.js PORT DIR BUCKET...
+// (the legacy provider: its listing continuation tokens use DES)
+const path = require('node:path');
+const S3rver = require(path.join(process.env.DUCKMIG_TEST_SERVERS, 'node_modules/@20minutes/s3rver'));
+const [port, dir, ...buckets] = process.argv.slice(2);
+new S3rver({
+  address: '127.0.0.1',
+  port: Number(port),
+  directory: dir,
+  silent: true,
+  configureBuckets: buckets.map((name) => ({ name, configs: [] })),
+}).run().then(() => console.log('ready'));
