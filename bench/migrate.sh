@@ -141,7 +141,11 @@ for to in 0.8.1 1.5.6; do
     results+=("$(echo "$f" | awk -v s="$(echo "scale=2; $ms / 1000" | bc)" '{ $1 = "floor"; $2 = s; print }')")
     results+=("$(measure duckmig "$work/d" run_duckmig "$to" "$work/d")")
     results+=("$(measure duckmig-idx-first "$work/e" run_duckmig "$to" "$work/e" before)")
-    results+=("$(measure duckmig-mem-512MB "$work/m" run_duckmig "$to" "$work/m" after 512MB)")
+    # a writer memory_limit bounds 1.x (its index build spills); 0.8.1
+    # builds an ART in memory and fails under a limit below its size
+    # (1 GB is not enough for 10M keys), so it is measured on 1.5.6 only
+    [ "$to" = 1.5.6 ] &&
+        results+=("$(measure duckmig-mem-512MB "$work/m" run_duckmig "$to" "$work/m" after 512MB)")
     base=$(echo "${results[0]}" | cut -d' ' -f2)
     flo=$(echo "${results[2]}" | cut -d' ' -f2)
     printf '\n-> DuckDB %s\n' "$to"
