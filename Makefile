@@ -11,7 +11,7 @@
 
 .DEFAULT_GOAL := all
 CC       ?= cc
-PKGS     := jansson libcurl openssl libxml-2.0
+PKGS     := jansson libcurl openssl libxml-2.0 librabbitmq libpq
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wwrite-strings -Wformat=2 \
             -Wold-style-definition -fno-common

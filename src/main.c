@@ -5,7 +5,8 @@
  * engine worker or peer must surface as an error, not kill us), SIGXFSZ
  * ignored (a file size limit must fail a write with EFBIG, so that the
  * temporary file is removed, instead of killing us mid-write), and the
- * hidden `__engine` entry that turns this process into an engine worker.
+ * hidden `__engine` entry that turns this process into an engine worker
+ * (and `__job`, a consumer's job process).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,14 @@ static const struct dm_command commands[] = {
      cmd_cp_usage},
     {"ls", cmd_ls, "list the files under an s3://, efs: or local location",
      cmd_ls_usage},
+    {"publish", cmd_publish,
+     "queue one message per tracker file from the goal table",
+     cmd_publish_usage},
+    {"consume", cmd_consume, "migrate the files of a queue, one at a time",
+     cmd_consume_usage},
+    {"dlq", cmd_dlq, "list or requeue dead-lettered messages", cmd_dlq_usage},
+    {"status", cmd_status, "counts, throughput, ETA and failures of a run",
+     cmd_status_usage},
     {"engines", cmd_engines, "list the installed DuckDB engines",
      cmd_engines_usage},
     {"sql", cmd_sql, "run SQL on a database with a chosen DuckDB release",
@@ -75,6 +84,8 @@ int main(int argc, char **argv)
     dm_log_init();
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
+    if (argc >= 2 && strcmp(argv[1], "__job") == 0)
+        return cmd_job(argc - 1, argv + 1);
 
     if (argc < 2) {
         print_help(stderr);

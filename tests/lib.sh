@@ -20,8 +20,12 @@ export DUCKMIG DUCKMIG_ENGINES DUCKMIG_HELPER SHARED
 export DUCKMIG_TEST_SERVERS
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/duckmig-test.XXXXXX")
 _pids=()
+_stop_rabbit=
+_pg_stop=()
 _cleanup() {
     local p
+    [ -n "$_stop_rabbit" ] && stop_rabbit
+    [ ${#_pg_stop[@]} -gt 0 ] && "${_pg_stop[@]}" >/dev/null 2>&1
     for p in "${_pids[@]-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     rm -rf "$TMP"
@@ -107,4 +111,49 @@ start_s3() {
     shift 2
     mkdir -p "$dir"
     start_server "$dir.log" node --openssl-legacy-provider "$ROOT/tests/servers/s3rver.js" "$port" "$dir" "$@"
+}
+
+# start_rabbit DIR [PORT]: a private RabbitMQ node on loopback (again on
+# PORT after a stop_rabbit, with its queues), stopped at exit.
+# Sets RABBIT_PORT and RABBIT_NODE; rabbitctl runs rabbitmqctl against it.
+start_rabbit() {
+    local dir=$1 i
+    mkdir -p "$dir/mnesia" "$dir/log"
+    RABBIT_PORT=${2:-$(free_port)}
+    RABBIT_NODE=duckmig$$@localhost
+    printf 'listeners.tcp.local = 127.0.0.1:%s\nloopback_users = none\n' "$RABBIT_PORT" >"$dir/rabbitmq.conf"
+    [ -n "${RABBIT_CONSUMER_TIMEOUT:-}" ] && echo "consumer_timeout = $RABBIT_CONSUMER_TIMEOUT" >>"$dir/rabbitmq.conf"
+    echo '[].' >"$dir/enabled_plugins"
+    chmod 755 "$TMP"
+    id rabbitmq >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && chown -R rabbitmq: "$dir"
+    export RABBITMQ_NODENAME=$RABBIT_NODE RABBITMQ_CONFIG_FILE=$dir/rabbitmq \
+        RABBITMQ_MNESIA_BASE=$dir/mnesia RABBITMQ_LOG_BASE=$dir/log \
+        RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins \
+        RABBITMQ_DIST_PORT=$(free_port) RABBITMQ_PID_FILE=$dir/pid
+    rabbitmq-server >"$dir/server.out" 2>&1 &
+    _pids+=("$!")
+    _rabbit_dir=$dir
+    if ! rabbitmqctl -n "$RABBIT_NODE" wait "$dir/pid" --timeout 60 >/dev/null 2>&1; then
+        echo "# RabbitMQ did not start"; tail -5 "$dir/server.out" | sed 's/^/#   /'
+        return 1
+    fi
+    _stop_rabbit=1
+}
+rabbitctl() { rabbitmqctl -q -n "$RABBIT_NODE" "$@"; }
+stop_rabbit() { rabbitmqctl -q -n "$RABBIT_NODE" stop >/dev/null 2>&1; }
+
+# start_postgres DIR: a throwaway PostgreSQL cluster on loopback, stopped
+# at exit. Sets PG_PORT; the user is postgres, trusted.
+start_postgres() {
+    local dir=$1 bin
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    PG_PORT=$(free_port)
+    mkdir -p "$dir"
+    local as=()
+    if [ "$(id -u)" -eq 0 ]; then chmod 755 "$TMP"; chown postgres: "$dir"; as=(runuser -u postgres --); fi
+    "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust >"$dir/initdb.out" 2>&1 || {
+        echo "# initdb failed"; sed 's/^/#   /' "$dir/initdb.out"; return 1; }
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-p $PG_PORT -k $dir -c listen_addresses=127.0.0.1" start >/dev/null 2>&1 || {
+        echo "# PostgreSQL did not start"; tail -5 "$dir/log" | sed 's/^/#   /'; return 1; }
+    _pg_stop=("${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop)
 }

@@ -25,6 +25,12 @@ int cmd_migrate(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
+int cmd_consume(int argc, char **argv);
+int cmd_dlq(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+/* `duckmig __job`: one fleet job in a child of `consume` (consume.c). */
+int cmd_job(int argc, char **argv);
 
 extern const char cmd_inspect_usage[];
 extern const char cmd_sql_usage[];
@@ -33,6 +39,10 @@ extern const char cmd_migrate_usage[];
 extern const char cmd_verify_usage[];
 extern const char cmd_cp_usage[];
 extern const char cmd_ls_usage[];
+extern const char cmd_publish_usage[];
+extern const char cmd_consume_usage[];
+extern const char cmd_dlq_usage[];
+extern const char cmd_status_usage[];
 
 /* Print cmd's usage to out (stdout for --help, stderr for mistakes). */
 void dm_cmd_usage(const char *name, FILE *out);

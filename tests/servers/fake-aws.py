@@ -7,8 +7,14 @@ Serves the ECS container credentials endpoint at /creds: it requires the
 Authorization header to equal the content of STATE_DIR/token (when that
 file exists), answers with the keys in STATE_DIR/keys ("AKID SECRET"), a
 session token, and an Expiration STATE_DIR/ttl seconds ahead (default 3600),
-and appends one line per fetch to STATE_DIR/fetches. Nothing else: real
-servers (s3rver) do the rest.
+and appends one line per fetch to STATE_DIR/fetches.
+
+Serves Secrets Manager's GetSecretValue at POST /: it checks the
+X-Amz-Target, that the request is SigV4-signed for the secretsmanager
+service, and answers with STATE_DIR/secrets/<SecretId> as SecretString
+(400 ResourceNotFoundException when there is no such file), appending
+the id to STATE_DIR/secret-fetches. Nothing else: real servers (s3rver,
+RabbitMQ, PostgreSQL) do the rest.
 """
 import json
 import os
@@ -55,6 +61,28 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, {"RoleArn": "arn:aws:iam::000000000000:role/duckmig",
                          "AccessKeyId": akid, "SecretAccessKey": secret,
                          "Token": "session-token-for-tests", "Expiration": exp})
+
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(n) or b"{}")
+        if self.headers.get("X-Amz-Target") != "secretsmanager.GetSecretValue":
+            return self.reply(400, {"__type": "UnknownOperationException"})
+        auth = self.headers.get("Authorization", "")
+        if "/secretsmanager/aws4_request" not in auth or "Signature=" not in auth:
+            return self.reply(403, {"__type": "AccessDeniedException", "Message": "not signed"})
+        sid = body.get("SecretId", "")
+        path = os.path.join(STATE, "secrets", os.path.basename(sid))
+        if not sid or not os.path.exists(path):
+            return self.reply(400, {"__type": "ResourceNotFoundException",
+                                    "Message": "Secrets Manager can't find the specified secret."})
+        with open(os.path.join(STATE, "secret-fetches"), "a") as f:
+            f.write(sid + "\n")
+        with open(path) as f:
+            value = f.read()
+        self.reply(200, {"ARN": "arn:aws:secretsmanager:us-east-1:0:secret:" + sid,
+                         "Name": sid, "VersionId": "v1", "SecretString": value,
+                         "VersionStages": ["AWSCURRENT"]})
 
 
 if __name__ == "__main__":

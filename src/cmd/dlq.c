@@ -1,0 +1,142 @@
+/*
+ * dlq.c - `duckmig dlq list|requeue`: what the consumers dead-lettered,
+ * with their reasons, and sending it back once the cause is fixed.
+ * Messages are read with basic.get and manual acks: those not requeued
+ * return to the dead-letter queue when the connection closes.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "queue/rabbit.h"
+#include "secrets/secrets.h"
+#include "util/str.h"
+
+const char cmd_dlq_usage[] =
+    "usage: duckmig dlq list [--json] [--queue Q]\n"
+    "       duckmig dlq requeue [--queue Q] (--all | ID...)\n"
+    "\n"
+    "List the messages in Q.dead (Q: QUEUE_NAME, default\n"
+    "migrate_duckdb_release) with their id, attempts and reason, or send\n"
+    "them back to the queue they came from with their attempts reset.\n"
+    "RABBIT_SECRET names the broker.\n";
+
+static const char *env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+int cmd_dlq(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"queue", required_argument, NULL, 'q'},
+        {"all", no_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool json = false, all = false;
+    const char *queue = env_or("QUEUE_NAME", "migrate_duckdb_release");
+    int c;
+    while ((c = getopt_long(argc, argv, "jq:ah", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            json = true;
+            break;
+        case 'q':
+            queue = optarg;
+            break;
+        case 'a':
+            all = true;
+            break;
+        case 'h':
+            fputs(cmd_dlq_usage, stdout);
+            return 0;
+        default:
+            fputs(cmd_dlq_usage, stderr);
+            return DM_ERR_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fputs(cmd_dlq_usage, stderr);
+        return DM_ERR_USAGE;
+    }
+    const char *action = argv[optind++];
+    bool list = strcmp(action, "list") == 0;
+    if ((!list && strcmp(action, "requeue") != 0) ||
+        (list && (all || optind != argc)) ||
+        (!list && all == (optind < argc))) {
+        fputs(cmd_dlq_usage, stderr);
+        return DM_ERR_USAGE;
+    }
+    struct dm_error err = DM_ERROR_INIT;
+    struct dm_secrets *secrets = NULL;
+    struct dm_rabbit *r = NULL;
+    char *dead = dm_fmt("%s.dead", queue);
+    unsigned long seen = 0, moved = 0;
+    enum dm_code rc = dead ? dm_secrets_new(&secrets, &err)
+                           : dm_fail(&err, DM_ERR_NOMEM, "out of memory");
+    if (!rc)
+        rc = dm_rabbit_connect_secret(
+            secrets, env_or("RABBIT_SECRET", "perform_rabbitmq_dev"), &r, &err);
+    if (!rc)
+        rc = dm_rabbit_declare(r, queue, &err);
+    while (!rc) {
+        struct dm_delivery d;
+        rc = dm_rabbit_get(r, dead, &d, &err);
+        if (rc || !d.body) {
+            dm_delivery_release(&d);
+            break;
+        }
+        seen++;
+        const char *id = d.message_id ? d.message_id : "";
+        if (list && json) {
+            json_t *o = json_pack("{s:s, s:s?, s:s?, s:i, s:o?}", "id", id,
+                                  "queue", d.from_queue, "reason", d.reason,
+                                  "attempts", d.attempts, "message",
+                                  json_loadb(d.body, d.len, 0, NULL));
+            char *s =
+                o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+            if (s)
+                printf("%s\n", s);
+            free(s);
+            json_decref(o);
+        } else if (list) {
+            printf("%s  attempts %d  %s\n    %.*s\n", *id ? id : "(no id)",
+                   d.attempts, d.reason ? d.reason : "(no reason recorded)",
+                   (int)d.len, d.body);
+        } else {
+            bool want = all;
+            for (int i = optind; !want && i < argc; i++)
+                want = strcmp(argv[i], id) == 0;
+            if (want) {
+                const char *to = d.from_queue ? d.from_queue : queue;
+                rc = dm_rabbit_publish(r, to, d.body, d.len, d.message_id, NULL,
+                                       NULL, 0, &err);
+                if (!rc)
+                    rc = dm_rabbit_ack(r, d.tag, &err);
+                if (!rc) {
+                    moved++;
+                    printf("requeued %s to %s\n", *id ? id : "(no id)", to);
+                }
+            }
+        }
+        dm_delivery_release(&d);
+    }
+    if (!rc && !list)
+        fprintf(stderr, "duckmig: dlq: %lu of %lu messages requeued\n", moved,
+                seen);
+    else if (!rc && !json)
+        fprintf(stderr, "duckmig: dlq: %lu messages in %s\n", seen, dead);
+    if (rc)
+        fprintf(stderr, "duckmig: dlq: %s\n", err.msg);
+    dm_rabbit_close(r); /* what was not requeued returns to Q.dead */
+    dm_secrets_free(secrets);
+    free(dead);
+    return rc;
+}

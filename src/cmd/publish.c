@@ -1,0 +1,344 @@
+/*
+ * publish.c - `duckmig publish`: the seed's publisher. Reads the trackers
+ * to migrate from the PostgreSQL goal table, lists each tracker's
+ * *.duckdb and *.new.duckdb files at the source, and queues one message
+ * per file, in the seed's shape for the two datastores, on the small or
+ * the big queue by size. Every publish is confirmed by the broker; one
+ * that is not is retried on a new connection, and the command fails
+ * loudly if it never is. Each queued file gets a ledger row.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/request.h"
+#include "aws/sigv4.h"
+#include "cmd/cmd.h"
+#include "fleet/message.h"
+#include "ledger/ledger.h"
+#include "queue/rabbit.h"
+#include "secrets/secrets.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#define DEFAULT_GOAL_QUERY                                                     \
+    "SELECT tracker_id::text, site_id::text FROM goal ORDER BY tracker_id"
+#define BIG_DEFAULT 1610612736ull /* 1.5 GiB */
+
+const char cmd_publish_usage[] =
+    "usage: duckmig publish [--from s3|efs] [--to s3|efs] [--dry-run]\n"
+    "                       [--big-threshold BYTES]\n"
+    "\n"
+    "Queue one message per tracker file. Trackers come from GOAL_QUERY on\n"
+    "the database of DB_SECRET (default query: " DEFAULT_GOAL_QUERY ";\n"
+    "it must return tracker id and site). Files are listed under\n"
+    "tracker-migration/{tracker}/ in SOURCE_BUCKET (S3) or {tracker}/\n"
+    "under MIGRATE_SRC (EFS); S3 destinations get {site}/{tracker}/{file}\n"
+    "in DESTINATION_BUCKET, EFS destinations {tracker}/{file} under\n"
+    "MIGRATE_DST. Files below the threshold (1.5 GiB;\n"
+    "BIG_FILE_THRESHOLD) go to migrate_duckdb_release, the others to\n"
+    "migrate_duckdb_release_big (QUEUE_SMALL, QUEUE_BIG).\n"
+    "\n"
+    "  --from, --to   datastores (default s3 and s3; SOURCE_DATASTORE,\n"
+    "                 DESTINATION_DATASTORE)\n"
+    "  --dry-run      print {\"queue\":..., \"message\":...} lines instead\n"
+    "  --raw QUEUE    publish each line of standard input as it is to\n"
+    "                 QUEUE (hand-written or repaired messages); no database\n"
+    "\n"
+    "Environment (the seed's): SOURCE_BUCKET, DESTINATION_BUCKET (both\n"
+    "perform-dev-raw), DB_SECRET (perform_database_dev), RABBIT_SECRET\n"
+    "(perform_rabbitmq_dev). A secret is a Secrets Manager id, a file\n"
+    "path or inline JSON.\n";
+
+static const char *env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+static int parse_ds(const char *s, enum dm_datastore *ds)
+{
+    if (strcmp(s, "s3") == 0)
+        *ds = DM_DS_S3;
+    else if (strcmp(s, "efs") == 0)
+        *ds = DM_DS_EFS;
+    else
+        return -1;
+    return 0;
+}
+
+struct publisher {
+    enum dm_datastore from, to;
+    const char *src_bucket, *dst_bucket;
+    const char *queue_small, *queue_big;
+    uint64_t big;
+    bool dry_run;
+    struct dm_secrets *secrets;
+    const char *rabbit_secret;
+    struct dm_rabbit *rabbit;
+    struct dm_ledger *ledger;
+    unsigned long published, small, bigs;
+};
+
+struct tracker_ctx {
+    struct publisher *p;
+    const char *tracker, *site;
+    enum dm_code rc;
+    struct dm_error *err;
+};
+
+static enum dm_code connect_rabbit(struct publisher *p, struct dm_error *err)
+{
+    enum dm_code rc =
+        dm_rabbit_connect_secret(p->secrets, p->rabbit_secret, &p->rabbit, err);
+    if (!rc)
+        rc = dm_rabbit_declare(p->rabbit, p->queue_small, err);
+    if (!rc)
+        rc = dm_rabbit_declare(p->rabbit, p->queue_big, err);
+    if (rc && p->rabbit) {
+        dm_rabbit_close(p->rabbit);
+        p->rabbit = NULL;
+    }
+    return rc;
+}
+
+/* Publish with confirm; on a network failure reconnect and try again. */
+static enum dm_code publish_confirmed(struct publisher *p, const char *queue,
+                                      const char *body, const char *id,
+                                      struct dm_error *err)
+{
+    enum dm_code rc = DM_OK;
+    for (int attempt = 1; attempt <= 6; attempt++) {
+        dm_error_clear(err);
+        if (!p->rabbit)
+            rc = connect_rabbit(p, err);
+        if (!p->rabbit && rc != DM_ERR_NETWORK)
+            return rc;
+        if (p->rabbit) {
+            rc = dm_rabbit_publish(p->rabbit, queue, body, strlen(body), id,
+                                   NULL, NULL, 0, err);
+            if (!rc)
+                return DM_OK;
+            dm_rabbit_close(p->rabbit);
+            p->rabbit = NULL;
+        }
+        dm_warn("publish", "%s; attempt %d of 6", err->msg, attempt + 1);
+        dm_aws_backoff(attempt + 2);
+    }
+    return rc;
+}
+
+static int on_file(const struct dm_object *o, void *ud)
+{
+    struct tracker_ctx *t = ud;
+    struct publisher *p = t->p;
+    const char *file = strrchr(o->key, '/');
+    file = file ? file + 1 : o->key;
+    size_t n = strlen(file);
+    if (n < 7 || strcmp(file + n - 7, ".duckdb") != 0)
+        return 0; /* *.duckdb and *.new.duckdb only */
+    struct dm_job_spec job = {p->from, p->to, NULL, NULL, NULL, NULL, NULL};
+    job.src_bucket = p->from == DM_DS_S3 ? (char *)p->src_bucket : NULL;
+    job.src_key = (char *)o->key;
+    job.dst_bucket = p->to == DM_DS_S3 ? (char *)p->dst_bucket : NULL;
+    job.tracker = (char *)t->tracker;
+    char *dst_key = p->to == DM_DS_S3
+                        ? dm_fmt("%s/%s/%s", t->site, t->tracker, file)
+                        : dm_fmt("%s/%s", t->tracker, file);
+    job.dst_key = dst_key;
+    char *body = dst_key ? dm_job_format(&job) : NULL;
+    char *src_uri = dm_job_source_uri(&job), *dst_uri = dm_job_dest_uri(&job);
+    char id[65];
+    const char *queue = o->size >= p->big ? p->queue_big : p->queue_small;
+    if (!body || !src_uri || !dst_uri) {
+        t->rc = dm_fail(t->err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    dm_sha256_hex(body, strlen(body), id);
+    id[32] = '\0';
+    if (p->dry_run) {
+        json_t *line = json_pack("{s:s, s:I, s:o}", "queue", queue, "size",
+                                 (json_int_t)o->size, "message",
+                                 json_loads(body, 0, NULL));
+        char *s =
+            line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        json_decref(line);
+    } else {
+        t->rc = dm_ledger_queued(p->ledger, src_uri, dst_uri, t->tracker, queue,
+                                 o->size, t->err);
+        if (!t->rc)
+            t->rc = publish_confirmed(p, queue, body, id, t->err);
+        if (!t->rc)
+            dm_info("publish", "%s -> %s: %s", src_uri, queue, dst_uri);
+    }
+    if (!t->rc) {
+        p->published++;
+        if (queue == p->queue_big)
+            p->bigs++;
+        else
+            p->small++;
+    }
+out:
+    free(src_uri);
+    free(dst_uri);
+    free(body);
+    free(dst_key);
+    return t->rc != DM_OK;
+}
+
+/* --raw: every line of stdin, as it is, confirmed */
+static enum dm_code publish_raw(struct publisher *p, const char *queue,
+                                struct dm_error *err)
+{
+    p->queue_small = p->queue_big = queue;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    enum dm_code rc = DM_OK;
+    while (!rc && (n = getline(&line, &cap, stdin)) > 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n == 0)
+            continue;
+        rc = publish_confirmed(p, queue, line, NULL, err);
+        if (!rc)
+            p->published++;
+    }
+    free(line);
+    if (!rc)
+        fprintf(stderr, "duckmig: publish: %lu raw messages to %s\n",
+                p->published, queue);
+    return rc;
+}
+
+int cmd_publish(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"big-threshold", required_argument, NULL, 'b'},
+        {"raw", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct publisher p;
+    memset(&p, 0, sizeof(p));
+    struct dm_error err = DM_ERROR_INIT;
+    enum dm_code rc = DM_OK;
+    parse_ds(env_or("SOURCE_DATASTORE", "s3"), &p.from);
+    parse_ds(env_or("DESTINATION_DATASTORE", "s3"), &p.to);
+    const char *big = getenv("BIG_FILE_THRESHOLD");
+    p.big = big && *big ? strtoull(big, NULL, 10) : BIG_DEFAULT;
+    const char *raw = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "f:t:nb:r:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+        case 't':
+            if (parse_ds(optarg, c == 'f' ? &p.from : &p.to) != 0) {
+                fprintf(stderr, "duckmig: publish: '%s': s3 or efs\n", optarg);
+                return DM_ERR_USAGE;
+            }
+            break;
+        case 'n':
+            p.dry_run = true;
+            break;
+        case 'b':
+            p.big = strtoull(optarg, NULL, 10);
+            break;
+        case 'r':
+            raw = optarg;
+            break;
+        case 'h':
+            fputs(cmd_publish_usage, stdout);
+            return 0;
+        default:
+            fputs(cmd_publish_usage, stderr);
+            return DM_ERR_USAGE;
+        }
+    }
+    if (optind != argc || p.big == 0) {
+        fputs(cmd_publish_usage, stderr);
+        return DM_ERR_USAGE;
+    }
+    p.src_bucket = env_or("SOURCE_BUCKET", "perform-dev-raw");
+    p.dst_bucket = env_or("DESTINATION_BUCKET", "perform-dev-raw");
+    p.queue_small = env_or("QUEUE_SMALL", "migrate_duckdb_release");
+    p.queue_big = env_or("QUEUE_BIG", "migrate_duckdb_release_big");
+    p.rabbit_secret = env_or("RABBIT_SECRET", "perform_rabbitmq_dev");
+    const char *goal = env_or("GOAL_QUERY", DEFAULT_GOAL_QUERY);
+    struct dm_store *src = NULL;
+    PGresult *res = NULL;
+
+    rc = dm_secrets_new(&p.secrets, &err);
+    if (!rc && raw) {
+        rc = publish_raw(&p, raw, &err);
+        goto out;
+    }
+    if (!rc)
+        rc = dm_ledger_open(p.secrets,
+                            env_or("DB_SECRET", "perform_database_dev"),
+                            &p.ledger, &err);
+    if (rc)
+        goto out;
+    res = PQexec((PGconn *)dm_ledger_conn(p.ledger), goal);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) < 2) {
+        char line[300];
+        snprintf(line, sizeof(line), "%s",
+                 PQresultStatus(res) == PGRES_TUPLES_OK
+                     ? "it must return tracker id and site"
+                     : PQerrorMessage((PGconn *)dm_ledger_conn(p.ledger)));
+        line[strcspn(line, "\n")] = '\0';
+        rc = dm_fail(&err, DM_ERR_SQL, "GOAL_QUERY: %s", line);
+        goto out;
+    }
+    struct dm_location loc = {p.from == DM_DS_S3 ? DM_LOC_S3 : DM_LOC_EFS,
+                              (char *)p.src_bucket, (char *)""};
+    rc = dm_location_store(&loc, false, &src, &err);
+    if (rc)
+        goto out;
+    if (!p.dry_run) {
+        rc = connect_rabbit(&p, &err);
+        if (rc)
+            goto out;
+    }
+    for (int i = 0; !rc && i < PQntuples(res); i++) {
+        const char *tracker = PQgetvalue(res, i, 0);
+        const char *site = PQgetvalue(res, i, 1);
+        char *prefix = p.from == DM_DS_S3
+                           ? dm_fmt("tracker-migration/%s/", tracker)
+                           : dm_fmt("%s/", tracker);
+        struct tracker_ctx t = {&p, tracker, site, DM_OK, &err};
+        if (!prefix) {
+            rc = dm_fail(&err, DM_ERR_NOMEM, "out of memory");
+            break;
+        }
+        rc = src->ops->list(src, prefix, on_file, &t, &err);
+        if (!rc)
+            rc = t.rc;
+        free(prefix);
+    }
+    if (!rc)
+        fprintf(stderr,
+                "duckmig: publish: %lu messages (%lu to %s, %lu to %s)%s\n",
+                p.published, p.small, p.queue_small, p.bigs, p.queue_big,
+                p.dry_run ? " (dry run: nothing queued)" : "");
+out:
+    if (rc)
+        fprintf(stderr, "duckmig: publish: %s\n", err.msg);
+    PQclear(res);
+    dm_store_close(src);
+    dm_rabbit_close(p.rabbit);
+    dm_ledger_close(p.ledger);
+    dm_secrets_free(p.secrets);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * job.h - one fleet job, the seed's consumer steps for one message:
+ * download the source into a private folder under the download root,
+ * read its version from the header, skip what is already done, migrate
+ * (or take the file as it is when it is already at the target), upload
+ * the result to the destination, and clean up every local file.
+ *
+ * Redelivery is safe: when the destination already holds a file at the
+ * target's storage version that verifies against the source (catalog and
+ * every column's fingerprint), the job reports "already_done" and writes
+ * nothing. Destinations are only ever written whole (store.h).
+ */
+#ifndef DM_FLEET_JOB_H
+#define DM_FLEET_JOB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fleet/message.h"
+#include "util/error.h"
+
+struct dm_job_outcome {
+    /* migrated, already_at_target, already_done, incomplete, skipped,
+     * failed */
+    const char *status;
+    bool permanent; /* a failure that no retry can fix: dead-letter it */
+    enum dm_code code;
+    char error[DM_ERROR_MSG_MAX];
+    char src_version[32], dst_version[32];
+    uint64_t src_size, dst_size;
+    double seconds;
+    json_t *verification; /* the report's summary, or NULL */
+};
+
+/* Run job into a fresh folder under download_root; target as migrate's
+ * --to. Always fills out; the return value is out->code. */
+enum dm_code dm_job_run(const struct dm_job_spec *job,
+                        const char *download_root, const char *target,
+                        struct dm_job_outcome *out);
+
+json_t *dm_job_outcome_json(const struct dm_job_outcome *o);
+enum dm_code dm_job_outcome_parse(json_t *j, struct dm_job_outcome *o);
+void dm_job_outcome_release(struct dm_job_outcome *o);
+
+/* Failures that retrying cannot fix (bad message, bad file, unsupported,
+ * verification mismatch, ...). */
+bool dm_code_permanent(enum dm_code code);
+
+#endif
