@@ -69,7 +69,8 @@ enum dm_code dm_job_parse(const char *body, size_t len, struct dm_job_spec *job,
 {
     memset(job, 0, sizeof(*job));
     json_error_t jerr;
-    json_t *msg = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *msg =
+        json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     enum dm_code rc = DM_OK;
     if (!msg || !json_is_object(msg)) {
         rc = dm_fail(err, DM_ERR_USAGE, "message: invalid JSON: %s",
