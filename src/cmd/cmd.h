@@ -29,6 +29,7 @@ int cmd_publish(int argc, char **argv);
 int cmd_consume(int argc, char **argv);
 int cmd_dlq(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 /* `duckmig __job`: one fleet job in a child of `consume` (consume.c). */
 int cmd_job(int argc, char **argv);
 
@@ -43,6 +44,7 @@ extern const char cmd_publish_usage[];
 extern const char cmd_consume_usage[];
 extern const char cmd_dlq_usage[];
 extern const char cmd_status_usage[];
+extern const char cmd_batch_usage[];
 
 /* Print cmd's usage to out (stdout for --help, stderr for mistakes). */
 void dm_cmd_usage(const char *name, FILE *out);

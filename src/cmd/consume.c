@@ -17,8 +17,6 @@
  * running job (its message returns to the queue by itself) and reconnects
  * with backoff.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -28,8 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +33,7 @@
 #include "cmd/cmd.h"
 #include "fleet/job.h"
 #include "fleet/message.h"
+#include "fleet/runner.h"
 #include "ledger/ledger.h"
 #include "queue/rabbit.h"
 #include "secrets/secrets.h"
@@ -75,84 +72,22 @@ static const char *env_or(const char *name, const char *def)
 /* ---- the job, in a child process, watched by a worker thread ---- */
 
 struct running_job {
-    char *body;
-    size_t len;
-    pid_t pid;
+    struct dm_job_run run;
     pthread_t thread;
     atomic_bool done;
-    char *output; /* the child's stdout: the outcome JSON */
-    int status;   /* waitpid status */
 };
 
 static void *job_thread(void *arg)
 {
     struct running_job *j = arg;
-    char *out = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&out, &len);
-    int in[2], res[2];
-    if (!mem || pipe2(in, O_CLOEXEC) != 0 || pipe2(res, O_CLOEXEC) != 0) {
-        j->status = -1;
-        goto done;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* dies with the consumer, even one killed with SIGKILL */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
-        setpgid(0, 0);
-        dup2(in[0], 0);
-        dup2(res[1], 1);
-        execl("/proc/self/exe", "duckmig", "__job", (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(res[1]);
-    j->pid = pid;
-    if (pid > 0) {
-        for (size_t off = 0; off < j->len;) {
-            ssize_t w = write(in[1], j->body + off, j->len - off);
-            if (w <= 0)
-                break;
-            off += (size_t)w;
-        }
-    }
-    close(in[1]);
-    char buf[4096];
-    ssize_t n;
-    while (pid > 0 && (n = read(res[0], buf, sizeof(buf))) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            break;
-        fwrite(buf, 1, (size_t)n, mem);
-    }
-    close(res[0]);
-    if (pid > 0)
-        while (waitpid(pid, &j->status, 0) < 0 && errno == EINTR)
-            ;
-    else
-        j->status = -1;
-done:
-    if (mem)
-        fclose(mem);
-    j->output = out;
+    dm_job_run_child(&j->run);
     atomic_store(&j->done, true);
     return NULL;
 }
 
 static void job_kill(struct running_job *j)
 {
-    if (j->pid > 0) {
-        kill(-j->pid, SIGTERM);
-        kill(j->pid, SIGTERM);
-        for (int i = 0; i < 50 && !atomic_load(&j->done); i++)
-            usleep(100000);
-        kill(-j->pid, SIGKILL);
-        kill(j->pid, SIGKILL);
-    }
+    dm_job_run_kill(&j->run, 5000);
     pthread_join(j->thread, NULL);
 }
 
@@ -303,12 +238,32 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
 {
     struct dm_job_spec job;
     struct dm_error perr = DM_ERROR_INIT;
+    struct running_job *j = NULL;
     enum dm_code rc = DM_OK;
     if (dm_job_parse(d->body, d->len, &job, &perr) != DM_OK) {
         /* poison: no job to run, nothing to record but the reason */
         return dead_letter(c, d, perr.msg, d->attempts + 1, err);
     }
     char *src = dm_job_source_uri(&job), *dst = dm_job_dest_uri(&job);
+    /* A message the broker gave back (a consumer died, or the channel was
+     * closed by consumer_timeout) carries no new attempt count: take the
+     * ledger's, so that a job that never finishes cannot loop forever. */
+    int recorded = 0;
+    if (d->redelivered && c->ledger &&
+        dm_ledger_attempts(c->ledger, src, dst, &recorded, err) == DM_OK &&
+        recorded > d->attempts)
+        d->attempts = recorded;
+    dm_error_clear(err);
+    if (d->redelivered && d->attempts >= c->max_attempts) {
+        char *reason = dm_fmt("redelivered after %d attempts that never "
+                              "finished (consumer killed, or the broker's "
+                              "consumer_timeout: docs/fleet.md)",
+                              d->attempts);
+        rc = dead_letter(c, d, reason ? reason : "redelivered too often",
+                         d->attempts, err);
+        free(reason);
+        goto out;
+    }
     if (c->ledger && dm_ledger_started(c->ledger, src, dst, c->queue,
                                        d->attempts + 1, err)) {
         dm_warn("consume", "ledger: %s", err->msg);
@@ -317,13 +272,13 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
     dm_info("consume", "%s -> %s: started (attempt %d)", src, dst,
             d->attempts + 1);
 
-    struct running_job *j = calloc(1, sizeof(*j));
+    j = calloc(1, sizeof(*j));
     if (!j) {
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
-    j->body = d->body;
-    j->len = d->len;
+    j->run.body = d->body;
+    j->run.len = d->len;
     if (pthread_create(&j->thread, NULL, job_thread, j) != 0) {
         free(j);
         j = NULL;
@@ -361,23 +316,12 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
     }
     pthread_join(j->thread, NULL);
     struct dm_job_outcome o;
-    json_t *outj = j->output ? json_loads(j->output, 0, NULL) : NULL;
-    if (!outj || dm_job_outcome_parse(outj, &o) != DM_OK) {
-        memset(&o, 0, sizeof(o));
-        o.status = "failed";
-        o.code = DM_ERR_PROTOCOL;
-        snprintf(o.error, sizeof(o.error),
-                 "the job process ended without an outcome (%s %d)",
-                 WIFSIGNALED(j->status) ? "signal" : "status",
-                 WIFSIGNALED(j->status) ? WTERMSIG(j->status)
-                                        : WEXITSTATUS(j->status));
-    }
-    json_decref(outj);
+    dm_job_run_outcome(&j->run, &o);
     rc = settle(c, d, &job, &o, src, dst, err);
     dm_job_outcome_release(&o);
 out:
     if (j) {
-        free(j->output);
+        free(j->run.output);
         free(j);
     }
     free(src);

@@ -79,9 +79,16 @@ static const char *base_name(const char *key)
 
 static void set_version(char *out, size_t cap, uint64_t storage)
 {
+    /* the header tells the storage version, which several releases
+     * share: name the range ("0.8.0-0.8.1") */
     const char *const *r = dm_storage_releases(storage);
-    if (r && *r)
-        snprintf(out, cap, "%s", *r);
+    size_t n = 0;
+    while (r && r[n])
+        n++;
+    if (n == 1)
+        snprintf(out, cap, "%s", r[0]);
+    else if (n > 1)
+        snprintf(out, cap, "%s-%s", r[0], r[n - 1]);
     else
         snprintf(out, cap, "storage %llu", (unsigned long long)storage);
 }

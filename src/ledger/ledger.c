@@ -210,6 +210,21 @@ enum dm_code dm_ledger_started(struct dm_ledger *l, const char *source,
                4, p, "record started", err);
 }
 
+enum dm_code dm_ledger_attempts(struct dm_ledger *l, const char *source,
+                                const char *destination, int *attempts,
+                                struct dm_error *err)
+{
+    const char *p[2] = {source, destination};
+    PGresult *res = PQexecParams(l->conn,
+                                 "SELECT attempts FROM duckmig_ledger WHERE "
+                                 "source = $1 AND destination = $2",
+                                 2, NULL, p, NULL, NULL, 0);
+    enum dm_code rc = exec_ok(l->conn, res, "read attempts", err);
+    *attempts = !rc && PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    return rc;
+}
+
 enum dm_code dm_ledger_finished(struct dm_ledger *l,
                                 const struct dm_ledger_result *r,
                                 struct dm_error *err)

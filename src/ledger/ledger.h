@@ -39,6 +39,11 @@ enum dm_code dm_ledger_started(struct dm_ledger *l, const char *source,
                                const char *destination, const char *queue,
                                int attempt, struct dm_error *err);
 
+/* Attempts recorded so far for (source, destination); 0 when unknown. */
+enum dm_code dm_ledger_attempts(struct dm_ledger *l, const char *source,
+                                const char *destination, int *attempts,
+                                struct dm_error *err);
+
 struct dm_ledger_result {
     const char *source, *destination, *tracker, *queue;
     const char *status;

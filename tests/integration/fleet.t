@@ -43,10 +43,13 @@ mkfile() { # mkfile RELEASE PATH ROWS
         "CREATE INDEX cases_site ON cases (site)" \
         "INSERT INTO cases SELECT range, range % 7, 'case-' || range, TIMESTAMP '2023-01-01' + INTERVAL (range) SECOND FROM range($3)" >/dev/null
 }
+# big enough that a job is still running when the tests kill it (the
+# sanitizer build is slower: fewer rows do)
+big_rows=$([ "${DUCKMIG_VARIANT:-release}" = asan ] && echo 40000 || echo 300000)
 for t in 9324670152232788 325929995912186; do
     mkdir -p "src/$t"
     mkfile 0.6.1 "src/$t/VolumeCases-$t.duckdb" 2000
-    mkfile 0.7.1 "src/$t/VolumeCases-$t.new.duckdb" $([ $t = 9324670152232788 ] && echo 300000 || echo 3000)
+    mkfile 0.7.1 "src/$t/VolumeCases-$t.new.duckdb" $([ $t = 9324670152232788 ] && echo "$big_rows" || echo 3000)
     echo "not a database" >"src/$t/notes.txt"
 done
 big_size=$(stat -c %s src/9324670152232788/VolumeCases-9324670152232788.new.duckdb)
@@ -165,7 +168,7 @@ for t in 9324670152232788 325929995912186; do
 done
 is "$bad" 0 "every destination, all four directions: storage 51, verified, index present"
 is "$(find efs-dst -name '.*' -type f | wc -l)/$(ls -A batch_download | wc -l)" "0/0" "no temporary files left, download folder clean"
-is "$(psql -c "SELECT count(*) FROM duckmig_ledger WHERE status = 'migrated' AND src_version IS NOT NULL AND dst_version = '0.8.0' AND dst_size > 0 AND verification IS NOT NULL AND seconds > 0")" 16 \
+is "$(psql -c "SELECT count(*) FROM duckmig_ledger WHERE status = 'migrated' AND src_version IS NOT NULL AND dst_version = '0.8.0-0.8.1' AND dst_size > 0 AND verification IS NOT NULL AND seconds > 0")" 16 \
    "the ledger: versions, sizes, verification and timings for each"
 is "$(psql -c "SELECT count(*) FROM duckmig_ledger WHERE queue = 'migrate_duckdb_release_big' AND status = 'migrated'")" 4 \
    "... 4 of them through the big queue"
@@ -241,5 +244,26 @@ run "$DUCKMIG" dlq requeue --all
 like "$err" "*6 of 6 messages requeued*" "dlq requeue --all sends them back"
 is "$(depth migrate_duckdb_release)" 6 "... to the queue they came from"
 [[ "$(cat ./*.log)" != *unused* ]]; ok $? "no secret in any consumer log"
+
+# a message that never finishes (consumers killed, or consumer_timeout
+# closing the channel) comes back without a new attempt count: the ledger
+# counts for it, and it is dead-lettered instead of looping
+psql -c "UPDATE duckmig_ledger SET attempts = 0, status = 'queued' WHERE $big_row"
+rm -f "efs-dst/$big_key"
+echo "$big_msg" | "$DUCKMIG" publish --raw migrate_duckdb_release_big 2>/dev/null
+consumer k5 migrate_duckdb_release_big; k5=$cpid
+wait_ledger "status = 'running' AND $big_row" 1 60
+kill -9 "$k5"
+wait "$k5" 2>/dev/null
+DUCKMIG_MAX_ATTEMPTS=1 QUEUE_NAME=migrate_duckdb_release_big "$DUCKMIG" consume >k6.log 2>&1 &
+k6=$!
+_pids+=("$k6")
+for i in $(seq 200); do [ "$(depth migrate_duckdb_release_big.dead)" = 1 ] && break; sleep 0.1; done
+is "$(depth migrate_duckdb_release_big.dead)" 1 "a redelivered message past its attempts is dead-lettered"
+like "$(QUEUE_NAME=migrate_duckdb_release_big "$DUCKMIG" dlq list 2>/dev/null)" "*redelivered after 1 attempts*consumer_timeout*" \
+    "... saying why"
+kill "$k6"
+wait "$k6"
+is "$?" 0 "an idle consumer exits 0 on SIGTERM"
 
 done_testing

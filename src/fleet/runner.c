@@ -1,0 +1,106 @@
+/* runner.c - a job in a child process (see runner.h). */
+#include "fleet/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void dm_job_run_child(struct dm_job_run *r)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&out, &len);
+    int in[2] = {-1, -1}, res[2] = {-1, -1};
+    pid_t pid = -1;
+    r->status = -1;
+    if (!mem || pipe2(in, O_CLOEXEC) != 0 || pipe2(res, O_CLOEXEC) != 0)
+        goto done;
+    pid_t parent = getpid();
+    pid = fork();
+    if (pid == 0) {
+        /* dies with its parent, even one killed with SIGKILL */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+        setpgid(0, 0);
+        dup2(in[0], 0);
+        dup2(res[1], 1);
+        execl("/proc/self/exe", "duckmig", "__job", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(res[1]);
+    in[0] = res[1] = -1;
+    if (pid < 0)
+        goto done;
+    atomic_store(&r->pid, pid);
+    for (size_t off = 0; off < r->len;) {
+        ssize_t w = write(in[1], r->body + off, r->len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    close(in[1]);
+    in[1] = -1;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(res[0], buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        fwrite(buf, 1, (size_t)n, mem);
+    }
+    while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
+        ;
+done:
+    for (int i = 0; i < 2; i++) {
+        if (in[i] >= 0)
+            close(in[i]);
+        if (res[i] >= 0)
+            close(res[i]);
+    }
+    if (mem)
+        fclose(mem);
+    r->output = out;
+}
+
+void dm_job_run_kill(struct dm_job_run *r, int grace_ms)
+{
+    pid_t pid = atomic_load(&r->pid);
+    if (pid <= 0)
+        return;
+    kill(-pid, SIGTERM);
+    kill(pid, SIGTERM);
+    for (int waited = 0; waited < grace_ms; waited += 100) {
+        if (kill(pid, 0) != 0)
+            break;
+        usleep(100000);
+    }
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+}
+
+void dm_job_run_outcome(const struct dm_job_run *r, struct dm_job_outcome *o)
+{
+    json_t *j = r->output ? json_loads(r->output, 0, NULL) : NULL;
+    if (!j || dm_job_outcome_parse(j, o) != DM_OK) {
+        memset(o, 0, sizeof(*o));
+        o->status = "failed";
+        o->code = DM_ERR_PROTOCOL;
+        snprintf(o->error, sizeof(o->error),
+                 "the job process ended without an outcome (%s %d)",
+                 r->status >= 0 && WIFSIGNALED(r->status) ? "signal" : "status",
+                 r->status < 0            ? -1
+                 : WIFSIGNALED(r->status) ? WTERMSIG(r->status)
+                                          : WEXITSTATUS(r->status));
+    }
+    json_decref(j);
+}

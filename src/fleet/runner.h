@@ -1,0 +1,34 @@
+/*
+ * runner.h - one job in a child process (`duckmig __job`): the message on
+ * its stdin, the outcome JSON on its stdout. The child dies with its
+ * parent (PR_SET_PDEATHSIG) and leads its own process group, so that a
+ * job and its engine workers can be stopped together. Used by `consume`
+ * (one job at a time, watched by a thread) and `batch` (N at a time).
+ */
+#ifndef DM_FLEET_RUNNER_H
+#define DM_FLEET_RUNNER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "fleet/job.h"
+
+struct dm_job_run {
+    const char *body; /* the message */
+    size_t len;
+    _Atomic pid_t pid; /* the child, once started (for dm_job_run_kill) */
+    char *output;      /* its stdout */
+    int status;        /* its waitpid status; -1 when it never ran */
+};
+
+/* Run the job to its end (blocking). */
+void dm_job_run_child(struct dm_job_run *r);
+
+/* SIGTERM the job's process group, SIGKILL after grace_ms. */
+void dm_job_run_kill(struct dm_job_run *r, int grace_ms);
+
+/* The outcome the child printed, or a failed one that says how it died. */
+void dm_job_run_outcome(const struct dm_job_run *r, struct dm_job_outcome *o);
+
+#endif

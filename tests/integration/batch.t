@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# batch.t - `duckmig batch`: a sample fleet tree (0.6.1 *.duckdb, 0.7.1
+# *.new.duckdb) migrated with parallel jobs, mirrored and verified; a
+# second run resumes (skips what is done); failures are reported per file
+# and in the exit status; S3 as the source.
+. "$(dirname "$0")/../lib.sh"
+cd "$TMP"
+
+DUCKMIG=$DUCKMIG_HELPER "$ROOT/scripts/make-sample-fleet" --sites 2 --trackers 1 fleet >/dev/null 2>&1
+ok $? "a sample fleet built with DuckDB 0.6.1 and 0.7.1"
+n=$(find fleet -name '*.duckdb' | wc -l)
+echo "this is not a database, but its name says it is" >fleet/perform-dev-atomicduck/51/broken.duckdb
+echo "notes" >fleet/perform-dev-atomicduck/51/notes.txt
+
+run "$DUCKMIG" batch --jobs 2 --json fleet out
+is "$rc" 1 "one broken file: exit 1"
+is "$(jq -r '.counts.migrated, .counts.failed, .files' <<<"$out" | tr '\n' ' ')" "$n 1 $((n + 1)) " \
+   "$n files migrated, the broken one failed, notes.txt ignored"
+like "$(jq -r '.results[] | select(.status == "failed") | .error' <<<"$out")" "*not a DuckDB file*" \
+   "the failure says why"
+bad=0
+while read -r f; do
+    rel=${f#fleet/}
+    [ "$("$DUCKMIG" inspect --json "out/$rel" | jq -r .storage_version)" = 51 ] &&
+        "$DUCKMIG" verify "$f" "out/$rel" >/dev/null || { bad=1; diag "$rel"; }
+done < <(find fleet -name '*.duckdb' ! -name broken.duckdb | sort)
+is "$bad" 0 "every file mirrored under DST at storage 51 (0.8.1), verified"
+[ ! -e out/perform-dev-atomicduck/51/broken.duckdb ]; ok $? "nothing written for the broken file"
+is "$(jq -r '[.results[] | select(.status == "migrated") | .verification.indexes // empty] | length' <<<"$out")" \
+   "$(jq -r '[.results[] | select(.status == "migrated")] | length' <<<"$out")" "each result carries its verification"
+
+rm fleet/perform-dev-atomicduck/51/broken.duckdb
+touch -d '2001-01-01' out/perform-dev-atomicduck/51/*/*.duckdb
+sums=$(find out -type f | sort | xargs sha256sum)
+run "$DUCKMIG" batch --jobs 2 --json fleet out
+is "$rc/$(jq -r .counts.already_done <<<"$out")" "0/$n" "a second run skips every file already migrated and verified"
+is "$(find out -type f | sort | xargs sha256sum)" "$sums" "... and rewrites nothing"
+
+# a file removed from DST is redone; 1.5.6 as the target
+rm out/perform-dev-atomicduck/52/*/VolumeCases-*.new.duckdb
+run "$DUCKMIG" batch --jobs 2 fleet out
+is "$rc" 0 "an interrupted run resumes"
+like "$out" "*: 1 migrated 3 already_done*" "... redoing only the missing file"
+run "$DUCKMIG" batch --to latest --jobs 1 --json fleet out-latest
+is "$rc/$(jq -r .counts.migrated <<<"$out")" "0/$n" "--to latest: every file migrated to 1.5.6"
+f=$(find out-latest -name '*.new.duckdb' | head -1)
+is "$("$DUCKMIG" inspect --json "$f" | jq -r .storage_version)" 64 "... at storage 64"
+
+# S3 as the source
+S3_PORT=$(free_port)
+start_s3 "$TMP/s3" "$S3_PORT" fleet-bucket || exit 1
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL=http://127.0.0.1:$S3_PORT
+while read -r f; do
+    "$DUCKMIG" cp "$f" "s3://fleet-bucket/${f#fleet/}" >/dev/null
+done < <(find fleet -name '*.duckdb')
+run "$DUCKMIG" batch --jobs 2 --json s3://fleet-bucket/perform-dev-atomicduck/ from-s3
+is "$rc/$(jq -r .counts.migrated <<<"$out")" "0/$n" "from s3://bucket/prefix into a local tree"
+[ -f "from-s3/51/$(ls fleet/perform-dev-atomicduck/51 | head -1)/$(ls "fleet/perform-dev-atomicduck/51/$(ls fleet/perform-dev-atomicduck/51 | head -1)" | head -1)" ]
+ok $? "... keys below the prefix mirrored"
+run "$DUCKMIG" batch --jobs 2 fleet s3://fleet-bucket/migrated/
+is "$rc" 0 "from a local tree into s3://bucket/prefix"
+run "$DUCKMIG" ls s3://fleet-bucket/migrated/
+is "$(wc -l <<<"$out")" "$n" "... every file uploaded"
+
+run "$DUCKMIG" batch fleet
+is "$rc" 2 "usage errors: exit 2"
+run "$DUCKMIG" batch no-such-dir out2
+is "$rc" 17 "a missing SRC: exit 17"
+
+done_testing
