@@ -123,6 +123,10 @@ start_rabbit() {
     RABBIT_NODE=duckmig$$@localhost
     printf 'listeners.tcp.local = 127.0.0.1:%s\nloopback_users = none\n' "$RABBIT_PORT" >"$dir/rabbitmq.conf"
     [ -n "${RABBIT_CONSUMER_TIMEOUT:-}" ] && echo "consumer_timeout = $RABBIT_CONSUMER_TIMEOUT" >>"$dir/rabbitmq.conf"
+    if [ -n "${RABBIT_EXTRA_CONF:-}" ]; then # replaces the plain listener
+        sed -i '/^listeners.tcp.local/d' "$dir/rabbitmq.conf"
+        echo "$RABBIT_EXTRA_CONF" >>"$dir/rabbitmq.conf"
+    fi
     echo '[].' >"$dir/enabled_plugins"
     chmod 755 "$TMP"
     id rabbitmq >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && chown -R rabbitmq: "$dir"

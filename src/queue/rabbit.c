@@ -203,10 +203,19 @@ enum dm_code dm_rabbit_connect(const struct dm_rabbit_config *cfg,
         amqp_ssl_socket_set_verify_peer(sock, 1);
         amqp_ssl_socket_set_verify_hostname(sock, 1);
     }
+    /* a peer that never answers (a TLS port spoken to in plain AMQP, a
+     * black-holed route) must fail, not hang */
+    struct timeval hs = {10, 0}, rpc = {60, 0};
+    amqp_set_handshake_timeout(r->conn, &hs);
+    amqp_set_rpc_timeout(r->conn, &rpc);
     struct timeval tv = {10, 0};
     int st = amqp_socket_open_noblock(sock, cfg->host, cfg->port, &tv);
     if (st != AMQP_STATUS_OK) {
-        rc = dm_fail(err, DM_ERR_NETWORK,
+        /* a certificate we do not trust will not become trusted by
+         * trying again: refuse at once */
+        bool trust = st == AMQP_STATUS_SSL_PEER_VERIFY_FAILED ||
+                     st == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED;
+        rc = dm_fail(err, trust ? DM_ERR_AUTH : DM_ERR_NETWORK,
                      "RabbitMQ: cannot connect to %s:%d: %s", cfg->host,
                      cfg->port, amqp_error_string2(st));
         goto fail;
