@@ -9,6 +9,7 @@
 #ifndef DM_CMD_H
 #define DM_CMD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct dm_command {
@@ -45,6 +46,13 @@ extern const char cmd_consume_usage[];
 extern const char cmd_dlq_usage[];
 extern const char cmd_status_usage[];
 extern const char cmd_batch_usage[];
+
+/*
+ * Options of a command that takes only --json and --help: 0 to go on
+ * (optind at the operands), -1 after printing usage for --help (exit 0),
+ * DM_ERR_USAGE after printing it for a mistake.
+ */
+int dm_cmd_json_option(int argc, char **argv, const char *usage, bool *json);
 
 /* Print cmd's usage to out (stdout for --help, stderr for mistakes). */
 void dm_cmd_usage(const char *name, FILE *out);

@@ -63,12 +63,6 @@ static void on_term(int sig)
     stop_requested = 1;
 }
 
-static const char *env_or(const char *name, const char *def)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : def;
-}
-
 /* ---- the job, in a child process, watched by a worker thread ---- */
 
 struct running_job {
@@ -96,22 +90,15 @@ int cmd_job(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    char *body = NULL;
     size_t len = 0;
-    FILE *mem = open_memstream(&body, &len);
-    char buf[4096];
-    size_t n;
-    while (mem && (n = fread(buf, 1, sizeof(buf), stdin)) > 0)
-        fwrite(buf, 1, n, mem);
-    if (mem)
-        fclose(mem);
+    char *body = dm_slurp(stdin, &len);
     struct dm_job_spec job;
     struct dm_job_outcome o;
     struct dm_error err = DM_ERROR_INIT;
     memset(&o, 0, sizeof(o));
     if (dm_job_parse(body ? body : "", len, &job, &err) == DM_OK) {
-        dm_job_run(&job, env_or("BATCH_DOWNLOAD", "/batch_download"),
-                   env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1"), &o);
+        dm_job_run(&job, dm_env_or("BATCH_DOWNLOAD", "/batch_download"),
+                   dm_env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1"), &o);
         dm_job_release(&job);
     } else {
         o.status = "failed";
@@ -287,8 +274,10 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
     }
     time_t stop_at = 0;
     while (!atomic_load(&j->done)) {
+        /* short waits: the job's end is noticed here, and every file
+         * would otherwise pay half the wait (bench/fleet.sh) */
         struct dm_delivery none;
-        rc = dm_rabbit_next(c->rabbit, 500, &none, err);
+        rc = dm_rabbit_next(c->rabbit, 50, &none, err);
         dm_delivery_release(&none);
         if (rc) {
             /* the message comes back to the queue by itself */
@@ -371,13 +360,13 @@ int cmd_consume(int argc, char **argv)
     }
     struct consumer c;
     memset(&c, 0, sizeof(c));
-    c.queue = env_or("QUEUE_NAME", "migrate_duckdb_release");
-    c.rabbit_secret = env_or("RABBIT_SECRET", "perform_rabbitmq_dev");
+    c.queue = dm_env_or("QUEUE_NAME", "migrate_duckdb_release");
+    c.rabbit_secret = dm_env_or("RABBIT_SECRET", "perform_rabbitmq_dev");
     c.db_secret = getenv("DB_SECRET");
-    c.max_attempts = atoi(env_or("DUCKMIG_MAX_ATTEMPTS", "5"));
+    c.max_attempts = atoi(dm_env_or("DUCKMIG_MAX_ATTEMPTS", "5"));
     if (c.max_attempts < 1)
         c.max_attempts = 1;
-    long stop_timeout = atol(env_or("DUCKMIG_STOP_TIMEOUT", "100"));
+    long stop_timeout = atol(dm_env_or("DUCKMIG_STOP_TIMEOUT", "100"));
     char *dead = dm_fmt("%s.dead", c.queue);
     c.dead = dead;
     struct dm_error err = DM_ERROR_INIT;
@@ -397,7 +386,7 @@ int cmd_consume(int argc, char **argv)
             goto out;
     }
     dm_info("consume", "consuming %s (target %s)", c.queue,
-            env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1"));
+            dm_env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1"));
     long handled = 0;
     int failures = 0;
     while (!stop_requested && (max_messages < 0 || handled < max_messages)) {

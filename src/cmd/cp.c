@@ -178,32 +178,10 @@ out:
     return rc;
 }
 
-static int parse_json_flag(int argc, char **argv, const char *usage, bool *json)
-{
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-        if (c == 'j') {
-            *json = true;
-        } else if (c == 'h') {
-            fputs(usage, stdout);
-            return -1;
-        } else {
-            fputs(usage, stderr);
-            return DM_ERR_USAGE;
-        }
-    }
-    return 0;
-}
-
 int cmd_cp(int argc, char **argv)
 {
     bool json = false;
-    int r = parse_json_flag(argc, argv, cmd_cp_usage, &json);
+    int r = dm_cmd_json_option(argc, argv, cmd_cp_usage, &json);
     if (r)
         return r < 0 ? 0 : r;
     if (argc - optind != 2) {
@@ -286,7 +264,7 @@ static int print_object(const struct dm_object *o, void *ud)
 int cmd_ls(int argc, char **argv)
 {
     bool json = false;
-    int r = parse_json_flag(argc, argv, cmd_ls_usage, &json);
+    int r = dm_cmd_json_option(argc, argv, cmd_ls_usage, &json);
     if (r)
         return r < 0 ? 0 : r;
     if (argc - optind != 1) {

@@ -25,12 +25,6 @@ const char cmd_dlq_usage[] =
     "them back to the queue they came from with their attempts reset.\n"
     "RABBIT_SECRET names the broker.\n";
 
-static const char *env_or(const char *name, const char *def)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : def;
-}
-
 int cmd_dlq(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -41,7 +35,7 @@ int cmd_dlq(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     bool json = false, all = false;
-    const char *queue = env_or("QUEUE_NAME", "migrate_duckdb_release");
+    const char *queue = dm_env_or("QUEUE_NAME", "migrate_duckdb_release");
     int c;
     while ((c = getopt_long(argc, argv, "jq:ah", opts, NULL)) != -1) {
         switch (c) {
@@ -83,7 +77,8 @@ int cmd_dlq(int argc, char **argv)
                            : dm_fail(&err, DM_ERR_NOMEM, "out of memory");
     if (!rc)
         rc = dm_rabbit_connect_secret(
-            secrets, env_or("RABBIT_SECRET", "perform_rabbitmq_dev"), &r, &err);
+            secrets, dm_env_or("RABBIT_SECRET", "perform_rabbitmq_dev"), &r,
+            &err);
     if (!rc)
         rc = dm_rabbit_declare(r, queue, &err);
     while (!rc) {

@@ -55,12 +55,6 @@ const char cmd_publish_usage[] =
     "(perform_rabbitmq_dev). A secret is a Secrets Manager id, a file\n"
     "path or inline JSON.\n";
 
-static const char *env_or(const char *name, const char *def)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : def;
-}
-
 static int parse_ds(const char *s, enum dm_datastore *ds)
 {
     if (strcmp(s, "s3") == 0)
@@ -234,8 +228,8 @@ int cmd_publish(int argc, char **argv)
     memset(&p, 0, sizeof(p));
     struct dm_error err = DM_ERROR_INIT;
     enum dm_code rc = DM_OK;
-    parse_ds(env_or("SOURCE_DATASTORE", "s3"), &p.from);
-    parse_ds(env_or("DESTINATION_DATASTORE", "s3"), &p.to);
+    parse_ds(dm_env_or("SOURCE_DATASTORE", "s3"), &p.from);
+    parse_ds(dm_env_or("DESTINATION_DATASTORE", "s3"), &p.to);
     const char *big = getenv("BIG_FILE_THRESHOLD");
     p.big = big && *big ? strtoull(big, NULL, 10) : BIG_DEFAULT;
     const char *raw = NULL;
@@ -270,12 +264,12 @@ int cmd_publish(int argc, char **argv)
         fputs(cmd_publish_usage, stderr);
         return DM_ERR_USAGE;
     }
-    p.src_bucket = env_or("SOURCE_BUCKET", "perform-dev-raw");
-    p.dst_bucket = env_or("DESTINATION_BUCKET", "perform-dev-raw");
-    p.queue_small = env_or("QUEUE_SMALL", "migrate_duckdb_release");
-    p.queue_big = env_or("QUEUE_BIG", "migrate_duckdb_release_big");
-    p.rabbit_secret = env_or("RABBIT_SECRET", "perform_rabbitmq_dev");
-    const char *goal = env_or("GOAL_QUERY", DEFAULT_GOAL_QUERY);
+    p.src_bucket = dm_env_or("SOURCE_BUCKET", "perform-dev-raw");
+    p.dst_bucket = dm_env_or("DESTINATION_BUCKET", "perform-dev-raw");
+    p.queue_small = dm_env_or("QUEUE_SMALL", "migrate_duckdb_release");
+    p.queue_big = dm_env_or("QUEUE_BIG", "migrate_duckdb_release_big");
+    p.rabbit_secret = dm_env_or("RABBIT_SECRET", "perform_rabbitmq_dev");
+    const char *goal = dm_env_or("GOAL_QUERY", DEFAULT_GOAL_QUERY);
     struct dm_store *src = NULL;
     PGresult *res = NULL;
 
@@ -286,7 +280,7 @@ int cmd_publish(int argc, char **argv)
     }
     if (!rc)
         rc = dm_ledger_open(p.secrets,
-                            env_or("DB_SECRET", "perform_database_dev"),
+                            dm_env_or("DB_SECRET", "perform_database_dev"),
                             &p.ledger, &err);
     if (rc)
         goto out;

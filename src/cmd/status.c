@@ -21,24 +21,10 @@ const char cmd_status_usage[] =
 
 int cmd_status(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     bool json = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-        if (c == 'j') {
-            json = true;
-        } else if (c == 'h') {
-            fputs(cmd_status_usage, stdout);
-            return 0;
-        } else {
-            fputs(cmd_status_usage, stderr);
-            return DM_ERR_USAGE;
-        }
-    }
+    int r = dm_cmd_json_option(argc, argv, cmd_status_usage, &json);
+    if (r)
+        return r < 0 ? 0 : r;
     if (optind != argc) {
         fputs(cmd_status_usage, stderr);
         return DM_ERR_USAGE;

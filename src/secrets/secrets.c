@@ -77,17 +77,11 @@ static enum dm_code from_file(const char *name, json_t **out,
     if (!f)
         return dm_fail_errno(err, DM_ERR_NOT_FOUND, errno,
                              "cannot read secret file '%s'", name);
-    char *buf = NULL;
     size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while (mem && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        fwrite(chunk, 1, n, mem);
+    char *buf = dm_slurp(f, &len);
     fclose(f);
-    if (!mem)
+    if (!buf)
         return dm_fail(err, DM_ERR_NOMEM, "out of memory");
-    fclose(mem);
     enum dm_code rc = parse_value(buf, len, name, out, err);
     memset(buf, 0, len);
     free(buf);

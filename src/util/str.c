@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 char *dm_fmt(const char *fmt, ...)
 {
@@ -13,4 +14,27 @@ char *dm_fmt(const char *fmt, ...)
         s = NULL;
     va_end(ap);
     return s;
+}
+
+const char *dm_env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+char *dm_slurp(FILE *f, size_t *len)
+{
+    char *buf = NULL, chunk[4096];
+    size_t n;
+    *len = 0;
+    FILE *mem = open_memstream(&buf, len);
+    if (!mem)
+        return NULL;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, n, mem);
+    if (fclose(mem) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }

@@ -120,6 +120,21 @@ like "$(grep '^DELETE' proxy.log)" "*uploadId=*" "... and AbortMultipartUpload i
 run "$DUCKMIG" ls "$B/aborted/"
 is "$out" "" "... and no object appears"
 
+# CompleteMultipartUpload answering 200 with an <Error> inside: not a
+# success; InternalError is retried
+proxy "POST+uploadId:200error:1"
+run env AWS_ENDPOINT_URL=$PX DUCKMIG_S3_MULTIPART_THRESHOLD=$((8 * MIB)) "$DUCKMIG" cp two "$B/complete/two"
+is "$rc" 0 "an <Error> inside a 200 from CompleteMultipartUpload: retried, then completed"
+is "$(grep -c '^POST .*uploadId=.* 200error$' proxy.log)/$(grep -c '^POST .*uploadId=.* 200$' proxy.log)" "1/1" \
+   "... one error answer seen, one completion"
+run "$DUCKMIG" cp "$B/complete/two" back-complete
+cmp -s two back-complete; ok $? "... and the object is whole"
+proxy "POST+uploadId:200error:9"
+run env AWS_ENDPOINT_URL=$PX DUCKMIG_S3_ATTEMPTS=2 DUCKMIG_S3_MULTIPART_THRESHOLD=$((8 * MIB)) "$DUCKMIG" cp two "$B/complete/never"
+is "$rc" 15 "an <Error> inside every 200: the copy fails"
+like "$err" "*CompleteMultipartUpload*InternalError*" "... naming the call and the error"
+like "$(grep '^DELETE' proxy.log)" "*uploadId=*" "... and the upload is aborted"
+
 # the server killed in the middle of a multipart upload
 run_bg_upload() {
     env DUCKMIG_S3_ATTEMPTS=2 DUCKMIG_S3_CONCURRENCY=2 DUCKMIG_S3_STALL_SECONDS=5 \

@@ -7,8 +7,10 @@ Forwards every request to 127.0.0.1:UPSTREAM_PORT unchanged (Host header
 included, so SigV4 signatures still verify upstream) and appends
 "METHOD PATH STATUS" to LOG. FAULTS is a comma-separated list of
 METHOD:STATUS:COUNT: the first COUNT requests with that method get STATUS
-(an S3 <Error> body; "reset" closes the connection instead) without reaching
-the upstream server. Example: PUT:503:2,GET:500:1.
+(an S3 <Error> body; "reset" closes the connection instead; "200error" is
+a 200 whose body is an <Error>, as CompleteMultipartUpload may answer)
+without reaching the upstream server. METHOD+TEXT matches only requests
+whose path holds TEXT. Example: PUT:503:2,GET:500:1,POST+uploadId:200error:1.
 """
 import http.client
 import socketserver
@@ -29,10 +31,11 @@ def log(line):
         f.write(line + "\n")
 
 
-def take_fault(method):
+def take_fault(method, path):
     with lock:
         for f in faults:
-            if f[0] == method and f[2] > 0:
+            want, _, text = f[0].partition("+")
+            if want == method and text in path and f[2] > 0:
                 f[2] -= 1
                 return f[1]
     return None
@@ -47,11 +50,20 @@ class Proxy(BaseHTTPRequestHandler):
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
-        fault = take_fault(self.command)
+        fault = take_fault(self.command, self.path)
         if fault == "reset":
             log(f"{self.command} {self.path} reset")
             self.close_connection = True
             self.connection.shutdown(2)
+            return
+        if fault == "200error":
+            payload = b"<?xml version=\"1.0\"?><Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>"
+            log(f"{self.command} {self.path} 200error")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
             return
         if fault:
             code = {"503": "SlowDown", "500": "InternalError"}.get(fault, "Injected")
