@@ -8,7 +8,6 @@
  * hidden `__engine` entry that turns this process into an engine worker
  * (and `__job`, a consumer's job process).
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,28 +58,6 @@ static const struct dm_command *find_command(const char *name)
         if (strcmp(commands[i].name, name) == 0)
             return &commands[i];
     return NULL;
-}
-
-int dm_cmd_json_option(int argc, char **argv, const char *usage, bool *json)
-{
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-        if (c == 'j') {
-            *json = true;
-        } else if (c == 'h') {
-            fputs(usage, stdout);
-            return -1;
-        } else {
-            fputs(usage, stderr);
-            return DM_ERR_USAGE;
-        }
-    }
-    return 0;
 }
 
 void dm_cmd_usage(const char *name, FILE *out)
