@@ -54,26 +54,35 @@ struct progress_view {
     bool running;
 };
 
+static void progress_print(const struct progress_view *v,
+                           const struct timespec *start)
+{
+    struct timespec now;
+    uint64_t total = v->p->total, done = atomic_load(&v->p->done);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double secs = (double)(now.tv_sec - start->tv_sec) +
+                  (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+    fprintf(stderr, "\r%s: %7.1f / %.1f MiB %3d%% %7.1f MiB/s ", v->label,
+            (double)done / 1048576.0, (double)total / 1048576.0,
+            (int)(100.0 * (double)done / (double)total),
+            secs > 0 ? (double)done / 1048576.0 / secs : 0.0);
+}
+
 static void *progress_thread(void *arg)
 {
     struct progress_view *v = arg;
-    struct timespec start, now;
+    struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (!v->done) {
         usleep(200000);
-        uint64_t total = v->p->total, done = atomic_load(&v->p->done);
-        if (total < (8u << 20))
-            continue;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double secs = (double)(now.tv_sec - start.tv_sec) +
-                      (double)(now.tv_nsec - start.tv_nsec) / 1e9;
-        fprintf(stderr, "\r%s: %7.1f / %.1f MiB %3d%% %7.1f MiB/s ", v->label,
-                (double)done / 1048576.0, (double)total / 1048576.0,
-                (int)(100.0 * (double)done / (double)total),
-                secs > 0 ? (double)done / 1048576.0 / secs : 0.0);
+        if (v->p->total >= (8u << 20) && !v->done)
+            progress_print(v, &start);
     }
-    if (v->p->total >= (8u << 20))
+    /* the last state, even for a transfer shorter than one tick */
+    if (v->p->total >= (8u << 20)) {
+        progress_print(v, &start);
         fputc('\n', stderr);
+    }
     return NULL;
 }
 

@@ -46,6 +46,11 @@ is "$rc/$(jq -r .counts.migrated <<<"$out")" "0/$n" "--to latest: every file mig
 f=$(find out-latest -name '*.new.duckdb' | head -1)
 is "$("$DUCKMIG" inspect --json "$f" | jq -r .storage_version)" 64 "... at storage 64"
 
+# on a terminal, one progress line with counts, bytes and an ETA
+rm -rf out-tty
+run script -qec "\"$DUCKMIG\" batch --jobs 2 fleet out-tty" /dev/null
+like "$out" "*batch: $n/$n files, 0 failed, *MiB, ETA*" "a progress line with counts, bytes and ETA on a terminal"
+
 # S3 as the source
 S3_PORT=$(free_port)
 start_s3 "$TMP/s3" "$S3_PORT" fleet-bucket || exit 1

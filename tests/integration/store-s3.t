@@ -46,6 +46,13 @@ cmp -s big back-big; ok $? "... the same bytes"
 run "$DUCKMIG" cp "$B/sizes/big" ./
 cmp -s big ./big; ok $? "a folder as DST takes the key's file name"
 
+# on a terminal, a progress line for large objects (script(1) gives cp a
+# pseudo-terminal); none when stderr is not one
+run script -qec "\"$DUCKMIG\" cp two $B/progress/two" /dev/null
+like "$out" "*cp: *16.0 MiB*100%*MiB/s*" "a progress line on a terminal"
+run "$DUCKMIG" cp two "$B/progress/two"
+[[ "$err" != *MiB/s* ]]; ok $? "... and none when stderr is a file"
+
 # keys that need encoding, listed and fetched back exactly (no apostrophe:
 # s3rver ignores encoding-type=url and escapes it twice in listings)
 keys=("with space/a b.duckdb" "unicode/trackér-ü.duckdb" "plus/a+b.duckdb" "eq/a=b.duckdb" "pct/100%.duckdb" "mix/x (1)~!*.new.duckdb")
