@@ -303,11 +303,3 @@ void dm_aws_provider_invalidate(struct dm_aws_provider *p)
         p->valid = false;
     pthread_mutex_unlock(&p->lock);
 }
-
-unsigned dm_aws_provider_fetches(struct dm_aws_provider *p)
-{
-    pthread_mutex_lock(&p->lock);
-    unsigned n = p->fetches;
-    pthread_mutex_unlock(&p->lock);
-    return n;
-}

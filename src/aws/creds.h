@@ -38,10 +38,6 @@ enum dm_code dm_aws_creds_get(struct dm_aws_provider *p,
 /* The server said ExpiredToken: fetch again on the next get. */
 void dm_aws_provider_invalidate(struct dm_aws_provider *p);
 
-/* How many times credentials were fetched from the endpoint (for tests
- * and the debug log). */
-unsigned dm_aws_provider_fetches(struct dm_aws_provider *p);
-
 void dm_aws_creds_release(struct dm_aws_creds *c);
 
 /* The region: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1. */

@@ -598,15 +598,3 @@ enum dm_code dm_rabbit_cancel(struct dm_rabbit *r, struct dm_error *err)
     amqp_basic_cancel(r->conn, CHANNEL, amqp_cstring_bytes(r->consumer_tag));
     return rpc_fail(amqp_get_rpc_reply(r->conn), "basic.cancel", err);
 }
-
-enum dm_code dm_rabbit_depth(struct dm_rabbit *r, const char *queue,
-                             uint32_t *ready, struct dm_error *err)
-{
-    amqp_queue_declare_ok_t *ok =
-        amqp_queue_declare(r->conn, CHANNEL, amqp_cstring_bytes(queue), 1, 0, 0,
-                           0, amqp_empty_table);
-    enum dm_code rc = rpc_fail(amqp_get_rpc_reply(r->conn), "queue depth", err);
-    if (!rc)
-        *ready = ok->message_count;
-    return rc;
-}

@@ -107,8 +107,4 @@ enum dm_code dm_rabbit_requeue(struct dm_rabbit *r, uint64_t tag,
 /* Stop consuming (SIGTERM): no new deliveries. */
 enum dm_code dm_rabbit_cancel(struct dm_rabbit *r, struct dm_error *err);
 
-/* Messages ready in queue (passive declare). */
-enum dm_code dm_rabbit_depth(struct dm_rabbit *r, const char *queue,
-                             uint32_t *ready, struct dm_error *err);
-
 #endif

@@ -27,7 +27,6 @@ struct dm_secrets {
     struct entry entries[MAX_ENTRIES];
     size_t n;
     struct dm_aws_provider *creds; /* created on first use */
-    unsigned fetches;
     long ttl;
 };
 
@@ -193,8 +192,6 @@ static enum dm_code fetch(struct dm_secrets *s, const char *name, json_t **out,
         goto out;
     }
     rc = parse_value(str, strlen(str), name, out, err);
-    if (!rc)
-        s->fetches++;
 out:
     if (resp.body)
         memset(resp.body, 0, resp.body_len);
@@ -274,12 +271,4 @@ void dm_secret_invalidate(struct dm_secrets *s, const char *name)
     if (e)
         e->next_refresh = 0;
     pthread_mutex_unlock(&s->lock);
-}
-
-unsigned dm_secrets_fetches(struct dm_secrets *s)
-{
-    pthread_mutex_lock(&s->lock);
-    unsigned n = s->fetches;
-    pthread_mutex_unlock(&s->lock);
-    return n;
 }

@@ -31,7 +31,4 @@ enum dm_code dm_secret_get(struct dm_secrets *s, const char *name,
 
 void dm_secret_invalidate(struct dm_secrets *s, const char *name);
 
-/* How many times Secrets Manager was asked (tests, debug logs). */
-unsigned dm_secrets_fetches(struct dm_secrets *s);
-
 #endif
