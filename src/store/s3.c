@@ -136,14 +136,15 @@ static void request_for(const struct s3_store *s, struct dm_aws_request *rq,
 }
 
 /*
- * Send rq until it succeeds, fails for good, or runs out of attempts.
+ * Send rq until it succeeds, fails for good, or has made attempts tries.
  * what names the operation in messages ("GET s3://b/k"). complete: a 200
  * whose body is an <Error> is a failure (CompleteMultipartUpload).
  */
-static enum dm_code s3_call(struct s3_store *s, CURL *curl,
-                            const struct dm_aws_request *rq,
-                            struct dm_aws_response *resp, const char *what,
-                            bool complete, struct dm_error *err)
+static enum dm_code s3_call_tries(struct s3_store *s, CURL *curl,
+                                  const struct dm_aws_request *rq,
+                                  struct dm_aws_response *resp,
+                                  const char *what, bool complete, int attempts,
+                                  struct dm_error *err)
 {
     enum dm_code rc = DM_OK;
     bool refreshed = false;
@@ -188,14 +189,23 @@ static enum dm_code s3_call(struct s3_store *s, CURL *curl,
         free(message);
         if (!retry)
             return dm_fail(err, rc, "%s: %s", what, e.msg);
-        if (attempt >= s->attempts)
+        if (attempt >= attempts)
             return dm_fail(err, DM_ERR_NETWORK,
                            "%s: gave up after %d attempts: %s", what, attempt,
                            e.msg);
         dm_warn("s3", "%s: %s; attempt %d of %d", what, e.msg, attempt + 1,
-                s->attempts);
+                attempts);
         dm_aws_backoff(attempt);
     }
+}
+
+/* s3_call_tries with the store's DUCKMIG_S3_ATTEMPTS. */
+static enum dm_code s3_call(struct s3_store *s, CURL *curl,
+                            const struct dm_aws_request *rq,
+                            struct dm_aws_response *resp, const char *what,
+                            bool complete, struct dm_error *err)
+{
+    return s3_call_tries(s, curl, rq, resp, what, complete, s->attempts, err);
 }
 
 /* ---- checksums ---- */
@@ -497,44 +507,63 @@ out:
 
 /* ---- put ---- */
 
+/*
+ * PUT len bytes of fd from off (query "" for a whole object, the part's
+ * for a part) with their Content-MD5, and check that the ETag is that MD5.
+ * The MD5 goes to md; the ETag to *etag when etag is not NULL.
+ */
+static enum dm_code put_range(struct s3_store *s, CURL *curl, const char *path,
+                              const char *query, int fd, uint64_t off,
+                              uint64_t len, const char *what,
+                              struct dm_progress *progress,
+                              unsigned char md[16], char **etag,
+                              struct dm_error *err)
+{
+    char md5b64[32];
+    enum dm_code rc = md5_range(fd, off, len, md, err);
+    if (rc)
+        return rc;
+    dm_base64(md, 16, md5b64, sizeof(md5b64));
+    struct dm_http_header h[1] = {{"content-md5", md5b64}};
+    struct dm_aws_request rq;
+    struct dm_aws_response resp = {0};
+    request_for(s, &rq, "PUT", path, query);
+    rq.headers = h;
+    rq.nheaders = 1;
+    rq.body_fd = fd;
+    rq.body_off = off;
+    rq.body_size = len;
+    rq.send_body = true;
+    rq.progress = progress;
+    rc = s3_call(s, curl, &rq, &resp, what, false, err);
+    if (!rc && !etag_matches(resp.etag, md))
+        rc = dm_fail(err, DM_ERR_REMOTE,
+                     "%s: the server's ETag %s is not the MD5 of what we sent",
+                     what, resp.etag ? resp.etag : "(none)");
+    if (!rc && etag) {
+        *etag = resp.etag;
+        resp.etag = NULL;
+    }
+    dm_aws_response_release(&resp);
+    return rc;
+}
+
 static enum dm_code put_part(struct parts *p, CURL *curl, unsigned i,
                              struct dm_error *err)
 {
     uint64_t off = (uint64_t)i * p->part_size;
     uint64_t len = p->size - off < p->part_size ? p->size - off : p->part_size;
-    char md5b64[32], num[16];
-    enum dm_code rc = md5_range(p->fd, off, len, p->md5[i], err);
-    if (rc)
-        return rc;
-    dm_base64(p->md5[i], 16, md5b64, sizeof(md5b64));
+    char num[16];
     snprintf(num, sizeof(num), "%u", i + 1);
     struct dm_query_param q[2] = {{"partNumber", num},
                                   {"uploadId", p->upload_id}};
     char *query = dm_sigv4_query(q, 2);
     char *what = dm_fmt("PUT s3://%s/%s (part %u of %u)", p->s->bucket, p->key,
                         i + 1, p->nparts);
-    struct dm_http_header h[1] = {{"content-md5", md5b64}};
-    struct dm_aws_request rq;
-    struct dm_aws_response resp = {0};
-    if (!query || !what) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    request_for(p->s, &rq, "PUT", p->path, query);
-    rq.headers = h;
-    rq.nheaders = 1;
-    rq.body_fd = p->fd;
-    rq.body_off = off;
-    rq.body_size = len;
-    rq.send_body = true;
-    rq.progress = p->progress;
-    rc = s3_call(p->s, curl, &rq, &resp, what, false, err);
-    if (!rc && !etag_matches(resp.etag, p->md5[i]))
-        rc = dm_fail(err, DM_ERR_REMOTE,
-                     "%s: the server's ETag %s is not the MD5 of what we sent",
-                     what, resp.etag ? resp.etag : "(none)");
-out:
-    dm_aws_response_release(&resp);
+    enum dm_code rc =
+        query && what ? put_range(p->s, curl, p->path, query, p->fd, off, len,
+                                  what, p->progress, p->md5[i], NULL, err)
+                      : dm_fail(err, DM_ERR_NOMEM, "out of memory");
     free(what);
     free(query);
     return rc;
@@ -546,34 +575,11 @@ static enum dm_code put_single(struct s3_store *s, CURL *curl, int fd,
                                struct dm_error *err)
 {
     unsigned char md[16];
-    char md5b64[32];
-    enum dm_code rc = md5_range(fd, 0, size, md, err);
-    if (rc)
-        return rc;
-    dm_base64(md, 16, md5b64, sizeof(md5b64));
-    struct dm_http_header h[1] = {{"content-md5", md5b64}};
-    struct dm_aws_request rq;
-    struct dm_aws_response resp = {0};
     char *what = dm_fmt("PUT s3://%s/%s", s->bucket, key);
     if (!what)
         return dm_fail(err, DM_ERR_NOMEM, "out of memory");
-    request_for(s, &rq, "PUT", path, NULL);
-    rq.headers = h;
-    rq.nheaders = 1;
-    rq.body_fd = fd;
-    rq.body_size = size;
-    rq.send_body = true;
-    rq.progress = progress;
-    rc = s3_call(s, curl, &rq, &resp, what, false, err);
-    if (!rc && !etag_matches(resp.etag, md))
-        rc = dm_fail(err, DM_ERR_REMOTE,
-                     "%s: the server's ETag %s is not the MD5 of what we sent",
-                     what, resp.etag ? resp.etag : "(none)");
-    if (!rc) {
-        *etag = resp.etag;
-        resp.etag = NULL;
-    }
-    dm_aws_response_release(&resp);
+    enum dm_code rc = put_range(s, curl, path, NULL, fd, 0, size, what,
+                                progress, md, etag, err);
     free(what);
     return rc;
 }
@@ -589,11 +595,9 @@ static void abort_upload(struct s3_store *s, CURL *curl, const char *path,
     if (!query)
         return;
     request_for(s, &rq, "DELETE", path, query);
-    int saved = s->attempts;
-    s->attempts = 2;
-    enum dm_code rc =
-        s3_call(s, curl, &rq, &resp, "AbortMultipartUpload", false, &e);
-    s->attempts = saved;
+    /* a cleanup on a failure path: one retry, not the full budget */
+    enum dm_code rc = s3_call_tries(s, curl, &rq, &resp, "AbortMultipartUpload",
+                                    false, 2, &e);
     if (rc)
         dm_warn("s3",
                 "s3://%s/%s: the unfinished upload %s was not aborted (%s); "
