@@ -49,7 +49,7 @@ const char cmd_ls_usage[] =
 struct progress_view {
     struct dm_progress *p;
     const char *label;
-    volatile bool done;
+    atomic_bool done;
     pthread_t tid;
     bool running;
 };
@@ -73,9 +73,9 @@ static void *progress_thread(void *arg)
     struct progress_view *v = arg;
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    while (!v->done) {
+    while (!atomic_load(&v->done)) {
         usleep(200000);
-        if (v->p->total >= (8u << 20) && !v->done)
+        if (v->p->total >= (8u << 20) && !atomic_load(&v->done))
             progress_print(v, &start);
     }
     /* the last state, even for a transfer shorter than one tick */
@@ -91,22 +91,16 @@ static void progress_start(struct progress_view *v, struct dm_progress *p,
 {
     v->p = p;
     v->label = label;
-    v->done = false;
+    atomic_store(&v->done, false);
     v->running =
         isatty(2) && pthread_create(&v->tid, NULL, progress_thread, v) == 0;
 }
 
 static void progress_stop(struct progress_view *v)
 {
-    v->done = true;
+    atomic_store(&v->done, true);
     if (v->running)
         pthread_join(v->tid, NULL);
-}
-
-static const char *base_name(const char *key)
-{
-    const char *slash = strrchr(key, '/');
-    return slash ? slash + 1 : key;
 }
 
 /* DST "" or ".../" (or a local folder) takes SRC's file name. */
@@ -121,7 +115,7 @@ static char *resolve_dst(const struct dm_location *src,
     if (!folder)
         return strdup(dst->key);
     return dm_fmt("%s%s%s", dst->key, n && dst->key[n - 1] != '/' ? "/" : "",
-                  base_name(src->key));
+                  dm_base_name(src->key));
 }
 
 static enum dm_code copy(const struct dm_location *src,
@@ -155,7 +149,7 @@ static enum dm_code copy(const struct dm_location *src,
         rc = dm_store_open_local(slash ? dir : ".", &to, err);
         free(dir);
         if (!rc)
-            rc = to->ops->put(to, src->key, base_name(dst_key), result,
+            rc = to->ops->put(to, src->key, dm_base_name(dst_key), result,
                               progress, err);
     } else if (!from) {
         rc = to->ops->put(to, src->key, dst_key, result, progress, err);

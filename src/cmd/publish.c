@@ -18,6 +18,7 @@
 #include "aws/request.h"
 #include "aws/sigv4.h"
 #include "cmd/cmd.h"
+#include "fleet/job.h"
 #include "fleet/message.h"
 #include "ledger/ledger.h"
 #include "queue/rabbit.h"
@@ -131,8 +132,7 @@ static int on_file(const struct dm_object *o, void *ud)
 {
     struct tracker_ctx *t = ud;
     struct publisher *p = t->p;
-    const char *file = strrchr(o->key, '/');
-    file = file ? file + 1 : o->key;
+    const char *file = dm_base_name(o->key);
     size_t n = strlen(file);
     if (n < 7 || strcmp(file + n - 7, ".duckdb") != 0)
         return 0; /* *.duckdb and *.new.duckdb only */
@@ -284,20 +284,18 @@ int cmd_publish(int argc, char **argv)
                             &p.ledger, &err);
     if (rc)
         goto out;
-    res = PQexec((PGconn *)dm_ledger_conn(p.ledger), goal);
+    res = PQexec(dm_ledger_conn(p.ledger), goal);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) < 2) {
         char line[300];
         snprintf(line, sizeof(line), "%s",
                  PQresultStatus(res) == PGRES_TUPLES_OK
                      ? "it must return tracker id and site"
-                     : PQerrorMessage((PGconn *)dm_ledger_conn(p.ledger)));
+                     : PQerrorMessage(dm_ledger_conn(p.ledger)));
         line[strcspn(line, "\n")] = '\0';
         rc = dm_fail(&err, DM_ERR_SQL, "GOAL_QUERY: %s", line);
         goto out;
     }
-    struct dm_location loc = {p.from == DM_DS_S3 ? DM_LOC_S3 : DM_LOC_EFS,
-                              (char *)p.src_bucket, (char *)""};
-    rc = dm_location_store(&loc, false, &src, &err);
+    rc = dm_datastore_open(p.from, p.src_bucket, false, &src, &err);
     if (rc)
         goto out;
     if (!p.dry_run) {

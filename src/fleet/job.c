@@ -62,19 +62,13 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static enum dm_code open_store(enum dm_datastore ds, const char *bucket,
+enum dm_code dm_datastore_open(enum dm_datastore ds, const char *bucket,
                                bool as_dest, struct dm_store **out,
                                struct dm_error *err)
 {
     struct dm_location loc = {ds == DM_DS_S3 ? DM_LOC_S3 : DM_LOC_EFS,
                               (char *)bucket, (char *)""};
     return dm_location_store(&loc, as_dest, out, err);
-}
-
-static const char *base_name(const char *key)
-{
-    const char *s = strrchr(key, '/');
-    return s ? s + 1 : key;
 }
 
 static void set_version(char *out, size_t cap, uint64_t storage)
@@ -165,9 +159,9 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
     memset(out, 0, sizeof(*out));
     memset(&res, 0, sizeof(res));
 
-    rc = open_store(job->src, job->src_bucket, false, &src, &err);
+    rc = dm_datastore_open(job->src, job->src_bucket, false, &src, &err);
     if (!rc)
-        rc = open_store(job->dst, job->dst_bucket, true, &dst, &err);
+        rc = dm_datastore_open(job->dst, job->dst_bucket, true, &dst, &err);
     if (rc)
         goto fail;
     if (mkdir(download_root, 0755) != 0 && errno != EEXIST) {
@@ -183,9 +177,9 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
         dir = NULL;
         goto fail;
     }
-    const char *name = base_name(job->src_key);
+    const char *name = dm_base_name(job->src_key);
     in = dm_fmt("%s/in-%s", dir, name);
-    outp = dm_fmt("%s/%s", dir, base_name(job->dst_key));
+    outp = dm_fmt("%s/%s", dir, dm_base_name(job->dst_key));
     check = dm_fmt("%s/check-%s", dir, name);
     if (!in || !outp || !check) {
         rc = dm_fail(&err, DM_ERR_NOMEM, "out of memory");

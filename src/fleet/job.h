@@ -43,6 +43,13 @@ json_t *dm_job_outcome_json(const struct dm_job_outcome *o);
 enum dm_code dm_job_outcome_parse(json_t *j, struct dm_job_outcome *o);
 void dm_job_outcome_release(struct dm_job_outcome *o);
 
+struct dm_store;
+/* The store behind a message's datastore: an S3 bucket, or the EFS root
+ * (MIGRATE_DST when as_dest, else MIGRATE_SRC). */
+enum dm_code dm_datastore_open(enum dm_datastore ds, const char *bucket,
+                               bool as_dest, struct dm_store **out,
+                               struct dm_error *err);
+
 /* Failures that retrying cannot fix (bad message, bad file, unsupported,
  * verification mismatch, ...). */
 bool dm_code_permanent(enum dm_code code);

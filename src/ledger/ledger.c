@@ -234,7 +234,7 @@ enum dm_code dm_ledger_finished(struct dm_ledger *l,
     snprintf(ds, sizeof(ds), "%llu", (unsigned long long)r->dst_size);
     snprintf(at, sizeof(at), "%d", r->attempts);
     snprintf(secs, sizeof(secs), "%.3f", r->seconds);
-    const char *p[12] = {r->source,
+    const char *p[13] = {r->source,
                          r->destination,
                          r->tracker,
                          r->queue,
@@ -245,7 +245,8 @@ enum dm_code dm_ledger_finished(struct dm_ledger *l,
                          r->dst_size ? ds : NULL,
                          at,
                          r->error,
-                         r->verification};
+                         r->verification,
+                         secs};
     enum dm_code rc =
         run(l,
             "INSERT INTO duckmig_ledger (source, destination, tracker, queue, "
@@ -262,10 +263,7 @@ enum dm_code dm_ledger_finished(struct dm_ledger *l,
             "EXCLUDED.attempts), error = EXCLUDED.error, verification = "
             "EXCLUDED.verification, seconds = EXCLUDED.seconds, finished_at = "
             "now(), updated_at = now()",
-            13,
-            (const char *const[]){p[0], p[1], p[2], p[3], p[4], p[5], p[6],
-                                  p[7], p[8], p[9], p[10], p[11], secs},
-            "record result", err);
+            13, p, "record result", err);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 char *dm_fmt(const char *fmt, ...)
 {
@@ -14,6 +15,12 @@ char *dm_fmt(const char *fmt, ...)
         s = NULL;
     va_end(ap);
     return s;
+}
+
+const char *dm_base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
 }
 
 const char *dm_env_or(const char *name, const char *def)

@@ -7,6 +7,9 @@
 /* printf into a new malloc'd string; NULL when out of memory. */
 char *dm_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The part of a path or key after its last '/'. */
+const char *dm_base_name(const char *path);
+
 /* getenv(name), or def when it is unset or empty. */
 const char *dm_env_or(const char *name, const char *def);
 
