@@ -110,6 +110,19 @@ static enum dm_code copy_fd(int in, int out, const char *what,
     }
 }
 
+/* Copy in into f and commit it; on any failure f is aborted. */
+static enum dm_code copy_commit(int in, struct dm_atomic_file *f,
+                                const char *what, struct dm_progress *progress,
+                                struct dm_error *err)
+{
+    enum dm_code rc = copy_fd(in, f->fd, what, progress, err);
+    if (rc) {
+        dm_atomic_abort(f);
+        return rc;
+    }
+    return dm_atomic_commit(f, err);
+}
+
 static enum dm_code local_stat(struct dm_store *s, const char *key,
                                struct dm_object *out, struct dm_error *err)
 {
@@ -143,19 +156,12 @@ static enum dm_code local_get(struct dm_store *s, const char *key,
     if (progress)
         progress->total = (uint64_t)st.st_size;
     rc = dm_atomic_open(path, &f, err);
-    if (rc)
-        goto out;
-    rc = copy_fd(fd, f.fd, path, progress, err);
-    if (rc) {
-        dm_atomic_abort(&f);
-        goto out;
-    }
-    rc = dm_atomic_commit(&f, err);
+    if (!rc)
+        rc = copy_commit(fd, &f, path, progress, err);
     if (!rc && got) {
         got->key = strdup(key);
         got->size = (uint64_t)st.st_size;
     }
-out:
     close(fd);
     return rc;
 }
@@ -222,25 +228,18 @@ static enum dm_code local_put(struct dm_store *s, const char *path,
 {
     struct local_store *ls = (struct local_store *)s;
     struct dm_atomic_file f = {-1, -1, NULL, NULL};
-    int dirfd = -1;
+    int dirfd = -1, in = -1;
     const char *base;
-    struct stat st;
+    uint64_t size = 0;
     if (put)
         memset(put, 0, sizeof(*put));
     enum dm_code rc = dm_key_check(key, strlen(key), err);
+    if (!rc)
+        rc = dm_open_upload(path, &in, &size, err);
     if (rc)
         return rc;
-    int in = open(path, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return dm_fail_errno(err,
-                             errno == ENOENT ? DM_ERR_NOT_FOUND : DM_ERR_IO,
-                             errno, "cannot open '%s'", path);
-    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = dm_fail(err, DM_ERR_IO, "'%s' is not a file", path);
-        goto out;
-    }
     if (progress)
-        progress->total = (uint64_t)st.st_size;
+        progress->total = size;
     rc = make_parent(ls, key, &dirfd, &base, err);
     if (rc)
         goto out;
@@ -248,15 +247,10 @@ static enum dm_code local_put(struct dm_store *s, const char *path,
     if (rc)
         goto out;
     dirfd = -1; /* f owns it now */
-    rc = copy_fd(in, f.fd, key, progress, err);
-    if (rc) {
-        dm_atomic_abort(&f);
-        goto out;
-    }
-    rc = dm_atomic_commit(&f, err);
+    rc = copy_commit(in, &f, key, progress, err);
     if (!rc && put) {
         put->key = strdup(key);
-        put->size = (uint64_t)st.st_size;
+        put->size = size;
     }
 out:
     if (dirfd >= 0)

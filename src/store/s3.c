@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "aws/request.h"
@@ -762,22 +761,15 @@ static enum dm_code s3_put(struct dm_store *st, const char *local,
     struct s3_store *s = (struct s3_store *)st;
     char *path = NULL, *etag = NULL;
     CURL *curl = NULL;
-    struct stat sb;
+    int fd = -1;
+    uint64_t size = 0;
     if (put)
         memset(put, 0, sizeof(*put));
     enum dm_code rc = dm_key_check(key, strlen(key), err);
+    if (!rc)
+        rc = dm_open_upload(local, &fd, &size, err);
     if (rc)
         return rc;
-    int fd = open(local, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return dm_fail_errno(err,
-                             errno == ENOENT ? DM_ERR_NOT_FOUND : DM_ERR_IO,
-                             errno, "cannot open '%s'", local);
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = dm_fail(err, DM_ERR_IO, "'%s' is not a file", local);
-        goto out;
-    }
-    uint64_t size = (uint64_t)sb.st_size;
     if (progress)
         progress->total = size;
     path = object_path(s, key);

@@ -77,6 +77,24 @@ enum dm_code dm_prefix_check(const char *prefix, struct dm_error *err)
     return check_name(prefix, strlen(prefix), true, err);
 }
 
+enum dm_code dm_open_upload(const char *path, int *fd, uint64_t *size,
+                            struct dm_error *err)
+{
+    struct stat st;
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return dm_fail_errno(err,
+                             errno == ENOENT ? DM_ERR_NOT_FOUND : DM_ERR_IO,
+                             errno, "cannot open '%s'", path);
+    if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return dm_fail(err, DM_ERR_IO, "'%s' is not a file", path);
+    }
+    *size = (uint64_t)st.st_size;
+    return DM_OK;
+}
+
 enum dm_code dm_location_parse(const char *text, struct dm_location *loc,
                                struct dm_error *err)
 {

@@ -85,6 +85,11 @@ enum dm_code dm_key_check(const char *key, size_t len, struct dm_error *err);
 /* The same rules for a listing prefix, which may be "" or end with '/'. */
 enum dm_code dm_prefix_check(const char *prefix, struct dm_error *err);
 
+/* Open the local file a put sends: a regular file, and its size.
+ * DM_ERR_NOT_FOUND when it is missing. */
+enum dm_code dm_open_upload(const char *path, int *fd, uint64_t *size,
+                            struct dm_error *err);
+
 enum dm_location_kind {
     DM_LOC_PATH, /* a local path, used as given */
     DM_LOC_EFS,  /* efs:KEY */
