@@ -15,8 +15,10 @@
 #   duckmig    duckmig migrate, verification included (indexes after the
 #              data), and again with indexes before the data
 # and prints wall time, peak RSS (the sum over the process tree, sampled
-# every 250 ms) and peak extra disk (sampled likewise), with ratios to the
-# baseline and to the floor.
+# every 250 ms), peak extra disk (sampled likewise) and CPU seconds (user +
+# system of every process), with ratios to the baseline and to the floor.
+# The CPU seconds say how far a run is from the machine's limit: on N
+# cores, no run can take less than cpu_s / N of wall time.
 #
 # usage: bench/migrate.sh [ROWS]   (default 10000000; 343 MB)
 set -euo pipefail
@@ -57,13 +59,15 @@ src=$work/src/tracker.duckdb
 src_size=$(stat -c %s "$src")
 
 # measure LABEL WATCHDIR CMD...: wall seconds, peak RSS (MiB) of the tree,
-# peak size of WATCHDIR (MiB)
+# peak size of WATCHDIR (MiB), CPU seconds (user + system, the tree's)
 measure() {
     local label=$1 watch=$2
     shift 2
     local start end pid peak_rss=0 peak_disk=0 rss disk
     start=$(date +%s.%N)
-    "$@" >/dev/null 2>"$work/err" &
+    # `times` in the subshell: the CPU of every process it waited for,
+    # and duckmig waits for its engine workers
+    ( "$@" >/dev/null 2>"$work/err" && times >"$work/cpu" ) &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
         rss=$(tree_rss "$pid"); rss=${rss:-0}
@@ -78,8 +82,16 @@ measure() {
         return 1
     fi
     end=$(date +%s.%N)
-    printf '%s %.2f %d %d\n' "$label" "$(echo "$end - $start" | bc)" \
-        $((peak_rss / 1024)) $((peak_disk / 1048576))
+    printf '%s %.2f %d %d %.1f\n' "$label" "$(echo "$end - $start" | bc)" \
+        $((peak_rss / 1024)) $((peak_disk / 1048576)) "$(cpu_seconds)"
+}
+
+# the children's user + system seconds from `times` (its second line)
+cpu_seconds() {
+    sed -n 2p "$work/cpu" | awk '{
+        s = 0
+        for (i = 1; i <= 2; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] }
+        print s }'
 }
 
 # the RSS (KiB) of a process and all its descendants, from one pass over
@@ -113,15 +125,15 @@ baseline() { # baseline TARGET FORMAT DIR
 # milliseconds since the epoch, in SQL that 0.8.1 and 1.5.6 both accept
 now_ms="SELECT 'T', CAST(EXTRACT(epoch FROM date_trunc('second', CAST(now() AS TIMESTAMP))) * 1000 + EXTRACT(millisecond FROM CAST(now() AS TIMESTAMP)) % 1000 AS BIGINT)"
 
-floor() { # floor TARGET DIR: time only the write and the index
-    local to=$1 dir=$2
+floor() { # floor TARGET DIR [gen]: time only the write and the index
+    local to=$1 dir=$2 write=("CREATE TABLE t AS SELECT * FROM mem"
+        "CREATE INDEX t_tracker ON t (tracker_id)" "CHECKPOINT")
+    # gen: only the rows in memory, whose CPU the floor's does not count
+    [ "${3:-}" = gen ] && write=("SELECT 1")
     rm -rf "$dir" && mkdir -p "$dir/out"
     "$duckmig" sql --no-header --engine "$to" "$dir/out/tracker.duckdb" \
         "$(gen_sql mem | sed 's/CREATE TABLE mem/CREATE TEMP TABLE mem/')" \
-        "$now_ms" \
-        "CREATE TABLE t AS SELECT * FROM mem" \
-        "CREATE INDEX t_tracker ON t (tracker_id)" \
-        "CHECKPOINT" "$now_ms" >"$dir/times"
+        "$now_ms" "${write[@]}" "$now_ms" >"$dir/times"
 }
 
 run_duckmig() { # run_duckmig TARGET DIR [before|after [MEMORY_LIMIT]]
@@ -136,9 +148,11 @@ for to in 0.8.1 1.5.6; do
     results=()
     results+=("$(measure baseline "$work/b" baseline "$to" CSV "$work/b")")
     results+=("$(measure parquet "$work/p" baseline "$to" PARQUET "$work/p")")
+    g=$(measure floor-gen "$work/f" floor "$to" "$work/f" gen)
     f=$(measure floor-total "$work/f" floor "$to" "$work/f")
     ms=$(awk '$1 == "T" { t[n++] = $2 } END { print t[1] - t[0] }' "$work/f/times")
-    results+=("$(echo "$f" | awk -v s="$(echo "scale=2; $ms / 1000" | bc)" '{ $1 = "floor"; $2 = s; print }')")
+    results+=("$(echo "$f" | awk -v s="$(echo "scale=2; $ms / 1000" | bc)" \
+        -v g="$(echo "$g" | cut -d' ' -f5)" '{ $1 = "floor"; $2 = s; $5 = $5 - g; print }')")
     results+=("$(measure duckmig "$work/d" run_duckmig "$to" "$work/d")")
     results+=("$(measure duckmig-idx-first "$work/e" run_duckmig "$to" "$work/e" before)")
     # a writer memory_limit bounds 1.x (its index build spills); 0.8.1
@@ -149,12 +163,16 @@ for to in 0.8.1 1.5.6; do
     base=$(echo "${results[0]}" | cut -d' ' -f2)
     flo=$(echo "${results[2]}" | cut -d' ' -f2)
     printf '\n-> DuckDB %s\n' "$to"
-    printf '%-18s %8s %9s %11s %9s %9s\n' what seconds peak_rss extra_disk x_base x_floor
+    printf '%-18s %8s %9s %11s %8s %9s %9s\n' what seconds peak_rss extra_disk cpu_s x_base x_floor
     for r in "${results[@]}"; do
         set -- $r
-        printf '%-18s %8s %8sM %10sM %9s %9s\n' "$1" "$2" "$3" "$4" \
+        printf '%-18s %8s %8sM %10sM %8s %9s %9s\n' "$1" "$2" "$3" "$4" "$5" \
             "$(echo "scale=2; $2 / $base" | bc)" "$(echo "scale=2; $2 / $flo" | bc)"
     done
 done
 echo
-echo "(floor: seconds of the write + index + checkpoint alone; its RSS and disk are the whole run's)"
+echo "(floor: seconds of the write + index + checkpoint alone, and their CPU"
+echo " seconds: the whole run's less a run that only makes the rows; its RSS"
+echo " and disk are the whole run's. cpu_s: user + system seconds of every"
+echo " process; on $(nproc) cores, cpu_s / $(nproc) is the least wall time the same work"
+echo " could take)"

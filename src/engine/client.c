@@ -498,6 +498,16 @@ enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql,
                             unsigned flags, dm_scan_fn fn, void *ctx,
                             struct dm_table_print *print, struct dm_error *err)
 {
+    struct dm_scan_ranges whole = {DM_SCAN_WHOLE_TABLE, 0, 0};
+    return dm_engine_scan_ranges(e, sql, &whole, flags, fn, ctx, print, err);
+}
+
+enum dm_code dm_engine_scan_ranges(struct dm_engine *e, const char *sql,
+                                   const struct dm_scan_ranges *ranges,
+                                   unsigned flags, dm_scan_fn fn, void *ctx,
+                                   struct dm_table_print *print,
+                                   struct dm_error *err)
+{
     struct dm_scan_schema schema = {0, NULL, NULL};
     enum dm_wire_type type;
     enum dm_code rc;
@@ -508,6 +518,9 @@ enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql,
     dm_wbuf_begin(&e->buf, DM_W_SCAN);
     dm_wbuf_str(&e->buf, sql);
     dm_wbuf_u32(&e->buf, flags);
+    dm_wbuf_u64(&e->buf, ranges->last_rowid);
+    dm_wbuf_u64(&e->buf, ranges->rows);
+    dm_wbuf_u64(&e->buf, ranges->bytes);
     rc = send_frame(e, err);
     if (rc)
         return rc;
@@ -551,6 +564,33 @@ enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql,
     }
     dm_scan_schema_release(&schema);
     return rc;
+}
+
+enum dm_code dm_engine_print(struct dm_engine *e, char *const *sqls, size_t n,
+                             struct dm_table_print *print, struct dm_error *err)
+{
+    enum dm_wire_type type;
+    memset(print, 0, sizeof(*print));
+    dm_wbuf_begin(&e->buf, DM_W_PRINT);
+    dm_wbuf_u32(&e->buf, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        dm_wbuf_str(&e->buf, sqls[i]);
+    enum dm_code rc = send_frame(e, err);
+    if (!rc)
+        rc = recv_frame(e, &type, err);
+    if (rc)
+        return rc;
+    struct dm_wcur c;
+    dm_wcur_init(&c, &e->buf);
+    if (type == DM_W_ERROR)
+        return error_frame(e, err);
+    if (type != DM_W_DONE || !read_done(&c, print)) {
+        dm_table_print_release(print);
+        kill_worker(e);
+        return dm_fail(err, DM_ERR_PROTOCOL,
+                       "unexpected answer to PRINT from DuckDB %s", e->release);
+    }
+    return DM_OK;
 }
 
 enum dm_code dm_engine_append_begin(struct dm_engine *e, const char *schema,

@@ -117,6 +117,37 @@ enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql,
                             struct dm_table_print *print, struct dm_error *err);
 
 /*
+ * How a release that cannot stream (0.6, 0.7) reads a table: in rowid
+ * ranges [0, last_rowid] of `rows` rows each, or when rows is 0 of about
+ * `bytes` of encoded data each (the worker sizes them from the rows it
+ * has seen).
+ */
+struct dm_scan_ranges {
+    uint64_t last_rowid;
+    uint64_t rows, bytes;
+};
+
+/*
+ * dm_engine_scan of sql ("SELECT ... FROM table", no WHERE) in rowid
+ * ranges; the worker reads the next range while it sends one, and the
+ * caller sees one result. A release that streams runs sql whole.
+ */
+enum dm_code dm_engine_scan_ranges(struct dm_engine *e, const char *sql,
+                                   const struct dm_scan_ranges *ranges,
+                                   unsigned flags, dm_scan_fn fn, void *ctx,
+                                   struct dm_table_print *print,
+                                   struct dm_error *err);
+
+/*
+ * Fingerprint the results of n queries at once, each on its own thread of
+ * the worker (column groups of one table: they must agree on the row
+ * count); print gets their columns in query order.
+ */
+enum dm_code dm_engine_print(struct dm_engine *e, char *const *sqls, size_t n,
+                             struct dm_table_print *print,
+                             struct dm_error *err);
+
+/*
  * Append encoded chunks to schema.table: begin names the columns (the
  * table's stored, non-generated columns, in order) and their source
  * types; the worker checks they fit the table. Chunks are sent without a

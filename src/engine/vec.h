@@ -82,6 +82,9 @@ enum dm_phys {
 
 /* flags */
 #define DM_TF_PACKED_TZ 1 /* TIME_TZ in 1.x's packed (micros, offset) form */
+/* a 0.6 MAP, held as STRUCT(key LIST, value LIST) (the reader's own
+ * layout: on the wire every MAP is a LIST of STRUCT(key, value)) */
+#define DM_TF_MAP_OF_LISTS 2
 
 struct dm_type_node {
     enum dm_type type;

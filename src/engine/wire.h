@@ -12,8 +12,10 @@
  *   P: OPEN(flags, path, n, {key, value}*)  W: OK | ERROR(code, msg)
  *   P: QUERY(sql)   W: COLUMNS(n, name*) ROWS(nrows, ncols, cell*)*
  *                      DONE(rows_changed)  | ERROR(code, msg)
- *   P: SCAN(sql, flags)  W: SCHEMA(n, {name, type}*) CHUNK*
+ *   P: SCAN(sql, flags, last_rowid, batch_rows, batch_bytes)
+ *                        W: SCHEMA(n, {name, type}*) CHUNK*
  *                           DONE(rows, n, {fingerprint}*) | ERROR
+ *   P: PRINT(n, sql*)    W: DONE(rows, n, {fingerprint}*) | ERROR
  *   P: APPEND(schema, table, n, {column, type}*)  W: OK | ERROR
  *      P: CHUNK* END                    W: DONE(rows) | ERROR
  *   P: QUIT                                      worker exits 0
@@ -40,14 +42,18 @@ enum dm_wire_type {
     DM_W_ROWS = 7,
     DM_W_DONE = 8,
     DM_W_QUIT = 9,
-    DM_W_SCAN = 10,   /* P: sql, flags (1: send chunks, 2: fingerprint) */
+    DM_W_SCAN = 10,   /* P: sql, flags (1: send chunks, 2: fingerprint),
+                         last rowid, rows and bytes per rowid range */
     DM_W_SCHEMA = 11, /* W: n, n x (name, type tree) */
     DM_W_CHUNK = 12,  /* either way: count, ncols, vectors (vec.h) */
     DM_W_APPEND = 13, /* P: schema, table, n, n x (column, type tree) */
     DM_W_END = 14,    /* P: no more chunks for this APPEND */
+    DM_W_PRINT = 15,  /* P: n, n x sql: fingerprints of column groups */
 };
 
 #define DM_WIRE_NULL_LEN 0xffffffffu
+/* SCAN's last_rowid when sql is to be run as it is, not in rowid ranges */
+#define DM_SCAN_WHOLE_TABLE UINT64_MAX
 /* A frame larger than this is a protocol error, not a reason to OOM. */
 #define DM_WIRE_MAX_FRAME (256u << 20)
 

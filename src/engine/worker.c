@@ -358,6 +358,8 @@ int dm_engine_worker_main(int argc, char **argv)
             rc = handle_query(&w, &c);
         } else if (type == DM_W_SCAN) {
             rc = worker_handle_scan(&w, &c);
+        } else if (type == DM_W_PRINT) {
+            rc = worker_handle_print(&w, &c);
         } else if (type == DM_W_APPEND) {
             rc = worker_handle_append(&w, &c);
         } else {

@@ -1,9 +1,10 @@
 /*
- * worker_data.c - table data in and out of a DuckDB release, as encoded
- * vectors (vec.h): SCAN reads a query's result chunk by chunk, APPEND
- * feeds chunks to an appender. This is where DuckDB's vector memory is
- * touched, so it runs only in the worker.
+ * worker_data.c - table data out of a DuckDB release, as encoded vectors
+ * (vec.h): SCAN reads a query's result chunk by chunk (worker_append.c
+ * is the way in). This is where DuckDB's vector memory is touched, so it
+ * runs only in the worker.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 #include "engine/vec.h"
 #include "engine/worker_int.h"
 
-#define STANDARD_VECTOR 2048
 /* the SCAN flags of engine.h, which the worker does not include */
 #define DM_SCAN_CHUNKS_FLAG 1u
 #define DM_SCAN_PRINT_FLAG  2u
@@ -51,7 +51,7 @@ static uint8_t internal_width(int ddb_type)
 }
 
 /* Describe a logical type as a canonical type tree. */
-static bool describe(struct worker *w, dm_ddb_ltype lt, struct dm_type_node *n,
+bool worker_describe(struct worker *w, dm_ddb_ltype lt, struct dm_type_node *n,
                      int depth)
 {
     const struct dm_duckdb_api *a = &w->api;
@@ -78,15 +78,16 @@ static bool describe(struct worker *w, dm_ddb_ltype lt, struct dm_type_node *n,
         n->names = calloc(1, sizeof(char *));
         n->nchildren = 1;
         bool ok = child && n->children && n->names &&
-                  describe(w, child, &n->children[0], depth + 1);
+                  worker_describe(w, child, &n->children[0], depth + 1);
         if (child)
             a->destroy_logical_type(&child);
         return ok;
     }
     case DM_T_MAP: {
+        /* a LIST of STRUCT(key, value); 0.6 holds STRUCT(key LIST, value
+         * LIST) and encode_vector lays it out the same way */
         if (w->major == 0 && w->minor <= 6)
-            return false; /* 0.6 MAPs are laid out differently */
-        /* a LIST of STRUCT(key, value) */
+            n->flags = DM_TF_MAP_OF_LISTS;
         n->children = calloc(1, sizeof(*n->children));
         n->names = calloc(1, sizeof(char *));
         if (!n->children || !n->names)
@@ -103,8 +104,9 @@ static bool describe(struct worker *w, dm_ddb_ltype lt, struct dm_type_node *n,
         kv->names[1] = strdup("value");
         dm_ddb_ltype k = a->map_type_key_type(lt);
         dm_ddb_ltype v = a->map_type_value_type(lt);
-        bool ok = k && v && describe(w, k, &kv->children[0], depth + 1) &&
-                  describe(w, v, &kv->children[1], depth + 1);
+        bool ok = k && v &&
+                  worker_describe(w, k, &kv->children[0], depth + 1) &&
+                  worker_describe(w, v, &kv->children[1], depth + 1);
         if (k)
             a->destroy_logical_type(&k);
         if (v)
@@ -142,7 +144,8 @@ static bool describe(struct worker *w, dm_ddb_ltype lt, struct dm_type_node *n,
                 a->free(name);
             dm_ddb_ltype ct = is_union ? a->union_type_member_type(lt, i)
                                        : a->struct_type_child_type(lt, i);
-            bool ok = ct && describe(w, ct, &n->children[first + i], depth + 1);
+            bool ok = ct && worker_describe(w, ct, &n->children[first + i],
+                                            depth + 1);
             if (ct)
                 a->destroy_logical_type(&ct);
             if (!ok)
@@ -181,9 +184,65 @@ static bool row_valid(const uint64_t *validity, uint64_t row)
 }
 
 static void encode_vector(struct worker *w, struct dm_wbuf *b, dm_ddb_vector v,
+                          const struct dm_type_node *t, uint64_t count);
+
+/* list_entry_t of every release: offset, length */
+struct list_entry {
+    uint64_t offset, length;
+};
+
+/*
+ * A 0.6 MAP (STRUCT(key LIST, value LIST)) as the LIST of STRUCT(key,
+ * value) that t describes. The two lists are built together, so their
+ * entries agree row for row; a MAP where they do not is refused (the
+ * chunk is marked bad) rather than paired wrongly.
+ */
+static void encode_map_of_lists(struct worker *w, struct dm_wbuf *b,
+                                dm_ddb_vector v, const struct dm_type_node *t,
+                                uint64_t count)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    const uint64_t *validity = a->vector_get_validity(v);
+    dm_ddb_vector keys = a->struct_vector_get_child(v, 0);
+    dm_ddb_vector values = a->struct_vector_get_child(v, 1);
+    const struct list_entry *ke = a->vector_get_data(keys);
+    const struct list_entry *ve = a->vector_get_data(values);
+    uint64_t nkeys = a->list_vector_get_size(keys);
+    for (uint64_t r = 0; r < count; r++)
+        if (row_valid(validity, r) &&
+            (ke[r].offset != ve[r].offset || ke[r].length != ve[r].length)) {
+            b->oom = true; /* not encodable: the caller reports it */
+            return;
+        }
+    if (nkeys != a->list_vector_get_size(values)) {
+        b->oom = true;
+        return;
+    }
+    encode_validity(b, validity, count);
+    for (uint64_t r = 0; r < count; r++) {
+        struct list_entry e = {0, 0};
+        if (row_valid(validity, r))
+            e = ke[r];
+        dm_wbuf_bytes(b, &e, sizeof(e));
+    }
+    dm_wbuf_u64(b, nkeys);
+    /* STRUCT(key, value): always valid, then its two children */
+    encode_validity(b, NULL, nkeys);
+    const struct dm_type_node *kv = &t->children[0];
+    encode_vector(w, b, a->list_vector_get_child(keys), &kv->children[0],
+                  nkeys);
+    encode_vector(w, b, a->list_vector_get_child(values), &kv->children[1],
+                  nkeys);
+}
+
+static void encode_vector(struct worker *w, struct dm_wbuf *b, dm_ddb_vector v,
                           const struct dm_type_node *t, uint64_t count)
 {
     const struct dm_duckdb_api *a = &w->api;
+    if (t->flags & DM_TF_MAP_OF_LISTS) {
+        encode_map_of_lists(w, b, v, t, count);
+        return;
+    }
     const uint64_t *validity = a->vector_get_validity(v);
     encode_validity(b, validity, count);
     const uint8_t *data = a->vector_get_data(v);
@@ -224,7 +283,7 @@ static void encode_vector(struct worker *w, struct dm_wbuf *b, dm_ddb_vector v,
     }
 }
 
-static void release_types(struct dm_type_node *types, size_t n)
+void worker_release_types(struct dm_type_node *types, size_t n)
 {
     for (size_t i = 0; types && i < n; i++)
         dm_type_release(&types[i]);
@@ -232,46 +291,44 @@ static void release_types(struct dm_type_node *types, size_t n)
 }
 
 /*
- * Start a query's result: streaming where the release can (0.8+), so that
- * memory stays bounded by a chunk, else materialized (0.6, 0.7).
+ * Start a query's result on con: streaming where the release can (0.8+),
+ * so that memory stays bounded by a chunk, else materialized (0.6, 0.7).
+ * On failure, the message is in msg.
  */
-static const char *start_result(struct worker *w, const char *sql,
-                                struct dm_ddb_result *res, bool *streaming)
+static bool start_result(struct worker *w, dm_ddb_connection con,
+                         const char *sql, struct dm_ddb_result *res,
+                         bool *streaming, char *msg, size_t msg_size)
 {
     const struct dm_duckdb_api *a = &w->api;
     *streaming = false;
     if (!a->pending_prepared_streaming ||
         !(a->fetch_chunk || a->stream_fetch_chunk)) {
-        if (a->query(w->con, sql, res) != DM_DDB_SUCCESS) {
-            const char *m = a->result_error(res);
-            return m ? m : "query failed";
-        }
-        return NULL;
+        if (a->query(con, sql, res) == DM_DDB_SUCCESS)
+            return true;
+        const char *m = a->result_error(res);
+        snprintf(msg, msg_size, "%s", m ? m : "query failed");
+        return false;
     }
-    static char msg[DM_ERROR_MSG_MAX];
     void *prep = NULL, *pending = NULL;
-    const char *failure = NULL;
-    if (a->prepare(w->con, sql, &prep) != DM_DDB_SUCCESS) {
+    bool ok = false;
+    if (a->prepare(con, sql, &prep) != DM_DDB_SUCCESS) {
         const char *m = a->prepare_error(prep);
-        snprintf(msg, sizeof(msg), "%s", m ? m : "prepare failed");
-        failure = msg;
+        snprintf(msg, msg_size, "%s", m ? m : "prepare failed");
     } else if (a->pending_prepared_streaming(prep, &pending) !=
                DM_DDB_SUCCESS) {
         const char *m = a->pending_error(pending);
-        snprintf(msg, sizeof(msg), "%s", m ? m : "query failed");
-        failure = msg;
+        snprintf(msg, msg_size, "%s", m ? m : "query failed");
     } else if (a->execute_pending(pending, res) != DM_DDB_SUCCESS) {
         const char *m = a->result_error(res);
-        snprintf(msg, sizeof(msg), "%s", m ? m : "query failed");
-        failure = msg;
+        snprintf(msg, msg_size, "%s", m ? m : "query failed");
     } else {
-        *streaming = true;
+        *streaming = ok = true;
     }
     if (pending)
         a->destroy_pending(&pending);
     if (prep)
         a->destroy_prepare(&prep);
-    return failure;
+    return ok;
 }
 
 static dm_ddb_chunk next_chunk(struct worker *w, struct dm_ddb_result *res,
@@ -283,412 +340,505 @@ static dm_ddb_chunk next_chunk(struct worker *w, struct dm_ddb_result *res,
     return a->fetch_chunk ? a->fetch_chunk(*res) : a->stream_fetch_chunk(*res);
 }
 
-enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
-{
-    bool streaming = false;
-    const struct dm_duckdb_api *a = &w->api;
+/*
+ * A 0.6/0.7 result is materialized whole, so a table is read in rowid
+ * ranges. Those releases do not push a rowid filter into the scan: every
+ * range costs a scan of the whole table, so ranges are as large as the
+ * memory budget allows, and the next range is read on a second
+ * connection, on its own thread, while this one is sent. The writer then
+ * never waits for a range to be materialized.
+ */
+struct range_read {
+    struct worker *w;
+    dm_ddb_connection con;
+    char *sql;
     struct dm_ddb_result res;
-    struct dm_error err = DM_ERROR_INIT;
-    struct dm_type_node *types = NULL;
-    enum dm_code rc = DM_OK;
-    dm_idx_t ncols = 0;
-    char msg[DM_ERROR_MSG_MAX];
+    bool have_res, running;
+    char failure[DM_ERROR_MSG_MAX]; /* "" when the query succeeded */
+    pthread_t thread;
+};
 
+static void *range_read_run(void *arg)
+{
+    struct range_read *rr = arg;
+    const struct dm_duckdb_api *a = &rr->w->api;
+    rr->failure[0] = '\0';
+    if (a->query(rr->con, rr->sql, &rr->res) != DM_DDB_SUCCESS) {
+        const char *m = a->result_error(&rr->res);
+        snprintf(rr->failure, sizeof(rr->failure), "%s",
+                 m ? m : "query failed");
+    }
+    rr->have_res = true;
+    return NULL;
+}
+
+/* Join a running read, if any; its result stays in rr. */
+static void range_read_join(struct range_read *rr)
+{
+    if (rr->running)
+        pthread_join(rr->thread, NULL);
+    rr->running = false;
+}
+
+static void range_read_reset(struct range_read *rr)
+{
+    range_read_join(rr);
+    if (rr->have_res)
+        rr->w->api.destroy_result(&rr->res);
+    rr->have_res = false;
+    free(rr->sql);
+    rr->sql = NULL;
+}
+
+/* Start reading rowids [lo, hi) of the scan's query on rr's connection. */
+static bool range_read_start(struct range_read *rr, const char *base,
+                             uint64_t lo, uint64_t hi)
+{
+    range_read_reset(rr);
+    memset(&rr->res, 0, sizeof(rr->res));
+    if (asprintf(&rr->sql, "%s WHERE rowid >= %llu AND rowid < %llu", base,
+                 (unsigned long long)lo, (unsigned long long)hi) < 0) {
+        rr->sql = NULL;
+        return false;
+    }
+    if (pthread_create(&rr->thread, NULL, range_read_run, rr) != 0)
+        return false;
+    rr->running = true;
+    return true;
+}
+
+/* What one SCAN is sending: the columns and what was sent so far. */
+struct scan_out {
+    struct dm_type_node *types;
+    dm_idx_t ncols;
+    uint32_t flags;
     struct dm_table_print print;
-    memset(&print, 0, sizeof(print));
-    char *sql = dm_wcur_str(c, NULL);
-    uint32_t flags = dm_wcur_u32(c);
-    if (c->bad || !sql) {
-        free(sql);
-        return worker_send_error(w, DM_ERR_PROTOCOL, "malformed SCAN");
-    }
-    if (!w->con) {
-        free(sql);
-        return worker_send_error(w, DM_ERR_USAGE, "no database is open");
-    }
-    memset(&res, 0, sizeof(res));
-    const char *failure = start_result(w, sql, &res, &streaming);
-    if (failure) {
-        rc = worker_send_error(w, DM_ERR_SQL, failure);
-        goto out;
-    }
-    ncols = a->column_count(&res);
-    types = calloc(ncols ? ncols : 1, sizeof(*types));
-    if (!types) {
-        rc = worker_send_error(w, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    dm_wbuf_begin(&w->out, DM_W_SCHEMA);
-    dm_wbuf_u32(&w->out, (uint32_t)ncols);
-    for (dm_idx_t i = 0; i < ncols; i++) {
-        dm_ddb_ltype lt = a->column_logical_type(&res, i);
-        bool ok = lt && describe(w, lt, &types[i], 0);
+    uint64_t rows, bytes;
+    struct dm_wbuf *buf; /* where chunks are encoded: w->out, or a thread's */
+    bool failed;         /* an ERROR frame was sent: no DONE follows */
+    /* on a thread of PRINT, failures are kept here instead of sent */
+    bool quiet;
+    enum dm_code code;
+    char error[DM_ERROR_MSG_MAX];
+};
+
+/* Report a failure of this SCAN to the parent (ERROR frame). */
+static enum dm_code scan_fail(struct worker *w, struct scan_out *so,
+                              enum dm_code code, const char *msg)
+{
+    so->failed = true;
+    if (!so->quiet)
+        return worker_send_error(w, code, msg);
+    so->code = code;
+    snprintf(so->error, sizeof(so->error), "%s", msg);
+    return DM_OK;
+}
+
+/* Describe res's columns into so->types. */
+static enum dm_code describe_result(struct worker *w, struct dm_ddb_result *res,
+                                    struct scan_out *so)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    char msg[DM_ERROR_MSG_MAX];
+    so->ncols = a->column_count(res);
+    so->types = calloc(so->ncols ? so->ncols : 1, sizeof(*so->types));
+    if (!so->types)
+        return scan_fail(w, so, DM_ERR_NOMEM, "out of memory");
+    for (dm_idx_t i = 0; i < so->ncols; i++) {
+        dm_ddb_ltype lt = a->column_logical_type(res, i);
+        bool ok = lt && worker_describe(w, lt, &so->types[i], 0);
         if (lt)
             a->destroy_logical_type(&lt);
         if (!ok) {
             snprintf(msg, sizeof(msg),
                      "column \"%s\" has a type (%s) duckmig cannot copy "
                      "from DuckDB %d.%d",
-                     a->column_name(&res, i), dm_type_name(types[i].type),
+                     a->column_name(res, i), dm_type_name(so->types[i].type),
                      w->major, w->minor);
-            rc = worker_send_error(w, DM_ERR_UNSUPPORTED, msg);
-            goto out;
+            return scan_fail(w, so, DM_ERR_UNSUPPORTED, msg);
         }
-        dm_wbuf_str(&w->out, a->column_name(&res, i));
-        dm_type_write(&w->out, &types[i]);
     }
-    rc = dm_wire_send(w->fd, &w->out, &err);
-    if (rc)
-        goto out;
+    return DM_OK;
+}
 
-    dm_idx_t nchunks = streaming ? 0 : a->result_chunk_count(res);
-    uint64_t total = 0;
+static enum dm_code send_schema(struct worker *w, struct dm_ddb_result *res,
+                                struct scan_out *so)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    struct dm_error err = DM_ERROR_INIT;
+    enum dm_code rc = describe_result(w, res, so);
+    if (rc || so->failed)
+        return rc;
+    dm_wbuf_begin(&w->out, DM_W_SCHEMA);
+    dm_wbuf_u32(&w->out, (uint32_t)so->ncols);
+    for (dm_idx_t i = 0; i < so->ncols; i++) {
+        dm_wbuf_str(&w->out, a->column_name(res, i));
+        dm_type_write(&w->out, &so->types[i]);
+    }
+    return dm_wire_send(w->fd, &w->out, &err);
+}
+
+/* Encode (and with DM_SCAN_CHUNKS_FLAG send) every chunk of res. */
+static enum dm_code send_chunks(struct worker *w, struct dm_ddb_result *res,
+                                bool streaming, struct scan_out *so)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    struct dm_error err = DM_ERROR_INIT;
+    dm_idx_t nchunks = streaming ? 0 : a->result_chunk_count(*res);
     for (dm_idx_t ci = 0; streaming || ci < nchunks; ci++) {
-        dm_ddb_chunk chunk = next_chunk(w, &res, streaming, ci);
+        dm_ddb_chunk chunk = next_chunk(w, res, streaming, ci);
         if (!chunk)
             break;
         uint64_t count = a->chunk_get_size(chunk);
-        total += count;
         if (count == 0) {
             a->destroy_data_chunk(&chunk);
             continue;
         }
-        dm_wbuf_begin(&w->out, DM_W_CHUNK);
-        dm_wbuf_u32(&w->out, (uint32_t)count);
-        dm_wbuf_u32(&w->out, (uint32_t)ncols);
-        for (dm_idx_t col = 0; col < ncols; col++)
-            encode_vector(w, &w->out, a->chunk_get_vector(chunk, col),
-                          &types[col], count);
+        dm_wbuf_begin(so->buf, DM_W_CHUNK);
+        dm_wbuf_u32(so->buf, (uint32_t)count);
+        dm_wbuf_u32(so->buf, (uint32_t)so->ncols);
+        for (dm_idx_t col = 0; col < so->ncols; col++)
+            encode_vector(w, so->buf, a->chunk_get_vector(chunk, col),
+                          &so->types[col], count);
         a->destroy_data_chunk(&chunk);
-        if (w->out.oom) {
-            rc = worker_send_error(w, DM_ERR_NOMEM, "chunk too large");
-            goto out;
-        }
+        if (so->buf->oom)
+            return scan_fail(w, so, DM_ERR_NOMEM,
+                             "a chunk could not be encoded (out of memory, or "
+                             "a MAP whose keys and values disagree)");
+        so->rows += count;
+        so->bytes += so->buf->len;
         /* hash here, where the data is: the parent only relays bytes */
-        if ((flags & DM_SCAN_PRINT_FLAG) &&
-            !dm_table_print_chunk(&print, ncols, types, w->out.data + 5,
-                                  w->out.len - 5)) {
-            rc = worker_send_error(w, DM_ERR_INTERNAL,
-                                   "cannot fingerprint a chunk");
-            goto out;
-        }
-        if (flags & DM_SCAN_CHUNKS_FLAG) {
-            rc = dm_wire_send(w->fd, &w->out, &err);
+        if ((so->flags & DM_SCAN_PRINT_FLAG) &&
+            !dm_table_print_chunk(&so->print, so->ncols, so->types,
+                                  so->buf->data + 5, so->buf->len - 5))
+            return scan_fail(w, so, DM_ERR_INTERNAL,
+                             "cannot fingerprint a chunk");
+        if (so->flags & DM_SCAN_CHUNKS_FLAG) {
+            enum dm_code rc = dm_wire_send(w->fd, so->buf, &err);
             if (rc)
-                goto out;
+                return rc;
         }
     }
-    if (streaming && a->result_error(&res)) {
-        rc = worker_send_error(w, DM_ERR_SQL, a->result_error(&res));
+    if (streaming && a->result_error(res))
+        return scan_fail(w, so, DM_ERR_SQL, a->result_error(res));
+    return DM_OK;
+}
+
+/* Encoded bytes per row of a few rows of base, to size the ranges. */
+static uint64_t probe_row_bytes(struct worker *w, const char *base,
+                                const struct scan_out *so)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    struct dm_ddb_result res;
+    struct dm_wbuf scratch;
+    uint64_t bytes = 0, rows = 0;
+    char *sql = NULL;
+    memset(&res, 0, sizeof(res));
+    memset(&scratch, 0, sizeof(scratch));
+    if (asprintf(&sql, "%s LIMIT %d", base, 4 * DM_VECTOR_SIZE) < 0)
+        return 0;
+    if (a->query(w->con, sql, &res) == DM_DDB_SUCCESS &&
+        a->column_count(&res) == so->ncols) {
+        dm_idx_t n = a->result_chunk_count(res);
+        for (dm_idx_t ci = 0; ci < n; ci++) {
+            dm_ddb_chunk chunk = a->result_get_chunk(res, ci);
+            if (!chunk)
+                break;
+            uint64_t count = a->chunk_get_size(chunk);
+            dm_wbuf_begin(&scratch, DM_W_CHUNK);
+            for (dm_idx_t col = 0; col < so->ncols; col++)
+                encode_vector(w, &scratch, a->chunk_get_vector(chunk, col),
+                              &so->types[col], count);
+            a->destroy_data_chunk(&chunk);
+            rows += count;
+            bytes += scratch.len;
+        }
+    }
+    a->destroy_result(&res);
+    dm_wbuf_release(&scratch);
+    free(sql);
+    return rows ? bytes / rows + 1 : 0;
+}
+
+static uint64_t range_rows(uint64_t budget, uint64_t row_bytes)
+{
+    uint64_t n = budget / (row_bytes ? row_bytes : 1);
+    return n < DM_VECTOR_SIZE ? DM_VECTOR_SIZE : n;
+}
+
+static enum dm_code send_done(struct worker *w, const struct scan_out *so)
+{
+    struct dm_error err = DM_ERROR_INIT;
+    dm_wbuf_begin(&w->out, DM_W_DONE);
+    dm_wbuf_u64(&w->out, so->rows);
+    dm_wbuf_u32(&w->out, (uint32_t)so->print.ncols);
+    for (size_t i = 0; i < so->print.ncols; i++) {
+        dm_wbuf_u64(&w->out, so->print.cols[i].rows);
+        dm_wbuf_u64(&w->out, so->print.cols[i].nulls);
+        dm_wbuf_u64(&w->out, so->print.cols[i].sum);
+        dm_wbuf_u64(&w->out, so->print.cols[i].xor_);
+    }
+    return dm_wire_send(w->fd, &w->out, &err);
+}
+
+/*
+ * The ranges [0, last] of base: sized by batch_rows when non-zero, else
+ * by batch_bytes over the bytes per row seen so far; two in memory at a
+ * time, the one being sent and the one being read.
+ */
+static enum dm_code scan_ranges(struct worker *w, const char *base,
+                                uint64_t last, uint64_t batch_rows,
+                                uint64_t batch_bytes, struct scan_out *so)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    /* a thread writes into the range_read it was started with, so the
+     * two are swapped by pointer, never by value */
+    struct range_read reads[2];
+    struct range_read *cur = &reads[0], *next = &reads[1];
+    enum dm_code rc = DM_OK;
+    memset(reads, 0, sizeof(reads));
+    cur->w = next->w = w;
+    cur->con = w->con;
+    if (a->connect(w->db, &next->con) != DM_DDB_SUCCESS)
+        return scan_fail(w, so, DM_ERR_ENGINE, "duckdb_connect failed");
+
+    /* the schema, and a first estimate of the row size, from a few rows */
+    struct dm_ddb_result head;
+    memset(&head, 0, sizeof(head));
+    char *head_sql = NULL;
+    if (asprintf(&head_sql, "%s LIMIT 0", base) < 0) {
+        rc = scan_fail(w, so, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
-    dm_wbuf_begin(&w->out, DM_W_DONE);
-    dm_wbuf_u64(&w->out, total);
-    dm_wbuf_u32(&w->out, (uint32_t)print.ncols);
-    for (size_t i = 0; i < print.ncols; i++) {
-        dm_wbuf_u64(&w->out, print.cols[i].rows);
-        dm_wbuf_u64(&w->out, print.cols[i].nulls);
-        dm_wbuf_u64(&w->out, print.cols[i].sum);
-        dm_wbuf_u64(&w->out, print.cols[i].xor_);
+    if (a->query(w->con, head_sql, &head) != DM_DDB_SUCCESS) {
+        const char *m = a->result_error(&head);
+        rc = scan_fail(w, so, DM_ERR_SQL, m ? m : "query failed");
+    } else {
+        rc = send_schema(w, &head, so);
     }
-    rc = dm_wire_send(w->fd, &w->out, &err);
+    a->destroy_result(&head);
+    free(head_sql);
+    if (rc || so->failed)
+        goto out;
+    uint64_t row_bytes = batch_rows ? 0 : probe_row_bytes(w, base, so);
+    uint64_t lo = 0, step = batch_rows ? batch_rows
+                                       : range_rows(batch_bytes, row_bytes);
+    if (!range_read_start(cur, base, lo, lo + step)) {
+        rc = scan_fail(w, so, DM_ERR_NOMEM, "cannot start a read");
+        goto out;
+    }
+    for (;;) {
+        range_read_join(cur);
+        if (cur->failure[0]) {
+            rc = scan_fail(w, so, DM_ERR_SQL, cur->failure);
+            goto out;
+        }
+        if (a->column_count(&cur->res) != so->ncols) {
+            rc = scan_fail(w, so, DM_ERR_INTERNAL,
+                           "a rowid range changed shape");
+            goto out;
+        }
+        uint64_t next_lo = lo + step;
+        if (next_lo > lo && next_lo <= last) {
+            if (!batch_rows && so->rows)
+                row_bytes = so->bytes / so->rows + 1;
+            step = batch_rows ? batch_rows : range_rows(batch_bytes, row_bytes);
+            if (!range_read_start(next, base, next_lo, next_lo + step)) {
+                rc = scan_fail(w, so, DM_ERR_NOMEM, "cannot start a read");
+                goto out;
+            }
+        }
+        rc = send_chunks(w, &cur->res, false, so);
+        if (rc || so->failed || !next->running)
+            goto out;
+        range_read_reset(cur);
+        struct range_read *sent = cur;
+        cur = next;
+        next = sent;
+        lo = next_lo;
+    }
 out:
-    dm_table_print_release(&print);
-    release_types(types, ncols);
+    range_read_reset(&reads[0]);
+    range_read_reset(&reads[1]);
+    a->disconnect(&reads[1].con); /* reads[0] has the worker's own */
+    return rc;
+}
+
+/*
+ * SCAN(sql, flags, last_rowid, batch_rows, batch_bytes): one result, or
+ * with last_rowid != DM_SCAN_WHOLE on a release that cannot stream, the
+ * rowid ranges of sql (a SELECT ... FROM table without WHERE).
+ */
+enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
+{
+    bool streaming = false;
+    const struct dm_duckdb_api *a = &w->api;
+    struct dm_ddb_result res;
+    struct scan_out so;
+    enum dm_code rc = DM_OK;
+
+    memset(&so, 0, sizeof(so));
+    memset(&res, 0, sizeof(res));
+    so.buf = &w->out;
+    char *sql = dm_wcur_str(c, NULL);
+    so.flags = dm_wcur_u32(c);
+    uint64_t last = dm_wcur_u64(c);
+    uint64_t batch_rows = dm_wcur_u64(c);
+    uint64_t batch_bytes = dm_wcur_u64(c);
+    if (c->bad || !sql) {
+        free(sql);
+        return scan_fail(w, &so, DM_ERR_PROTOCOL, "malformed SCAN");
+    }
+    if (!w->con) {
+        free(sql);
+        return scan_fail(w, &so, DM_ERR_USAGE, "no database is open");
+    }
+    bool can_stream = a->pending_prepared_streaming &&
+                      (a->fetch_chunk || a->stream_fetch_chunk);
+    if (last != DM_SCAN_WHOLE_TABLE && !can_stream) {
+        rc = scan_ranges(w, sql, last, batch_rows, batch_bytes, &so);
+    } else {
+        char msg[DM_ERROR_MSG_MAX];
+        if (!start_result(w, w->con, sql, &res, &streaming, msg, sizeof(msg))) {
+            rc = scan_fail(w, &so, DM_ERR_SQL, msg);
+            goto out;
+        }
+        rc = send_schema(w, &res, &so);
+        if (!rc && !so.failed)
+            rc = send_chunks(w, &res, streaming, &so);
+    }
+    if (!rc && !so.failed)
+        rc = send_done(w, &so);
+out:
+    dm_table_print_release(&so.print);
+    worker_release_types(so.types, so.ncols);
     a->destroy_result(&res);
     free(sql);
     return rc;
 }
 
-/* ---- decoding (APPEND) ----------------------------------------------- */
+/* ---- PRINT: fingerprints of column groups, one thread each --------- */
 
-/* 0.x TIMETZ (plain micros, UTC) -> 1.x packed (micros << 24 | offset) */
-static uint64_t pack_timetz(uint64_t micros)
-{
-    return (micros << 24) | 57599; /* 57599 - offset, offset 0 */
-}
+#define MAX_PRINT_PARTS 16
 
-static bool decode_vector(struct worker *w, struct dm_wcur *c, dm_ddb_vector v,
-                          const struct dm_type_node *src,
-                          const struct dm_type_node *dst, uint64_t count)
-{
-    const struct dm_duckdb_api *a = &w->api;
-    const uint8_t *all = dm_wcur_take(c, 1);
-    if (!all)
-        return false;
-    if (!*all) {
-        const uint8_t *bits = dm_wcur_take(c, (count + 7) / 8);
-        if (!bits)
-            return false;
-        a->vector_ensure_validity_writable(v);
-        uint64_t *validity = a->vector_get_validity(v);
-        for (uint64_t r = 0; r < count; r++)
-            if (!((bits[r / 8] >> (r % 8)) & 1))
-                a->validity_set_row_invalid(validity, r);
-    }
-
-    switch (dm_type_phys(dst)) {
-    case DM_P_FIXED: {
-        const uint8_t *p = dm_wcur_take(c, count * src->width);
-        if (!p)
-            return false;
-        uint8_t *data = a->vector_get_data(v);
-        if (dst->type == DM_T_TIME_TZ && (dst->flags & DM_TF_PACKED_TZ) &&
-            !(src->flags & DM_TF_PACKED_TZ)) {
-            for (uint64_t r = 0; r < count; r++) {
-                uint64_t micros;
-                memcpy(&micros, p + r * 8, 8);
-                uint64_t packed = pack_timetz(micros);
-                memcpy(data + r * 8, &packed, 8);
-            }
-        } else {
-            memcpy(data, p, count * src->width);
-        }
-        return true;
-    }
-    case DM_P_STRING:
-        for (uint64_t r = 0; r < count; r++) {
-            uint32_t len = dm_wcur_u32(c);
-            const uint8_t *p = dm_wcur_take(c, len);
-            if (!p)
-                return false;
-            /* NULL rows carry length 0 and are masked by the validity */
-            a->vector_assign_string_element_len(v, r, (const char *)p, len);
-        }
-        return true;
-    case DM_P_LIST: {
-        const uint8_t *entries = dm_wcur_take(c, count * 16);
-        uint64_t child_count = dm_wcur_u64(c);
-        if (!entries || c->bad || !a->list_vector_reserve)
-            return false;
-        if (a->list_vector_reserve(v, child_count) != DM_DDB_SUCCESS ||
-            a->list_vector_set_size(v, child_count) != DM_DDB_SUCCESS)
-            return false;
-        memcpy(a->vector_get_data(v), entries, count * 16);
-        return decode_vector(w, c, a->list_vector_get_child(v),
-                             &src->children[0], &dst->children[0], child_count);
-    }
-    case DM_P_STRUCT:
-        for (uint32_t i = 0; i < dst->nchildren; i++)
-            if (!decode_vector(w, c, a->struct_vector_get_child(v, i),
-                               &src->children[i], &dst->children[i], count))
-                return false;
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* Quote an identifier for SQL: "a""b". */
-static void put_ident(struct dm_wbuf *b, const char *s)
-{
-    dm_wbuf_bytes(b, "\"", 1);
-    for (; *s; s++) {
-        if (*s == '"')
-            dm_wbuf_bytes(b, "\"", 1);
-        dm_wbuf_bytes(b, s, 1);
-    }
-    dm_wbuf_bytes(b, "\"", 1);
-}
-
-struct appending {
-    dm_ddb_appender app;
-    dm_ddb_chunk chunk;
-    dm_ddb_ltype *ltypes;
-    struct dm_type_node *src, *dst;
-    size_t ncols;
-    uint64_t rows;
-    char error[DM_ERROR_MSG_MAX];
+struct print_part {
+    struct worker *w;
+    dm_ddb_connection con;
+    char *sql;
+    struct scan_out so;
+    struct dm_wbuf buf;
+    pthread_t thread;
+    bool started;
 };
 
-static void appending_release(struct worker *w, struct appending *ap)
+static void *print_part_run(void *arg)
 {
-    const struct dm_duckdb_api *a = &w->api;
-    if (ap->chunk)
-        a->destroy_data_chunk(&ap->chunk);
-    for (size_t i = 0; ap->ltypes && i < ap->ncols; i++)
-        if (ap->ltypes[i])
-            a->destroy_logical_type(&ap->ltypes[i]);
-    free(ap->ltypes);
-    if (ap->app)
-        a->appender_destroy(&ap->app);
-    release_types(ap->src, ap->ncols);
-    release_types(ap->dst, ap->ncols);
-}
-
-/* Look up the target columns' logical types and check them against src. */
-static bool prepare_append(struct worker *w, struct appending *ap,
-                           const char *schema, const char *table,
-                           char **columns)
-{
-    const struct dm_duckdb_api *a = &w->api;
+    struct print_part *p = arg;
+    const struct dm_duckdb_api *a = &p->w->api;
     struct dm_ddb_result res;
-    struct dm_wbuf sql = DM_WBUF_INIT;
-    bool ok = false;
-
-    dm_wbuf_bytes(&sql, "SELECT ", 7);
-    for (size_t i = 0; i < ap->ncols; i++) {
-        if (i)
-            dm_wbuf_bytes(&sql, ", ", 2);
-        put_ident(&sql, columns[i]);
-    }
-    dm_wbuf_bytes(&sql, " FROM ", 6);
-    put_ident(&sql, schema);
-    dm_wbuf_bytes(&sql, ".", 1);
-    put_ident(&sql, table);
-    dm_wbuf_bytes(&sql, " LIMIT 0", 9); /* with the NUL */
+    bool streaming = false;
+    char msg[DM_ERROR_MSG_MAX];
     memset(&res, 0, sizeof(res));
-    if (sql.oom ||
-        a->query(w->con, (const char *)sql.data, &res) != DM_DDB_SUCCESS) {
-        snprintf(ap->error, sizeof(ap->error), "%s",
-                 sql.oom ? "out of memory" : a->result_error(&res));
-        goto out;
-    }
-    ap->ltypes = calloc(ap->ncols, sizeof(*ap->ltypes));
-    ap->dst = calloc(ap->ncols, sizeof(*ap->dst));
-    if (!ap->ltypes || !ap->dst) {
-        snprintf(ap->error, sizeof(ap->error), "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < ap->ncols; i++) {
-        char why[256];
-        ap->ltypes[i] = a->column_logical_type(&res, i);
-        if (!ap->ltypes[i] || !describe(w, ap->ltypes[i], &ap->dst[i], 0)) {
-            snprintf(ap->error, sizeof(ap->error),
-                     "column \"%s\": DuckDB %d.%d type %s is not supported",
-                     columns[i], w->major, w->minor,
-                     dm_type_name(ap->dst[i].type));
-            goto out;
-        }
-        if (!dm_type_compatible(&ap->src[i], &ap->dst[i], why, sizeof(why))) {
-            snprintf(ap->error, sizeof(ap->error), "column \"%s\": %s",
-                     columns[i], why);
-            goto out;
-        }
-    }
-    ap->chunk = a->create_data_chunk(ap->ltypes, ap->ncols);
-    if (!ap->chunk) {
-        snprintf(ap->error, sizeof(ap->error), "cannot create a data chunk");
-        goto out;
-    }
-    if (a->appender_create(w->con, schema, table, &ap->app) != DM_DDB_SUCCESS) {
-        const char *m = ap->app ? a->appender_error(ap->app) : NULL;
-        snprintf(ap->error, sizeof(ap->error), "cannot append to %s.%s: %s",
-                 schema, table, m ? m : "appender failed");
-        goto out;
-    }
-    ok = true;
-out:
+    if (!start_result(p->w, p->con, p->sql, &res, &streaming, msg, sizeof(msg)))
+        scan_fail(p->w, &p->so, DM_ERR_SQL, msg);
+    else if (describe_result(p->w, &res, &p->so) == DM_OK && !p->so.failed)
+        send_chunks(p->w, &res, streaming, &p->so);
     a->destroy_result(&res);
-    dm_wbuf_release(&sql);
-    return ok;
+    return NULL;
 }
 
-static void append_chunk(struct worker *w, struct appending *ap,
-                         struct dm_wcur *c)
+/*
+ * PRINT(n, n x sql): run the n queries (column groups of one table) at
+ * once, each on its own connection and thread, and answer one DONE with
+ * their fingerprints in query order, or ERROR.
+ */
+enum dm_code worker_handle_print(struct worker *w, struct dm_wcur *c)
 {
     const struct dm_duckdb_api *a = &w->api;
-    uint32_t count = dm_wcur_u32(c);
-    uint32_t ncols = dm_wcur_u32(c);
-    if (c->bad || ncols != ap->ncols || count > STANDARD_VECTOR) {
-        snprintf(ap->error, sizeof(ap->error), "malformed data chunk");
-        return;
-    }
-    a->chunk_reset(ap->chunk);
-    for (uint32_t i = 0; i < ncols; i++) {
-        if (!decode_vector(w, c, a->chunk_get_vector(ap->chunk, i), &ap->src[i],
-                           &ap->dst[i], count)) {
-            snprintf(ap->error, sizeof(ap->error),
-                     "malformed data for column %u", i + 1);
-            return;
-        }
-    }
-    a->chunk_set_size(ap->chunk, count);
-    if (a->append_data_chunk(ap->app, ap->chunk) != DM_DDB_SUCCESS) {
-        const char *m = a->appender_error(ap->app);
-        snprintf(ap->error, sizeof(ap->error), "%s", m ? m : "append failed");
-        return;
-    }
-    ap->rows += count;
-}
-
-enum dm_code worker_handle_append(struct worker *w, struct dm_wcur *c)
-{
-    const struct dm_duckdb_api *a = &w->api;
-    struct appending ap;
-    struct dm_error err = DM_ERROR_INIT;
-    struct dm_wbuf in = DM_WBUF_INIT;
-    enum dm_wire_type type;
+    struct print_part *parts = NULL;
+    struct scan_out all;
     enum dm_code rc = DM_OK;
-    char **columns = NULL;
-
-    memset(&ap, 0, sizeof(ap));
-    char *schema = dm_wcur_str(c, NULL);
-    char *table = dm_wcur_str(c, NULL);
-    ap.ncols = dm_wcur_u32(c);
-    if (!c->bad && ap.ncols && ap.ncols <= DM_TYPE_MAX_CHILDREN) {
-        columns = calloc(ap.ncols, sizeof(char *));
-        ap.src = calloc(ap.ncols, sizeof(*ap.src));
-    }
-    for (size_t i = 0; columns && ap.src && i < ap.ncols && !c->bad; i++) {
-        columns[i] = dm_wcur_str(c, NULL);
-        if (!columns[i] || !dm_type_read(c, &ap.src[i]))
+    memset(&all, 0, sizeof(all));
+    all.buf = &w->out;
+    uint32_t n = dm_wcur_u32(c);
+    if (c->bad || n == 0 || n > MAX_PRINT_PARTS)
+        return worker_send_error(w, DM_ERR_PROTOCOL, "malformed PRINT");
+    if (!w->con)
+        return worker_send_error(w, DM_ERR_USAGE, "no database is open");
+    parts = calloc(n, sizeof(*parts));
+    if (!parts)
+        return worker_send_error(w, DM_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        struct print_part *p = &parts[i];
+        p->w = w;
+        p->sql = dm_wcur_str(c, NULL);
+        p->so.quiet = true;
+        p->so.flags = DM_SCAN_PRINT_FLAG;
+        p->so.buf = &p->buf;
+        if (!p->sql)
             c->bad = true;
     }
-    if (c->bad || !schema || !table || !columns || !ap.src) {
-        rc = worker_send_error(w, DM_ERR_PROTOCOL, "malformed APPEND");
+    if (c->bad) {
+        rc = scan_fail(w, &all, DM_ERR_PROTOCOL, "malformed PRINT");
         goto out;
     }
-    if (!w->con) {
-        rc = worker_send_error(w, DM_ERR_USAGE, "no database is open");
-        goto out;
-    }
-    if (!prepare_append(w, &ap, schema, table, columns)) {
-        rc = worker_send_error(w, DM_ERR_SQL, ap.error);
-        goto out;
-    }
-    dm_wbuf_begin(&w->out, DM_W_OK);
-    rc = dm_wire_send(w->fd, &w->out, &err);
-    if (rc)
-        goto out;
-
-    /* CHUNK* END; after a failure the rest is read and dropped */
-    for (;;) {
-        struct dm_wcur fc;
-        rc = dm_wire_recv(w->fd, &in, &type, &err);
-        if (rc)
-            goto out;
-        if (type == DM_W_END)
-            break;
-        if (type != DM_W_CHUNK) {
-            snprintf(ap.error, sizeof(ap.error), "unexpected frame");
+    for (uint32_t i = 0; i < n; i++) {
+        struct print_part *p = &parts[i];
+        if (i == 0) {
+            p->con = w->con;
             continue;
         }
-        if (ap.error[0])
+        if (a->connect(w->db, &p->con) != DM_DDB_SUCCESS) {
+            p->con = NULL;
+            scan_fail(w, &p->so, DM_ERR_ENGINE, "duckdb_connect failed");
             continue;
-        dm_wcur_init(&fc, &in);
-        append_chunk(w, &ap, &fc);
+        }
+        p->started = pthread_create(&p->thread, NULL, print_part_run, p) == 0;
+        if (!p->started)
+            scan_fail(w, &p->so, DM_ERR_INTERNAL, "cannot start a thread");
     }
-    if (!ap.error[0] && (a->appender_flush(ap.app) != DM_DDB_SUCCESS ||
-                         a->appender_close(ap.app) != DM_DDB_SUCCESS)) {
-        const char *m = a->appender_error(ap.app);
-        snprintf(ap.error, sizeof(ap.error), "%s",
-                 m ? m : "appender flush failed");
+    print_part_run(&parts[0]);
+    for (uint32_t i = 0; i < n; i++)
+        if (parts[i].started)
+            pthread_join(parts[i].thread, NULL);
+
+    for (uint32_t i = 0; i < n; i++) {
+        struct print_part *p = &parts[i];
+        if (p->so.failed) {
+            rc = scan_fail(w, &all, p->so.code, p->so.error);
+            goto out;
+        }
+        if (p->so.rows != parts[0].so.rows) {
+            rc = scan_fail(w, &all, DM_ERR_INTERNAL,
+                           "column groups of one table differ in rows");
+            goto out;
+        }
+        all.print.ncols += p->so.print.ncols;
     }
-    if (ap.error[0]) {
-        rc = worker_send_error(w, DM_ERR_SQL, ap.error);
+    all.rows = parts[0].so.rows;
+    all.print.rows = all.rows;
+    all.print.cols =
+        calloc(all.print.ncols ? all.print.ncols : 1, sizeof(*all.print.cols));
+    if (!all.print.cols) {
+        rc = scan_fail(w, &all, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
-    dm_wbuf_begin(&w->out, DM_W_DONE);
-    dm_wbuf_u64(&w->out, ap.rows);
-    rc = dm_wire_send(w->fd, &w->out, &err);
+    size_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        for (size_t j = 0; j < parts[i].so.print.ncols; j++)
+            all.print.cols[k++] = parts[i].so.print.cols[j];
+    rc = send_done(w, &all);
 out:
-    appending_release(w, &ap);
-    for (size_t i = 0; columns && i < ap.ncols; i++)
-        free(columns[i]);
-    free(columns);
-    free(table);
-    free(schema);
-    dm_wbuf_release(&in);
+    for (uint32_t i = 0; i < n; i++) {
+        struct print_part *p = &parts[i];
+        dm_table_print_release(&p->so.print);
+        worker_release_types(p->so.types, p->so.ncols);
+        dm_wbuf_release(&p->buf);
+        free(p->sql);
+        if (i > 0 && p->con)
+            a->disconnect(&p->con);
+    }
+    free(parts);
+    dm_table_print_release(&all.print);
     return rc;
 }

@@ -329,8 +329,12 @@ enum dm_code dm_catalog_open(const char *release, const char *path,
         rc = dm_engine_open(*e, ":memory:", 0, NULL, 0, err);
     if (!rc)
         rc = dm_catalog_builtin_macros(*e, builtin, err);
+    /* a reader's buffer pool would otherwise keep every block it has
+     * scanned, up to DuckDB's default of 80% of the machine's memory */
+    struct dm_setting set = {"memory_limit",
+                             dm_env_or("DUCKMIG_READER_MEMORY_LIMIT", "1GB")};
     if (!rc)
-        rc = dm_engine_open(*e, path, DM_OPEN_READ_ONLY, NULL, 0, err);
+        rc = dm_engine_open(*e, path, DM_OPEN_READ_ONLY, &set, 1, err);
     return rc;
 }
 

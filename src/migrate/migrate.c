@@ -1,6 +1,7 @@
 /* migrate.c - plan, stream, verify, publish (see migrate.h). */
 #include "migrate/migrate.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include "migrate/catalog.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "util/threads.h"
 #include "verify/verify.h"
 
 #define OLDEST_SUPPORTED 39 /* 0.6 */
@@ -336,8 +339,8 @@ static void export_file_name(const char *schema, const char *table, char *out,
         char ch = raw[i];
         if (ch >= 'A' && ch <= 'Z')
             ch = (char)(ch - 'A' + 'a');
-        out[o++] =
-            ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) ? ch : '_';
+        /* EXPORT keeps a-z only: digits too become '_' */
+        out[o++] = (ch >= 'a' && ch <= 'z') ? ch : '_';
     }
     snprintf(out + o, n - o, ".csv");
 }
@@ -371,6 +374,42 @@ static char *slurp(const char *path)
     return buf;
 }
 
+/*
+ * Wait for this process's turn to EXPORT: an exclusive flock on a file
+ * every duckmig on the machine shares. Returns the descriptor to close
+ * when done, or -1 (no lock could be had: go on without it).
+ */
+static int export_turn_take(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/duckmig-export.lock",
+             tmp && *tmp ? tmp : "/tmp");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return -1;
+    while (flock(fd, LOCK_EX) != 0)
+        if (errno != EINTR) {
+            close(fd);
+            return -1;
+        }
+    return fd;
+}
+
+/* Remove the files and links directly in dir (EXPORT writes no folders). */
+static void remove_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            unlinkat(dirfd(d), e->d_name, 0) != 0)
+            dm_debug("migrate", "cannot remove %s/%s", dir, e->d_name);
+    closedir(d);
+}
+
 /* Run the source release's EXPORT and keep its CREATE MACRO statements. */
 static enum dm_code export_macros(struct dm_engine *reader,
                                   const struct dm_catalog *cat,
@@ -400,7 +439,13 @@ static enum dm_code export_macros(struct dm_engine *reader,
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
+    /* DuckDB write-locks each file it exports to, /dev/null included, so
+     * two migrations exporting at once (batch --jobs) would refuse each
+     * other: exports take turns */
+    int turn = export_turn_take();
     rc = dm_engine_exec(reader, sql, err);
+    if (turn >= 0)
+        close(turn);
     if (rc)
         goto out;
     snprintf(file, sizeof(file), "%s/schema.sql", dir);
@@ -423,17 +468,9 @@ static enum dm_code export_macros(struct dm_engine *reader,
         p += len;
     }
 out:
-    /* the staging folder must hold only the new file when we publish */
-    for (size_t i = 0; i < cat->ntables; i++) {
-        export_file_name(cat->tables[i].schema, cat->tables[i].name, name,
-                         sizeof(name));
-        snprintf(file, sizeof(file), "%s/%s", dir, name);
-        unlink(file);
-    }
-    snprintf(file, sizeof(file), "%s/schema.sql", dir);
-    unlink(file);
-    snprintf(file, sizeof(file), "%s/load.sql", dir);
-    unlink(file);
+    /* the staging folder must hold only the new file when we publish:
+     * everything EXPORT wrote goes, whatever name it chose */
+    remove_files(dir);
     rmdir(dir);
     free(schema_sql);
     free(sql);
@@ -547,15 +584,12 @@ struct relay {
     const char *into_schema, *into_table; /* the table or its stage */
     struct dm_table_print print;
     struct dm_error err;
-    bool begun;
 };
 
 static int relay_chunk(void *ctx, const struct dm_scan_schema *schema,
                        const uint8_t *chunk, size_t len)
 {
     struct relay *rl = ctx;
-    if (!chunk && rl->begun)
-        return 0; /* the next rowid range of the same table */
     if (!chunk) {
         char **names =
             malloc((schema->ncols ? schema->ncols : 1) * sizeof(char *));
@@ -567,12 +601,9 @@ static int relay_chunk(void *ctx, const struct dm_scan_schema *schema,
             rl->writer, rl->into_schema, rl->into_table, schema->ncols, names,
             schema->types, &rl->err);
         free(names);
-        if (rc)
-            return rc;
-        rl->begun = true;
-        return 0;
+        return rc;
     }
-    /* fingerprint here: the reader is the slower side of the pipe */
+    /* fingerprint the rows as they pass: what the writer must hold */
     if (!dm_table_print_chunk(&rl->print, schema->ncols, schema->types, chunk,
                               len))
         return dm_fail(&rl->err, DM_ERR_PROTOCOL,
@@ -715,6 +746,43 @@ static void create_indexes(struct dm_engine *writer,
     }
 }
 
+/* DuckDB's task threads in e; a speed setting, so a failure is only logged */
+static void set_threads(struct dm_engine *e, size_t n)
+{
+    struct dm_error err = DM_ERROR_INIT;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "SET threads TO %zu", n);
+    if (dm_engine_exec(e, sql, &err) != DM_OK)
+        dm_debug("migrate", "%s: %s", sql, err.msg);
+}
+
+/*
+ * Start the target release and open (or create) path with the writer's
+ * settings: the storage version asked for, and a memory limit when
+ * DUCKMIG_MEMORY_LIMIT gives one (DuckDB's own syntax, "1GB").
+ */
+static enum dm_code writer_open(const char *release, const char *path,
+                                const char *storage_version,
+                                struct dm_engine **out, struct dm_error *err)
+{
+    struct dm_setting set[2];
+    size_t nset = 0;
+    if (storage_version)
+        set[nset++] = (struct dm_setting){"storage_compatibility_version",
+                                          storage_version};
+    const char *limit = getenv("DUCKMIG_MEMORY_LIMIT");
+    if (limit && *limit)
+        set[nset++] = (struct dm_setting){"memory_limit", limit};
+    enum dm_code rc = dm_engine_start(release, out, err);
+    if (!rc)
+        rc = dm_engine_open(*out, path, 0, set, nset, err);
+    if (rc) {
+        dm_engine_stop(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
                                    struct dm_migrate_result *res,
                                    const struct staging *st,
@@ -731,7 +799,6 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     size_t nmacro_sql = 0;
     struct dm_table_print *prints = NULL;
     struct dm_report *r = &res->report;
-    char setting[16];
     enum dm_code rc;
 
     rc = dm_catalog_open(res->src_release, o->src, &reader, &builtin, err);
@@ -746,22 +813,8 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
             goto out;
     }
 
-    rc = dm_engine_start(res->dst_release, &writer, err);
-    if (rc)
-        goto out;
-    /* the writer's settings: the format asked for, and a memory limit
-     * when DUCKMIG_MEMORY_LIMIT gives one (DuckDB's own syntax, "1GB") */
-    struct dm_setting set[2];
-    size_t nset = 0;
-    snprintf(setting, sizeof(setting), "%s",
-             o->storage_version ? o->storage_version : "");
-    if (o->storage_version)
-        set[nset++] =
-            (struct dm_setting){"storage_compatibility_version", setting};
-    const char *limit = getenv("DUCKMIG_MEMORY_LIMIT");
-    if (limit && *limit)
-        set[nset++] = (struct dm_setting){"memory_limit", limit};
-    rc = dm_engine_open(writer, st->path, 0, set, nset, err);
+    rc = writer_open(res->dst_release, st->path, o->storage_version, &writer,
+                     err);
     if (rc)
         goto out;
 
@@ -830,6 +883,9 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
+    /* the writer's append lanes are its parallelism while rows load: its
+     * own task threads would only spin waiting for their work */
+    set_threads(writer, 1);
     /* load in creation order: a referenced table before its referrers */
     for (size_t i = 0; i < src.ntables; i++)
         if (!pool[src.nmacros + i].done)
@@ -847,16 +903,31 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     }
     double t2 = now();
     res->t_data = t2 - t1;
-    if (!indexes_first)
+    set_threads(writer, dm_thread_count());
+    /* the source is read: its engine's memory is not held through the
+     * index build */
+    dm_engine_stop(reader);
+    reader = NULL;
+    if (!indexes_first) {
+        /* a fresh writer builds the indexes: the one that loaded the rows
+         * holds their blocks in memory, and an index build (in memory in
+         * 0.8) on top of them would raise the peak by the table's size */
+        rc = dm_engine_exec(writer, "CHECKPOINT", err);
+        dm_engine_stop(writer);
+        writer = NULL;
+        if (!rc)
+            rc = writer_open(res->dst_release, st->path, o->storage_version,
+                             &writer, err);
+        if (rc)
+            goto out;
         create_indexes(writer, &src, r);
+    }
     rc = dm_engine_exec(writer, "CHECKPOINT", err);
     res->t_indexes = now() - t2;
     if (rc)
         goto out;
     dm_engine_stop(writer);
     writer = NULL;
-    dm_engine_stop(reader);
-    reader = NULL;
 
     /* verify what is on disk, with a fresh engine */
     double t3 = now();

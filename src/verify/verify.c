@@ -8,6 +8,8 @@
 
 #include "engine/registry.h"
 #include "header/header.h"
+#include "util/str.h"
+#include "util/threads.h"
 
 char *dm_stored_columns_sql(const struct dm_cat_table *t)
 {
@@ -42,31 +44,124 @@ oom:
     return NULL;
 }
 
-static uint64_t batch_rows(void)
+/* a positive integer from the environment, else dflt */
+static uint64_t env_size(const char *name, uint64_t dflt)
 {
-    const char *env = getenv("DUCKMIG_BATCH_ROWS");
+    const char *env = getenv(name);
     long long v = env ? atoll(env) : 0;
-    return v > 0 ? (uint64_t)v : 1000000;
+    return v > 0 ? (uint64_t)v : dflt;
 }
 
-static bool add_print(struct dm_table_print *sum,
-                      const struct dm_table_print *part)
+/* A column's share of the work of fingerprinting it, roughly. */
+static unsigned column_weight(const char *type)
 {
-    if (!sum->cols) {
-        *sum = *part;
-        return true;
+    static const char *const heavy[] = {"VARCHAR", "BLOB",  "[",    "STRUCT",
+                                        "MAP",     "UNION", "JSON", "BIT"};
+    for (size_t i = 0; type && i < sizeof(heavy) / sizeof(*heavy); i++)
+        if (strstr(type, heavy[i]))
+            return 4;
+    return 1;
+}
+
+/*
+ * Fingerprint t's stored columns in column groups, one worker thread
+ * each (a release that streams: each group is one pass over its columns
+ * only), and put the fingerprints back in column order.
+ */
+static enum dm_code print_in_groups(struct dm_engine *e,
+                                    const struct dm_cat_table *t,
+                                    size_t ngroups,
+                                    struct dm_table_print *print,
+                                    struct dm_error *err)
+{
+    size_t nstored = 0;
+    for (size_t i = 0; i < t->ncols; i++)
+        nstored += !t->cols[i].generated;
+    size_t *group = calloc(nstored ? nstored : 1, sizeof(*group));
+    size_t *order = calloc(nstored ? nstored : 1, sizeof(*order));
+    unsigned load[DM_MAX_THREADS] = {0};
+    char *sqls[DM_MAX_THREADS] = {0};
+    char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
+    struct dm_table_print got;
+    enum dm_code rc = DM_OK;
+    memset(&got, 0, sizeof(got));
+    if (!group || !order || !s || !n) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
     }
-    if (part->ncols != sum->ncols)
-        return part->ncols == 0;
-    for (size_t i = 0; i < sum->ncols; i++) {
-        sum->cols[i].rows += part->cols[i].rows;
-        sum->cols[i].nulls += part->cols[i].nulls;
-        sum->cols[i].sum += part->cols[i].sum;
-        sum->cols[i].xor_ ^= part->cols[i].xor_;
+    /* the heaviest columns first, each to the least loaded group */
+    static const unsigned weights[] = {4, 1};
+    for (size_t wi = 0; wi < 2; wi++)
+        for (size_t i = 0, k = 0; i < t->ncols; i++) {
+            unsigned w = weights[wi];
+            if (t->cols[i].generated)
+                continue;
+            if (column_weight(t->cols[i].type) == w) {
+                size_t g = 0;
+                for (size_t j = 1; j < ngroups; j++)
+                    if (load[j] < load[g])
+                        g = j;
+                group[k] = g;
+                load[g] += w;
+            }
+            k++;
+        }
+    /* a SELECT per group; order[] is where each result column goes */
+    size_t at = 0;
+    for (size_t g = 0; g < ngroups; g++) {
+        char *list = NULL;
+        for (size_t i = 0, k = 0; i < t->ncols; i++) {
+            if (t->cols[i].generated)
+                continue;
+            if (group[k] == g) {
+                char *id = dm_sql_ident(t->cols[i].name);
+                char *more = id ? dm_fmt("%s%s%s", list ? list : "",
+                                         list ? ", " : "", id)
+                                : NULL;
+                free(id);
+                free(list);
+                list = more;
+                if (!list)
+                    break;
+                order[at++] = k;
+            }
+            k++;
+        }
+        sqls[g] = list ? dm_fmt("SELECT %s FROM %s.%s", list, s, n) : NULL;
+        free(list);
+        if (!sqls[g]) {
+            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+            goto out;
+        }
     }
-    sum->rows += part->rows;
-    free(part->cols);
-    return true;
+    rc = dm_engine_print(e, sqls, ngroups, &got, err);
+    if (rc)
+        goto out;
+    if (got.ncols != nstored) {
+        rc = dm_fail(err, DM_ERR_PROTOCOL,
+                     "fingerprints of %zu columns, "
+                     "not %zu",
+                     got.ncols, nstored);
+        goto out;
+    }
+    *print = got;
+    print->cols = calloc(nstored ? nstored : 1, sizeof(*print->cols));
+    if (!print->cols) {
+        memset(print, 0, sizeof(*print));
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nstored; i++)
+        print->cols[order[i]] = got.cols[i];
+out:
+    dm_table_print_release(&got);
+    for (size_t g = 0; g < ngroups; g++)
+        free(sqls[g]);
+    free(s);
+    free(n);
+    free(order);
+    free(group);
+    return rc;
 }
 
 enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
@@ -78,55 +173,40 @@ enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
     char *sql = NULL;
     struct dm_rows *r = NULL;
     enum dm_code rc = DM_OK;
+    struct dm_scan_ranges ranges = {
+        DM_SCAN_WHOLE_TABLE, env_size("DUCKMIG_BATCH_ROWS", 0),
+        env_size("DUCKMIG_BATCH_BYTES", DM_SCAN_BATCH_BYTES)};
     if (print)
         memset(print, 0, sizeof(*print));
     if (!cols || !s || !n) {
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
-    uint64_t last = 0, step = batch_rows();
+    size_t ngroups = dm_thread_count(), nstored = 0;
+    for (size_t i = 0; i < t->ncols; i++)
+        nstored += !t->cols[i].generated;
+    if (flags == DM_SCAN_PRINT && !fn && print && dm_engine_streams(e) &&
+        ngroups > 1 && nstored > 1) {
+        rc = print_in_groups(e, t, ngroups < nstored ? ngroups : nstored, print,
+                             err);
+        goto out;
+    }
     if (!dm_engine_streams(e)) {
-        if (asprintf(&sql, "SELECT max(rowid) FROM %s.%s", s, n) < 0) {
-            sql = NULL;
-            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        rc = dm_engine_query(e, sql, &r, err);
+        sql = dm_fmt("SELECT max(rowid) FROM %s.%s", s, n);
+        rc = sql ? dm_engine_query(e, sql, &r, err)
+                 : dm_fail(err, DM_ERR_NOMEM, "out of memory");
         free(sql);
         sql = NULL;
         if (rc)
             goto out;
         const char *m = dm_rows_get(r, 0, 0);
-        last = m ? strtoull(m, NULL, 10) : 0;
+        if (m) /* NULL: an empty table, read whole */
+            ranges.last_rowid = strtoull(m, NULL, 10);
     }
-    if (dm_engine_streams(e) || last < step) {
-        if (asprintf(&sql, "SELECT %s FROM %s.%s", *cols ? cols : "NULL", s,
-                     n) < 0) {
-            sql = NULL;
-            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        rc = dm_engine_scan(e, sql, flags, fn, ctx, print, err);
-        goto out;
-    }
-    for (uint64_t lo = 0; !rc && lo <= last; lo += step) {
-        struct dm_table_print part;
-        free(sql);
-        if (asprintf(&sql,
-                     "SELECT %s FROM %s.%s WHERE rowid >= %llu AND "
-                     "rowid < %llu",
-                     *cols ? cols : "NULL", s, n, (unsigned long long)lo,
-                     (unsigned long long)(lo + step)) < 0) {
-            sql = NULL;
-            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-            break;
-        }
-        rc = dm_engine_scan(e, sql, flags, fn, ctx, print ? &part : NULL, err);
-        if (!rc && print && !add_print(print, &part)) {
-            dm_table_print_release(&part);
-            rc = dm_fail(err, DM_ERR_INTERNAL, "fingerprints do not add up");
-        }
-    }
+    sql = dm_fmt("SELECT %s FROM %s.%s", *cols ? cols : "NULL", s, n);
+    rc =
+        sql ? dm_engine_scan_ranges(e, sql, &ranges, flags, fn, ctx, print, err)
+            : dm_fail(err, DM_ERR_NOMEM, "out of memory");
 out:
     dm_rows_free(r);
     free(sql);

@@ -23,11 +23,15 @@
 /* The SELECT list of t's stored (non-generated) columns: "a", "b". */
 char *dm_stored_columns_sql(const struct dm_cat_table *t);
 
+/* Default encoded bytes per rowid range ($DUCKMIG_BATCH_BYTES). */
+#define DM_SCAN_BATCH_BYTES (128u << 20)
+
 /*
  * Read t's stored columns through e (see dm_engine_scan for flags, fn and
  * print). A release that cannot stream (0.6, 0.7) would hold the whole
- * table in memory, so it is read in rowid ranges of $DUCKMIG_BATCH_ROWS
- * (default 1,000,000) rows, in order, with print summed over the ranges.
+ * table in memory, so it is read in rowid ranges (dm_engine_scan_ranges)
+ * of about $DUCKMIG_BATCH_BYTES encoded bytes, or $DUCKMIG_BATCH_ROWS
+ * rows when that is set; two ranges are in memory at a time.
  */
 enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
                            unsigned flags, dm_scan_fn fn, void *ctx,

@@ -73,6 +73,39 @@ for sql in "SELECT string_agg(k::VARCHAR, ',') FROM (SELECT k FROM big LIMIT 3 O
 done
 run env DUCKMIG_BATCH_ROWS=1000 "$DUCKMIG" verify s0.6.1/conf.duckdb batched/conf.duckdb
 is "$rc" 0 "verify reads in ranges too"
+# ranges sized by bytes: a budget of a few rows' worth
+rm -rf batched && mkdir -p batched
+run env DUCKMIG_BATCH_BYTES=20000 "$DUCKMIG" migrate --json --to 0.8.1 s0.6.1/conf.duckdb batched/conf.duckdb
+is "$rc/$(jq -r '.report.mismatches' <<<"$out")" "0/0" "read in ranges of 20000 bytes: migrated and verified"
+is "$(q batched/conf.duckdb "SELECT string_agg(k::VARCHAR, ',') FROM (SELECT k FROM big LIMIT 3 OFFSET 40000)")" \
+   "$(q --read-only s0.6.1/conf.duckdb "SELECT string_agg(k::VARCHAR, ',') FROM (SELECT k FROM big LIMIT 3 OFFSET 40000)")" \
+   "... in order"
+
+# migrations at once (batch --jobs): each exports its macros (DuckDB
+# write-locks every file an EXPORT writes, /dev/null too), in turn
+for j in 1 2 3 4; do
+    mkdir -p "together-$j"
+    "$DUCKMIG" migrate --to 0.8.1 s0.6.1/conf.duckdb "together-$j/conf.duckdb" >/dev/null 2>"together-$j.err" &
+done
+fails=0
+for j in 1 2 3 4; do wait -n || fails=$((fails + 1)); done
+is "$fails" 0 "four migrations of a file with macros at once all succeed"
+
+# the writer appends in lanes, a segment of two row groups each, committed
+# in order: 700,000 rows are 3 segments, on 3 lanes and on 1
+"$DUCKMIG_HELPER" sql --engine 0.6.1 lanes.duckdb \
+    "CREATE TABLE t AS SELECT range AS i, 'row ' || range AS s FROM range(700000)" >/dev/null
+for to in 0.8.1 1.5.6; do
+    for threads in 3 1; do
+        mkdir -p "lanes-$to-$threads"
+        run env DUCKMIG_THREADS=$threads "$DUCKMIG" migrate --to "$to" lanes.duckdb "lanes-$to-$threads/lanes.duckdb"
+        is "$rc" 0 "-> $to, $threads lane(s): migrated and verified"
+        is "$(q "lanes-$to-$threads/lanes.duckdb" "SELECT count(*), count(*) FILTER (WHERE rowid <> i) FROM t")" \
+           "$(printf '700000\t0')" "-> $to, $threads lane(s): every row where the source had it"
+        is "$(q "lanes-$to-$threads/lanes.duckdb" "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('t')")" \
+           6 "-> $to, $threads lane(s): full row groups (700000 rows in 6)"
+    done
+done
 
 # the writer takes DUCKMIG_MEMORY_LIMIT as DuckDB's memory_limit: a
 # value DuckDB refuses is an error before anything is written
@@ -80,8 +113,20 @@ mkdir -p limited
 run env DUCKMIG_MEMORY_LIMIT=lots "$DUCKMIG" migrate --to 1.5.6 s0.6.1/conf.duckdb limited/conf.duckdb
 like "$rc $err" "[1-9]* *memory*" "a memory limit DuckDB refuses is a clear error"
 [ ! -e limited/conf.duckdb ]; ok $? "... and nothing is written"
+run env DUCKMIG_READER_MEMORY_LIMIT=plenty "$DUCKMIG" migrate --to 1.5.6 s0.6.1/conf.duckdb limited/conf.duckdb
+like "$rc $err" "[1-9]* *memory*" "a reader memory limit DuckDB refuses is a clear error"
+[ ! -e limited/conf.duckdb ]; ok $? "... and nothing is written"
 run env DUCKMIG_MEMORY_LIMIT=256MB "$DUCKMIG" migrate --to 0.8.1 s0.6.1/conf.duckdb limited/conf.duckdb
 is "$rc" 0 "with a 256MB writer the file migrates and verifies"
+
+# 0.6 MAPs (a STRUCT of two LISTs there) arrive as the MAPs they were
+for to in 0.8.1 1.5.6; do
+    is "$(q "o-0.6.1-$to/conf.duckdb" "SELECT id, mp::VARCHAR, nested::VARCHAR FROM maps06 ORDER BY id LIMIT 5")" \
+       "$(q --read-only s0.6.1/conf.duckdb "SELECT id, mp::VARCHAR, nested::VARCHAR FROM maps06 ORDER BY id LIMIT 5")" \
+       "0.6.1 -> $to: MAP values"
+    is "$(q "o-0.6.1-$to/conf.duckdb" "SELECT sum(cardinality(mp))::BIGINT, sum(element_at(mp, 'k' || (id - 10))[1])::BIGINT FROM maps06")" \
+       "$(printf '3002\t4498500')" "0.6.1 -> $to: MAP lookups in the target"
+done
 
 # MAP, UNION, BIT, JSON exist from 0.7
 is "$(q o-0.7.1-1.5.6/conf.duckdb "SELECT mp::VARCHAR, un::VARCHAR, bt::VARCHAR, js::VARCHAR FROM newer ORDER BY id")" \
