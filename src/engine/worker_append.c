@@ -431,7 +431,12 @@ static bool lanes_open(struct lanes *ls, struct worker *w, const char *schema,
 {
     const struct dm_duckdb_api *a = &w->api;
     ls->w = w;
-    ls->n = dm_thread_count();
+    /* before 0.9 a commit writes its rows to the WAL in full, and with a
+     * transaction always open on another lane the automatic checkpoint
+     * that empties the WAL never runs: the WAL would grow to the table's
+     * size (measured: 874 MB beside a 376 MB file, and slower), so those
+     * releases append on one lane */
+    ls->n = w->major == 0 && w->minor < 9 ? 1 : dm_thread_count();
     pthread_mutex_init(&ls->mu, NULL);
     pthread_cond_init(&ls->cv, NULL);
     for (size_t i = 0; i < ls->n; i++) {
