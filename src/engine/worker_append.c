@@ -277,13 +277,15 @@ struct lanes {
     size_t nspare;
 };
 
-/* Record the first failure (under mu) and wake everyone. */
-static void lanes_fail_locked(struct lanes *ls, const char *msg)
+/* Record the first failure and wake everyone. */
+static void lanes_fail(struct lanes *ls, const char *msg)
 {
+    pthread_mutex_lock(&ls->mu);
     if (!ls->failed)
         snprintf(ls->error, sizeof(ls->error), "%s", msg);
     ls->failed = true;
     pthread_cond_broadcast(&ls->cv);
+    pthread_mutex_unlock(&ls->mu);
 }
 
 static bool lane_exec(struct lane *l, const char *sql)
@@ -294,9 +296,7 @@ static bool lane_exec(struct lane *l, const char *sql)
     bool ok = a->query(l->con, sql, &res) == DM_DDB_SUCCESS;
     if (!ok) {
         const char *m = a->result_error(&res);
-        pthread_mutex_lock(&l->all->mu);
-        lanes_fail_locked(l->all, m ? m : sql);
-        pthread_mutex_unlock(&l->all->mu);
+        lanes_fail(l->all, m ? m : sql);
     }
     a->destroy_result(&res);
     return ok;
@@ -309,9 +309,7 @@ static bool lane_commit(struct lane *l, uint64_t seg)
     const struct dm_duckdb_api *a = &ls->w->api;
     if (a->appender_flush(l->ap.app) != DM_DDB_SUCCESS) {
         const char *m = a->appender_error(l->ap.app);
-        pthread_mutex_lock(&ls->mu);
-        lanes_fail_locked(ls, m ? m : "appender flush failed");
-        pthread_mutex_unlock(&ls->mu);
+        lanes_fail(ls, m ? m : "appender flush failed");
         return false;
     }
     pthread_mutex_lock(&ls->mu);
@@ -364,9 +362,7 @@ static void *lane_run(void *arg)
             dm_wcur_init(&c, &item.buf);
             ok = append_chunk(ls->w, &l->ap, &c, error, sizeof(error));
             if (!ok) {
-                pthread_mutex_lock(&ls->mu);
-                lanes_fail_locked(ls, error);
-                pthread_mutex_unlock(&ls->mu);
+                lanes_fail(ls, error);
             }
         }
         pthread_mutex_lock(&ls->mu);
@@ -465,9 +461,7 @@ static bool lanes_open(struct lanes *ls, struct worker *w, const char *schema,
     for (size_t i = 0; i < ls->n; i++) {
         struct lane *l = &ls->lane[i];
         if (pthread_create(&l->thread, NULL, lane_run, l) != 0) {
-            pthread_mutex_lock(&ls->mu);
-            lanes_fail_locked(ls, "cannot start an append thread");
-            pthread_mutex_unlock(&ls->mu);
+            lanes_fail(ls, "cannot start an append thread");
             return false;
         }
         l->started = true;
@@ -562,9 +556,7 @@ enum dm_code worker_handle_append(struct worker *w, struct dm_wcur *c)
         if (type == DM_W_END)
             break;
         if (type != DM_W_CHUNK || in.len < 4) {
-            pthread_mutex_lock(&ls->mu);
-            lanes_fail_locked(ls, "unexpected frame");
-            pthread_mutex_unlock(&ls->mu);
+            lanes_fail(ls, "unexpected frame");
             continue;
         }
         uint32_t count = (uint32_t)in.data[0] | (uint32_t)in.data[1] << 8 |

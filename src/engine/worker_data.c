@@ -290,6 +290,14 @@ void worker_release_types(struct dm_type_node *types, size_t n)
     free(types);
 }
 
+/* Whether the loaded release can stream a result (0.8+). */
+static bool can_stream(const struct worker *w)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    return a->pending_prepared_streaming &&
+           (a->fetch_chunk || a->stream_fetch_chunk);
+}
+
 /*
  * Start a query's result on con: streaming where the release can (0.8+),
  * so that memory stays bounded by a chunk, else materialized (0.6, 0.7).
@@ -301,8 +309,7 @@ static bool start_result(struct worker *w, dm_ddb_connection con,
 {
     const struct dm_duckdb_api *a = &w->api;
     *streaming = false;
-    if (!a->pending_prepared_streaming ||
-        !(a->fetch_chunk || a->stream_fetch_chunk)) {
+    if (!can_stream(w)) {
         if (a->query(con, sql, res) == DM_DDB_SUCCESS)
             return true;
         const char *m = a->result_error(res);
@@ -361,13 +368,10 @@ struct range_read {
 static void *range_read_run(void *arg)
 {
     struct range_read *rr = arg;
-    const struct dm_duckdb_api *a = &rr->w->api;
+    bool streaming; /* never: ranges are read where results cannot stream */
     rr->failure[0] = '\0';
-    if (a->query(rr->con, rr->sql, &rr->res) != DM_DDB_SUCCESS) {
-        const char *m = a->result_error(&rr->res);
-        snprintf(rr->failure, sizeof(rr->failure), "%s",
-                 m ? m : "query failed");
-    }
+    start_result(rr->w, rr->con, rr->sql, &rr->res, &streaming, rr->failure,
+                 sizeof(rr->failure));
     rr->have_res = true;
     return NULL;
 }
@@ -524,40 +528,29 @@ static enum dm_code send_chunks(struct worker *w, struct dm_ddb_result *res,
     return DM_OK;
 }
 
-/* Encoded bytes per row of a few rows of base, to size the ranges. */
+/*
+ * Encoded bytes per row of a few rows of base, to size the ranges: they
+ * are encoded as SCAN would send them, into a scratch buffer, unsent.
+ */
 static uint64_t probe_row_bytes(struct worker *w, const char *base,
                                 const struct scan_out *so)
 {
-    const struct dm_duckdb_api *a = &w->api;
     struct dm_ddb_result res;
-    struct dm_wbuf scratch;
-    uint64_t bytes = 0, rows = 0;
-    char *sql = NULL;
+    struct dm_wbuf scratch = DM_WBUF_INIT;
+    struct scan_out probe = {
+        .types = so->types, .ncols = so->ncols, .buf = &scratch, .quiet = true};
+    bool streaming;
+    char msg[DM_ERROR_MSG_MAX], *sql = NULL;
     memset(&res, 0, sizeof(res));
-    memset(&scratch, 0, sizeof(scratch));
     if (asprintf(&sql, "%s LIMIT %d", base, 4 * DM_VECTOR_SIZE) < 0)
         return 0;
-    if (a->query(w->con, sql, &res) == DM_DDB_SUCCESS &&
-        a->column_count(&res) == so->ncols) {
-        dm_idx_t n = a->result_chunk_count(res);
-        for (dm_idx_t ci = 0; ci < n; ci++) {
-            dm_ddb_chunk chunk = a->result_get_chunk(res, ci);
-            if (!chunk)
-                break;
-            uint64_t count = a->chunk_get_size(chunk);
-            dm_wbuf_begin(&scratch, DM_W_CHUNK);
-            for (dm_idx_t col = 0; col < so->ncols; col++)
-                encode_vector(w, &scratch, a->chunk_get_vector(chunk, col),
-                              &so->types[col], count);
-            a->destroy_data_chunk(&chunk);
-            rows += count;
-            bytes += scratch.len;
-        }
-    }
-    a->destroy_result(&res);
+    if (start_result(w, w->con, sql, &res, &streaming, msg, sizeof(msg)) &&
+        w->api.column_count(&res) == so->ncols)
+        send_chunks(w, &res, streaming, &probe);
+    w->api.destroy_result(&res);
     dm_wbuf_release(&scratch);
     free(sql);
-    return rows ? bytes / rows + 1 : 0;
+    return probe.rows && !probe.failed ? probe.bytes / probe.rows + 1 : 0;
 }
 
 static uint64_t range_rows(uint64_t budget, uint64_t row_bytes)
@@ -610,12 +603,12 @@ static enum dm_code scan_ranges(struct worker *w, const char *base,
         rc = scan_fail(w, so, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if (a->query(w->con, head_sql, &head) != DM_DDB_SUCCESS) {
-        const char *m = a->result_error(&head);
-        rc = scan_fail(w, so, DM_ERR_SQL, m ? m : "query failed");
-    } else {
+    bool streaming;
+    char msg[DM_ERROR_MSG_MAX];
+    if (!start_result(w, w->con, head_sql, &head, &streaming, msg, sizeof(msg)))
+        rc = scan_fail(w, so, DM_ERR_SQL, msg);
+    else
         rc = send_schema(w, &head, so);
-    }
     a->destroy_result(&head);
     free(head_sql);
     if (rc || so->failed)
@@ -666,7 +659,7 @@ out:
 
 /*
  * SCAN(sql, flags, last_rowid, batch_rows, batch_bytes): one result, or
- * with last_rowid != DM_SCAN_WHOLE on a release that cannot stream, the
+ * with last_rowid != DM_SCAN_WHOLE_TABLE on a release that cannot stream, the
  * rowid ranges of sql (a SELECT ... FROM table without WHERE).
  */
 enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
@@ -693,9 +686,7 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
         free(sql);
         return scan_fail(w, &so, DM_ERR_USAGE, "no database is open");
     }
-    bool can_stream = a->pending_prepared_streaming &&
-                      (a->fetch_chunk || a->stream_fetch_chunk);
-    if (last != DM_SCAN_WHOLE_TABLE && !can_stream) {
+    if (last != DM_SCAN_WHOLE_TABLE && !can_stream(w)) {
         rc = scan_ranges(w, sql, last, batch_rows, batch_bytes, &so);
     } else {
         char msg[DM_ERROR_MSG_MAX];

@@ -903,12 +903,13 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     }
     double t2 = now();
     res->t_data = t2 - t1;
-    set_threads(writer, dm_thread_count());
     /* the source is read: its engine's memory is not held through the
      * index build */
     dm_engine_stop(reader);
     reader = NULL;
-    if (!indexes_first) {
+    if (indexes_first) {
+        set_threads(writer, dm_thread_count()); /* for the CHECKPOINT */
+    } else {
         /* a fresh writer builds the indexes: the one that loaded the rows
          * holds their blocks in memory, and an index build (in memory in
          * 0.8) on top of them would raise the peak by the table's size */

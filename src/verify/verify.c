@@ -11,15 +11,22 @@
 #include "util/str.h"
 #include "util/threads.h"
 
-char *dm_stored_columns_sql(const struct dm_cat_table *t)
+/*
+ * The SELECT list of t's stored columns, or with group non-NULL of those
+ * k-th stored columns whose group[k] is g: "a", "b".
+ */
+static char *columns_sql(const struct dm_cat_table *t, const size_t *group,
+                         size_t g)
 {
     size_t cap = 64, len = 0;
     char *out = malloc(cap);
     if (!out)
         return NULL;
     out[0] = '\0';
-    for (size_t i = 0; i < t->ncols; i++) {
+    for (size_t i = 0, k = 0; i < t->ncols; i++) {
         if (t->cols[i].generated)
+            continue;
+        if (group && group[k++] != g)
             continue;
         char *id = dm_sql_ident(t->cols[i].name);
         if (!id)
@@ -42,6 +49,11 @@ char *dm_stored_columns_sql(const struct dm_cat_table *t)
 oom:
     free(out);
     return NULL;
+}
+
+char *dm_stored_columns_sql(const struct dm_cat_table *t)
+{
+    return columns_sql(t, NULL, 0);
 }
 
 /* a positive integer from the environment, else dflt */
@@ -70,13 +82,10 @@ static unsigned column_weight(const char *type)
  */
 static enum dm_code print_in_groups(struct dm_engine *e,
                                     const struct dm_cat_table *t,
-                                    size_t ngroups,
+                                    size_t nstored, size_t ngroups,
                                     struct dm_table_print *print,
                                     struct dm_error *err)
 {
-    size_t nstored = 0;
-    for (size_t i = 0; i < t->ncols; i++)
-        nstored += !t->cols[i].generated;
     size_t *group = calloc(nstored ? nstored : 1, sizeof(*group));
     size_t *order = calloc(nstored ? nstored : 1, sizeof(*order));
     unsigned load[DM_MAX_THREADS] = {0};
@@ -109,24 +118,10 @@ static enum dm_code print_in_groups(struct dm_engine *e,
     /* a SELECT per group; order[] is where each result column goes */
     size_t at = 0;
     for (size_t g = 0; g < ngroups; g++) {
-        char *list = NULL;
-        for (size_t i = 0, k = 0; i < t->ncols; i++) {
-            if (t->cols[i].generated)
-                continue;
-            if (group[k] == g) {
-                char *id = dm_sql_ident(t->cols[i].name);
-                char *more = id ? dm_fmt("%s%s%s", list ? list : "",
-                                         list ? ", " : "", id)
-                                : NULL;
-                free(id);
-                free(list);
-                list = more;
-                if (!list)
-                    break;
+        for (size_t k = 0; k < nstored; k++)
+            if (group[k] == g)
                 order[at++] = k;
-            }
-            k++;
-        }
+        char *list = columns_sql(t, group, g);
         sqls[g] = list ? dm_fmt("SELECT %s FROM %s.%s", list, s, n) : NULL;
         free(list);
         if (!sqls[g]) {
@@ -187,8 +182,8 @@ enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
         nstored += !t->cols[i].generated;
     if (flags == DM_SCAN_PRINT && !fn && print && dm_engine_streams(e) &&
         ngroups > 1 && nstored > 1) {
-        rc = print_in_groups(e, t, ngroups < nstored ? ngroups : nstored, print,
-                             err);
+        rc = print_in_groups(e, t, nstored,
+                             ngroups < nstored ? ngroups : nstored, print, err);
         goto out;
     }
     if (!dm_engine_streams(e)) {
