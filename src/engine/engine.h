@@ -117,10 +117,10 @@ enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql,
                             struct dm_table_print *print, struct dm_error *err);
 
 /*
- * How a release that cannot stream (0.6, 0.7) reads a table: in rowid
- * ranges [0, last_rowid] of `rows` rows each, or when rows is 0 of about
- * `bytes` of encoded data each (the worker sizes them from the rows it
- * has seen).
+ * How a release that cannot stream (0.6, 0.7) reads a table: in ranges
+ * (LIMIT/OFFSET, on one thread) of `rows` rows each, or when rows is 0 of
+ * about `bytes` of encoded data each (the worker sizes them from the rows
+ * it has seen); the table has at most last_rowid + 1 rows.
  */
 struct dm_scan_ranges {
     uint64_t last_rowid;
@@ -128,9 +128,10 @@ struct dm_scan_ranges {
 };
 
 /*
- * dm_engine_scan of sql ("SELECT ... FROM table", no WHERE) in rowid
- * ranges; the worker reads the next range while it sends one, and the
- * caller sees one result. A release that streams runs sql whole.
+ * dm_engine_scan of sql ("SELECT ... FROM table", no WHERE, LIMIT or
+ * ORDER BY) in ranges; the worker reads the next range while it sends
+ * one, and the caller sees one result. A release that streams runs sql
+ * whole.
  */
 enum dm_code dm_engine_scan_ranges(struct dm_engine *e, const char *sql,
                                    const struct dm_scan_ranges *ranges,

@@ -43,7 +43,7 @@ enum dm_wire_type {
     DM_W_DONE = 8,
     DM_W_QUIT = 9,
     DM_W_SCAN = 10,   /* P: sql, flags (1: send chunks, 2: fingerprint),
-                         last rowid, rows and bytes per rowid range */
+                         last rowid, rows and bytes per range */
     DM_W_SCHEMA = 11, /* W: n, n x (name, type tree) */
     DM_W_CHUNK = 12,  /* either way: count, ncols, vectors (vec.h) */
     DM_W_APPEND = 13, /* P: schema, table, n, n x (column, type tree) */
@@ -52,7 +52,7 @@ enum dm_wire_type {
 };
 
 #define DM_WIRE_NULL_LEN 0xffffffffu
-/* SCAN's last_rowid when sql is to be run as it is, not in rowid ranges */
+/* SCAN's last_rowid when sql is to be run as it is, not in ranges */
 #define DM_SCAN_WHOLE_TABLE UINT64_MAX
 /* A frame larger than this is a protocol error, not a reason to OOM. */
 #define DM_WIRE_MAX_FRAME (256u << 20)

@@ -348,12 +348,16 @@ static dm_ddb_chunk next_chunk(struct worker *w, struct dm_ddb_result *res,
 }
 
 /*
- * A 0.6/0.7 result is materialized whole, so a table is read in rowid
- * ranges. Those releases do not push a rowid filter into the scan: every
- * range costs a scan of the whole table, so ranges are as large as the
- * memory budget allows, and the next range is read on a second
- * connection, on its own thread, while this one is sent. The writer then
- * never waits for a range to be materialized.
+ * A 0.6/0.7 result is materialized whole, so a table is read in ranges.
+ * Those releases do not push a rowid filter into the scan: a range of
+ * rowids costs a scan of the whole table. A range of LIMIT n OFFSET k
+ * ends the scan at its last row instead, so it costs a scan of the rows
+ * up to its end, and a table's ranges cost about half as much. The scan
+ * runs on one thread, so OFFSET counts rows in storage order by
+ * construction (the same order a rowid range would give). Ranges are as
+ * large as the memory budget allows, and the next range is read on a
+ * second connection, on its own thread, while this one is sent: the
+ * writer never waits for a range to be materialized.
  */
 struct range_read {
     struct worker *w;
@@ -394,14 +398,15 @@ static void range_read_reset(struct range_read *rr)
     rr->sql = NULL;
 }
 
-/* Start reading rowids [lo, hi) of the scan's query on rr's connection. */
+/* Start reading rows [first, first + n) of the scan's query on rr's
+ * connection. */
 static bool range_read_start(struct range_read *rr, const char *base,
-                             uint64_t lo, uint64_t hi)
+                             uint64_t first, uint64_t n)
 {
     range_read_reset(rr);
     memset(&rr->res, 0, sizeof(rr->res));
-    if (asprintf(&rr->sql, "%s WHERE rowid >= %llu AND rowid < %llu", base,
-                 (unsigned long long)lo, (unsigned long long)hi) < 0) {
+    if (asprintf(&rr->sql, "%s LIMIT %llu OFFSET %llu", base,
+                 (unsigned long long)n, (unsigned long long)first) < 0) {
         rr->sql = NULL;
         return false;
     }
@@ -574,10 +579,45 @@ static enum dm_code send_done(struct worker *w, const struct scan_out *so)
     return dm_wire_send(w->fd, &w->out, &err);
 }
 
+/* Run a statement whose result does not matter; false when it failed. */
+static bool exec_quietly(struct worker *w, const char *sql)
+{
+    struct dm_ddb_result res;
+    memset(&res, 0, sizeof(res));
+    bool ok = w->api.query(w->con, sql, &res) == DM_DDB_SUCCESS;
+    w->api.destroy_result(&res);
+    return ok;
+}
+
+/* DuckDB's task threads (0 when they cannot be read). */
+static unsigned long get_threads(struct worker *w)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    struct dm_ddb_result res;
+    unsigned long n = 0;
+    memset(&res, 0, sizeof(res));
+    if (a->query(w->con, "SELECT current_setting('threads')", &res) ==
+        DM_DDB_SUCCESS) {
+        char *v = a->value_varchar(&res, 0, 0);
+        n = v ? strtoul(v, NULL, 10) : 0;
+        a->free(v);
+    }
+    a->destroy_result(&res);
+    return n;
+}
+
+static bool set_threads(struct worker *w, unsigned long n)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "SET threads TO %lu", n);
+    return exec_quietly(w, sql);
+}
+
 /*
- * The ranges [0, last] of base: sized by batch_rows when non-zero, else
- * by batch_bytes over the bytes per row seen so far; two in memory at a
- * time, the one being sent and the one being read.
+ * The ranges of base, which has at most last + 1 rows (its table's last
+ * rowid): sized by batch_rows when non-zero, else by batch_bytes over the
+ * bytes per row seen so far; two in memory at a time, the one being sent
+ * and the one being read. A range shorter than asked for is the last.
  */
 static enum dm_code scan_ranges(struct worker *w, const char *base,
                                 uint64_t last, uint64_t batch_rows,
@@ -592,8 +632,14 @@ static enum dm_code scan_ranges(struct worker *w, const char *base,
     memset(reads, 0, sizeof(reads));
     cur->w = next->w = w;
     cur->con = w->con;
-    if (a->connect(w->db, &next->con) != DM_DDB_SUCCESS)
-        return scan_fail(w, so, DM_ERR_ENGINE, "duckdb_connect failed");
+    unsigned long threads = get_threads(w);
+    if (!threads || !set_threads(w, 1))
+        return scan_fail(w, so, DM_ERR_ENGINE,
+                         "cannot read a table on one thread");
+    if (a->connect(w->db, &next->con) != DM_DDB_SUCCESS) {
+        rc = scan_fail(w, so, DM_ERR_ENGINE, "duckdb_connect failed");
+        goto out;
+    }
 
     /* the schema, and a first estimate of the row size, from a few rows */
     struct dm_ddb_result head;
@@ -614,9 +660,9 @@ static enum dm_code scan_ranges(struct worker *w, const char *base,
     if (rc || so->failed)
         goto out;
     uint64_t row_bytes = batch_rows ? 0 : probe_row_bytes(w, base, so);
-    uint64_t lo = 0, step = batch_rows ? batch_rows
-                                       : range_rows(batch_bytes, row_bytes);
-    if (!range_read_start(cur, base, lo, lo + step)) {
+    uint64_t first = 0, step = batch_rows ? batch_rows
+                                          : range_rows(batch_bytes, row_bytes);
+    if (!range_read_start(cur, base, first, step)) {
         rc = scan_fail(w, so, DM_ERR_NOMEM, "cannot start a read");
         goto out;
     }
@@ -627,16 +673,16 @@ static enum dm_code scan_ranges(struct worker *w, const char *base,
             goto out;
         }
         if (a->column_count(&cur->res) != so->ncols) {
-            rc = scan_fail(w, so, DM_ERR_INTERNAL,
-                           "a rowid range changed shape");
+            rc = scan_fail(w, so, DM_ERR_INTERNAL, "a range changed shape");
             goto out;
         }
-        uint64_t next_lo = lo + step;
-        if (next_lo > lo && next_lo <= last) {
+        uint64_t next_first = first + step;
+        if (a->row_count(&cur->res) == step && next_first > first &&
+            next_first <= last) {
             if (!batch_rows && so->rows)
                 row_bytes = so->bytes / so->rows + 1;
             step = batch_rows ? batch_rows : range_rows(batch_bytes, row_bytes);
-            if (!range_read_start(next, base, next_lo, next_lo + step)) {
+            if (!range_read_start(next, base, next_first, step)) {
                 rc = scan_fail(w, so, DM_ERR_NOMEM, "cannot start a read");
                 goto out;
             }
@@ -648,12 +694,15 @@ static enum dm_code scan_ranges(struct worker *w, const char *base,
         struct range_read *sent = cur;
         cur = next;
         next = sent;
-        lo = next_lo;
+        first = next_first;
     }
 out:
     range_read_reset(&reads[0]);
     range_read_reset(&reads[1]);
-    a->disconnect(&reads[1].con); /* reads[0] has the worker's own */
+    if (reads[1].con)
+        a->disconnect(&reads[1].con); /* reads[0] has the worker's own */
+    if (!set_threads(w, threads) && !rc && !so->failed)
+        rc = scan_fail(w, so, DM_ERR_ENGINE, "cannot restore DuckDB's threads");
     return rc;
 }
 

@@ -23,13 +23,13 @@
 /* The SELECT list of t's stored (non-generated) columns: "a", "b". */
 char *dm_stored_columns_sql(const struct dm_cat_table *t);
 
-/* Default encoded bytes per rowid range ($DUCKMIG_BATCH_BYTES). */
+/* Default encoded bytes per range ($DUCKMIG_BATCH_BYTES). */
 #define DM_SCAN_BATCH_BYTES (128u << 20)
 
 /*
  * Read t's stored columns through e (see dm_engine_scan for flags, fn and
  * print). A release that cannot stream (0.6, 0.7) would hold the whole
- * table in memory, so it is read in rowid ranges (dm_engine_scan_ranges)
+ * table in memory, so it is read in ranges (dm_engine_scan_ranges)
  * of about $DUCKMIG_BATCH_BYTES encoded bytes, or $DUCKMIG_BATCH_ROWS
  * rows when that is set; two ranges are in memory at a time.
  */
