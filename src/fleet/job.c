@@ -13,6 +13,7 @@
 
 #include "header/header.h"
 #include "migrate/migrate.h"
+#include "migrate/source.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -145,6 +146,36 @@ out:
     return done;
 }
 
+/*
+ * Fetch key's WAL (key + ".wal"), if the store has one, to path + ".wal":
+ * it holds rows the file does not, and travels with it.
+ */
+static enum dm_code get_wal(struct dm_store *src, const char *key,
+                            const char *path, struct dm_error *err)
+{
+    struct dm_object obj = {0};
+    char *wal_key = dm_fmt("%s.wal", key), *wal_path = dm_fmt("%s.wal", path);
+    enum dm_code rc = DM_OK;
+    if (!wal_key || !wal_path) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = src->ops->stat(src, wal_key, &obj, err);
+    dm_object_release(&obj);
+    if (rc == DM_ERR_NOT_FOUND) {
+        dm_error_clear(err);
+        rc = DM_OK;
+        goto out;
+    }
+    if (!rc)
+        rc = src->ops->get(src, wal_key, wal_path, &obj, NULL, err);
+    dm_object_release(&obj);
+out:
+    free(wal_path);
+    free(wal_key);
+    return rc;
+}
+
 enum dm_code dm_job_run(const struct dm_job_spec *job,
                         const char *download_root, const char *target,
                         struct dm_job_outcome *out)
@@ -153,6 +184,7 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
     struct dm_store *src = NULL, *dst = NULL;
     char *dir = NULL, *in = NULL, *outp = NULL, *check = NULL;
     struct dm_migrate_result res;
+    struct dm_source replayed = {{0}, {0}};
     bool have_res = false;
     double t0 = now_s();
     enum dm_code rc = DM_OK;
@@ -190,6 +222,8 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
     rc = src->ops->get(src, job->src_key, in, &got, NULL, &err);
     out->src_size = got.size;
     dm_object_release(&got);
+    if (!rc)
+        rc = get_wal(src, job->src_key, in, &err);
     if (rc)
         goto fail;
     struct dm_header_info h;
@@ -218,8 +252,13 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
     out->verification = dm_report_json(&res.report);
     const char *upload = outp;
     if (res.status == DM_MIG_ALREADY) {
-        /* the seed: at the target already, so the file goes as it is */
+        /* the seed: at the target already, so the file goes as it is;
+         * with a WAL, a copy that holds the WAL's rows goes instead */
         upload = in;
+        rc = dm_source_prepare(in, res.src_release, dir, &replayed, &err);
+        if (rc)
+            goto fail;
+        upload = replayed.path;
         out->status = "already_at_target";
         snprintf(out->dst_version, sizeof(out->dst_version), "%s",
                  out->src_version);
@@ -249,6 +288,7 @@ fail:
     json_decref(out->verification);
     out->verification = NULL;
 done:
+    dm_source_remove(&replayed);
     if (have_res)
         dm_report_release(&res.report);
     if (dir)

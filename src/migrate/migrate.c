@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "header/header.h"
 #include "migrate/catalog.h"
+#include "migrate/source.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/threads.h"
@@ -1153,10 +1154,18 @@ enum dm_code dm_migrate(const struct dm_migrate_opts *o,
     dm_info("migrate", "%s: storage %llu -> DuckDB %s (storage %llu)", o->src,
             (unsigned long long)info.storage_version, res->dst_release,
             (unsigned long long)res->dst_storage);
-    if (info.storage_version < DM_STORAGE_V0_9)
-        rc = migrate_legacy(o, res, &st, err);
-    else
+    if (info.storage_version < DM_STORAGE_V0_9) {
+        /* a WAL beside a 0.6-0.8 file is replayed in a copy (source.h) */
+        struct dm_source source;
+        struct dm_migrate_opts from_copy = *o;
+        rc = dm_source_prepare(o->src, res->src_release, st.dir, &source, err);
+        from_copy.src = source.path;
+        if (!rc)
+            rc = migrate_legacy(&from_copy, res, &st, err);
+        dm_source_remove(&source);
+    } else {
         rc = migrate_modern(o, res, &st, err);
+    }
     if (!rc && dm_report_mismatch(&res->report))
         rc = dm_fail(err, DM_ERR_VERIFY,
                      "verification of %s failed; nothing was written", o->dst);

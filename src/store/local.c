@@ -67,55 +67,12 @@ static enum dm_code open_key(struct local_store *ls, const char *key, int *fd,
     return DM_OK;
 }
 
-/* Copy in to out from their current offsets, counting progress. */
-static enum dm_code copy_fd(int in, int out, const char *what,
-                            struct dm_progress *progress, struct dm_error *err)
-{
-    bool plain = false;
-    char buf[1 << 15];
-    for (;;) {
-        ssize_t n;
-        if (!plain) {
-            n = copy_file_range(in, NULL, out, NULL, 1 << 24, 0);
-            if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
-                          errno == EINVAL || errno == EOPNOTSUPP)) {
-                plain = true;
-                continue;
-            }
-        } else {
-            n = read(in, buf, sizeof(buf));
-            if (n > 0) {
-                for (ssize_t off = 0; off < n;) {
-                    ssize_t w = write(out, buf + off, (size_t)(n - off));
-                    if (w < 0) {
-                        if (errno == EINTR)
-                            continue;
-                        return dm_fail_errno(err, DM_ERR_IO, errno,
-                                             "cannot write '%s'", what);
-                    }
-                    off += w;
-                }
-            }
-        }
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return dm_fail_errno(err, DM_ERR_IO, errno, "cannot copy '%s'",
-                                 what);
-        }
-        if (n == 0)
-            return DM_OK;
-        if (progress)
-            atomic_fetch_add(&progress->done, (uint64_t)n);
-    }
-}
-
 /* Copy in into f and commit it; on any failure f is aborted. */
 static enum dm_code copy_commit(int in, struct dm_atomic_file *f,
                                 const char *what, struct dm_progress *progress,
                                 struct dm_error *err)
 {
-    enum dm_code rc = copy_fd(in, f->fd, what, progress, err);
+    enum dm_code rc = dm_copy_fd(in, f->fd, what, progress, err);
     if (rc) {
         dm_atomic_abort(f);
         return rc;

@@ -85,6 +85,14 @@ enum dm_code dm_key_check(const char *key, size_t len, struct dm_error *err);
 /* The same rules for a listing prefix, which may be "" or end with '/'. */
 enum dm_code dm_prefix_check(const char *prefix, struct dm_error *err);
 
+/*
+ * Copy in to out from their current offsets (copy_file_range, which a
+ * filesystem may turn into a clone; read/write where it cannot), adding
+ * what was copied to progress (may be NULL). what names the copy in errors.
+ */
+enum dm_code dm_copy_fd(int in, int out, const char *what,
+                        struct dm_progress *progress, struct dm_error *err);
+
 /* Open the local file a put sends: a regular file, and its size.
  * DM_ERR_NOT_FOUND when it is missing. */
 enum dm_code dm_open_upload(const char *path, int *fd, uint64_t *size,

@@ -8,6 +8,7 @@
 
 #include "engine/registry.h"
 #include "header/header.h"
+#include "migrate/source.h"
 #include "util/str.h"
 #include "util/threads.h"
 
@@ -509,9 +510,11 @@ void dm_verify_table_data(const struct dm_cat_table *t,
                   (unsigned long long)src->rows, stored);
 }
 
-/* Start the engine that opens path and open it read-only. */
-static enum dm_code open_side(const char *path, struct dm_engine **e,
-                              struct dm_rows **builtin, struct dm_error *err)
+/* Start the engine that opens path and open it read-only (a 0.6-0.8 file
+ * with a WAL: a replayed copy of it, in source). */
+static enum dm_code open_side(const char *path, struct dm_source *source,
+                              struct dm_engine **e, struct dm_rows **builtin,
+                              struct dm_error *err)
 {
     struct dm_header_info info;
     char release[DM_RELEASE_MAX];
@@ -524,7 +527,10 @@ static enum dm_code open_side(const char *path, struct dm_engine **e,
         return dm_fail(err, DM_ERR_ENGINE,
                        "%s: no installed engine opens storage version %llu",
                        path, (unsigned long long)info.storage_version);
-    return dm_catalog_open(release, path, e, builtin, err);
+    rc = dm_source_prepare(path, release, NULL, source, err);
+    if (rc)
+        return rc;
+    return dm_catalog_open(release, source->path, e, builtin, err);
 }
 
 enum dm_code dm_verify_files(const char *src, const char *dst,
@@ -533,10 +539,13 @@ enum dm_code dm_verify_files(const char *src, const char *dst,
     struct dm_engine *es = NULL, *ed = NULL;
     struct dm_rows *bs = NULL, *bd = NULL;
     struct dm_catalog cs, cd;
+    struct dm_source ss, sd;
     bool have_cs = false, have_cd = false;
-    enum dm_code rc = open_side(src, &es, &bs, err);
+    memset(&ss, 0, sizeof(ss));
+    memset(&sd, 0, sizeof(sd));
+    enum dm_code rc = open_side(src, &ss, &es, &bs, err);
     if (!rc)
-        rc = open_side(dst, &ed, &bd, err);
+        rc = open_side(dst, &sd, &ed, &bd, err);
     if (!rc)
         rc = dm_catalog_read(es, bs, &cs, err);
     have_cs = !rc;
@@ -572,5 +581,7 @@ out:
     dm_rows_free(bs);
     dm_engine_stop(ed);
     dm_engine_stop(es);
+    dm_source_remove(&sd);
+    dm_source_remove(&ss);
     return rc;
 }

@@ -51,6 +51,25 @@ rm -rf out-tty
 run script -qec "\"$DUCKMIG\" batch --jobs 2 fleet out-tty" /dev/null
 like "$out" "*batch: $n/$n files, 0 failed, *MiB, ETA*" "a progress line with counts, bytes and ETA on a terminal"
 
+# a WAL beside a source holds rows the file does not: the job fetches it
+# with the file, and a file already at the target goes up replayed, whole
+mkdir -p walfleet/a walfleet/b
+for d in a:0.6.1 b:0.8.1; do
+    "$DUCKMIG_HELPER" sql --engine "${d#*:}" "walfleet/${d%%:*}/t.duckdb" "CREATE TABLE t (i BIGINT)" >/dev/null
+    "$DUCKMIG_HELPER" sql --engine "${d#*:}" "walfleet/${d%%:*}/t.duckdb" "PRAGMA disable_checkpoint_on_shutdown" \
+        "INSERT INTO t SELECT range FROM range(130000)" >/dev/null
+done
+[ -s walfleet/a/t.duckdb.wal ] && [ -s walfleet/b/t.duckdb.wal ]; ok $? "two sources whose rows are in their WAL"
+wal_rows() { # DIR: the row counts of DIR/a and DIR/b, and any WAL left there
+    echo "$("$DUCKMIG_HELPER" sql --no-header "$1/a/t.duckdb" "SELECT count(*) FROM t")" \
+         "$("$DUCKMIG_HELPER" sql --no-header "$1/b/t.duckdb" "SELECT count(*) FROM t")" \
+         "$(find "$1" -name '*.wal' | wc -l)"
+}
+run "$DUCKMIG" batch --json walfleet walout
+is "$rc/$(jq -r '[.counts.migrated, .counts.already_at_target] | @tsv' <<<"$out")" "$(printf '0/1\t1')" \
+   "with WALs: one migrated, one already at the target"
+is "$(wal_rows walout)" "130000 130000 0" "... every row of each WAL is in DST, which has no WAL"
+
 # S3 as the source
 S3_PORT=$(free_port)
 start_s3 "$TMP/s3" "$S3_PORT" fleet-bucket || exit 1
@@ -67,6 +86,13 @@ run "$DUCKMIG" batch --jobs 2 fleet s3://fleet-bucket/migrated/
 is "$rc" 0 "from a local tree into s3://bucket/prefix"
 run "$DUCKMIG" ls s3://fleet-bucket/migrated/
 is "$(wc -l <<<"$out")" "$n" "... every file uploaded"
+
+for f in a/t.duckdb a/t.duckdb.wal b/t.duckdb b/t.duckdb.wal; do
+    "$DUCKMIG" cp "walfleet/$f" "s3://fleet-bucket/walfleet/$f" >/dev/null
+done
+run "$DUCKMIG" batch --json s3://fleet-bucket/walfleet/ walout-s3
+is "$rc/$(jq -r .files <<<"$out")" "0/2" "from S3, with WALs: two files (a WAL is not a file to migrate)"
+is "$(wal_rows walout-s3)" "130000 130000 0" "... every row of each WAL is in DST, which has no WAL"
 
 run "$DUCKMIG" batch fleet
 is "$rc" 2 "usage errors: exit 2"

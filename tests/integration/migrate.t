@@ -166,6 +166,36 @@ is "$(q out-wal/w.duckdb "SELECT count(*), sum(i) FROM t")" "$(printf '99\t5000'
 is "$(sha256sum wal/w.duckdb wal/w.duckdb.wal)" "$sums" "SRC and its WAL are unchanged"
 [ ! -e out-wal/w.duckdb.wal ]; ok $? "the new file has no WAL"
 
+# a large insert that only the WAL holds: 0.6-0.8 opened read-only do not
+# replay it (0 rows, or 0.6.1 cannot open the file), so the file and its
+# WAL are replayed in a copy. big-<release>: 130,000 rows (more than a row
+# group) in one transaction; refuse: 0.6.1's shape that fails to open
+for rel in 0.6.1 0.7.1 0.8.1 refuse; do
+    f=wal/big-$rel.duckdb engine=$rel rows=130000 sql="INSERT INTO t SELECT range, 'row ' || range FROM range(130000)"
+    [ "$rel" = refuse ] && { engine=0.6.1 rows=300000 sql="INSERT INTO t SELECT range, NULL FROM range(300000)"; }
+    "$DUCKMIG_HELPER" sql --engine "$engine" "$f" "CREATE TABLE t (i BIGINT, s VARCHAR)" >/dev/null
+    "$DUCKMIG_HELPER" sql --engine "$engine" "$f" "PRAGMA disable_checkpoint_on_shutdown" "$sql" >/dev/null
+    [ -s "$f.wal" ]; ok $? "$rel: the WAL holds $rows rows"
+    got=$(q --engine "$engine" --read-only "$f" "SELECT count(*) FROM t")
+    like "$got" "*Exception in WAL playback*" "$rel: DuckDB $engine opened read-only fails to replay the WAL ..."
+    like "$(tail -1 <<<"$got")" "[0d]*" "... and answers 0 rows, or does not open the file"
+    sums=$(sha256sum "$f" "$f.wal")
+    for to in 0.8.1 1.5.6; do
+        [ "$engine/$to" = 0.8.1/0.8.1 ] && continue # already at target
+        rm -rf "out-wal/$rel-$to" && mkdir -p "out-wal/$rel-$to"
+        run "$DUCKMIG" migrate --to "$to" "$f" "out-wal/$rel-$to/t.duckdb"
+        is "$rc" 0 "$rel -> $to: migrated"
+        is "$(q "out-wal/$rel-$to/t.duckdb" "SELECT count(*), sum(i) FROM t")" \
+           "$(printf '%s\t%s' "$rows" $((rows * (rows - 1) / 2)))" "$rel -> $to: every row of the WAL is there"
+        is "$(ls -A "out-wal/$rel-$to")" t.duckdb "$rel -> $to: no copy or staging folder is left"
+    done
+    rm -rf vtmp && mkdir vtmp
+    run env TMPDIR="$TMP/vtmp" "$DUCKMIG" verify "$f" "out-wal/$rel-1.5.6/t.duckdb"
+    is "$rc" 0 "$rel: verify reads the WAL's rows too"
+    is "$(ls -A vtmp)" "" "$rel: verify leaves no copy in \$TMPDIR"
+    is "$(sha256sum "$f" "$f.wal")" "$sums" "$rel: SRC and its WAL are unchanged"
+done
+
 # already at target, spellings, DUCKDB_MIGRATE_VERSION
 mkdir -p same
 run "$DUCKMIG" migrate --json s0.8.1/conf.duckdb same/conf.duckdb
