@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "header/header.h"
+#include "util/log.h"
 #include "util/str.h"
 
 static char *dup_or_null(const char *s)
@@ -330,11 +331,30 @@ enum dm_code dm_catalog_open(const char *release, const char *path,
     if (!rc)
         rc = dm_catalog_builtin_macros(*e, builtin, err);
     /* a reader's buffer pool would otherwise keep every block it has
-     * scanned, up to DuckDB's default of 80% of the machine's memory */
-    struct dm_setting set = {"memory_limit",
-                             dm_env_or("DUCKMIG_READER_MEMORY_LIMIT", "1GB")};
+     * scanned, up to DuckDB's default of 80% of the machine's memory;
+     * a small pool costs little, since scans read each block once (a
+     * 0.6/0.7 range re-reads the table's start, from the OS's cache).
+     * DUCKMIG_READER_MEMORY_LIMIT is set as the file opens, and a value
+     * DuckDB refuses is an error. The default is set after the open: a
+     * 1.x WAL is replayed into memory as the file opens, and a default
+     * must not refuse a file (0.6-0.8 WALs are replayed in a copy,
+     * source.h). DuckDB keeps its own limit when the replayed rows hold
+     * more than the default. */
+    const char *limit = getenv("DUCKMIG_READER_MEMORY_LIMIT");
+    bool explicit_limit = limit && *limit;
+    struct dm_setting set = {"memory_limit", limit};
     if (!rc)
-        rc = dm_engine_open(*e, path, DM_OPEN_READ_ONLY, &set, 1, err);
+        rc = dm_engine_open(*e, path, DM_OPEN_READ_ONLY, &set,
+                            explicit_limit ? 1 : 0, err);
+    if (!rc && !explicit_limit) {
+        struct dm_error serr = DM_ERROR_INIT;
+        if (dm_engine_exec(*e,
+                           "SET memory_limit = '" DM_READER_MEMORY_LIMIT "'",
+                           &serr) != DM_OK)
+            dm_info("migrate",
+                    "%s: the reader keeps DuckDB's memory limit, not %s: %s",
+                    path, DM_READER_MEMORY_LIMIT, serr.msg);
+    }
     return rc;
 }
 

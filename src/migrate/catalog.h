@@ -98,6 +98,10 @@ enum dm_code dm_catalog_read(struct dm_engine *e,
                              const struct dm_rows *builtin_macros,
                              struct dm_catalog *cat, struct dm_error *err);
 
+/* The reader's DuckDB memory_limit unless $DUCKMIG_READER_MEMORY_LIMIT
+ * says otherwise: it bounds the cache of scanned blocks. */
+#define DM_READER_MEMORY_LIMIT "128MB"
+
 /*
  * Start release's engine and open path read-only, after listing the
  * macros a blank database of that release has (for dm_catalog_read).
