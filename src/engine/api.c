@@ -95,6 +95,8 @@ static const struct symbol symbols[] = {
     OPT(union_type_member_count, "duckdb_union_type_member_count"),
     OPT(union_type_member_name, "duckdb_union_type_member_name"),
     OPT(union_type_member_type, "duckdb_union_type_member_type"),
+    OPT(unsafe_vector_assign_string_element_len,
+        "duckdb_unsafe_vector_assign_string_element_len"),
 };
 
 enum dm_code dm_duckdb_api_load(const char *library_path,

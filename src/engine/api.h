@@ -120,6 +120,10 @@ struct dm_duckdb_api {
                                        dm_idx_t i, void **out);
     const char *(*extract_statements_error)(void *stmts);
     void (*destroy_extracted)(void **stmts);
+    /* optional: 1.5+, a string assigned without UTF-8 validation */
+    void (*unsafe_vector_assign_string_element_len)(dm_ddb_vector v,
+                                                    dm_idx_t row, const char *s,
+                                                    dm_idx_t len);
     /* optional: streaming results (0.8+; fetch_chunk 1.0+) */
     int (*pending_prepared_streaming)(void *prep, void **out_pending);
     dm_ddb_chunk (*stream_fetch_chunk)(struct dm_ddb_result res);

@@ -70,16 +70,25 @@ static bool decode_vector(struct worker *w, struct dm_wcur *c, dm_ddb_vector v,
         }
         return true;
     }
-    case DM_P_STRING:
+    case DM_P_STRING: {
+        /* 1.5's assign checks UTF-8 and stores NULL where it is not;
+         * its appender checks again when it flushes, and refuses (tried:
+         * the flush fails), so one check is enough, and a bad string is
+         * an error, not a NULL */
+        void (*assign)(dm_ddb_vector, dm_idx_t, const char *, dm_idx_t) =
+            a->unsafe_vector_assign_string_element_len
+                ? a->unsafe_vector_assign_string_element_len
+                : a->vector_assign_string_element_len;
         for (uint64_t r = 0; r < count; r++) {
             uint32_t len = dm_wcur_u32(c);
             const uint8_t *p = dm_wcur_take(c, len);
             if (!p)
                 return false;
             /* NULL rows carry length 0 and are masked by the validity */
-            a->vector_assign_string_element_len(v, r, (const char *)p, len);
+            assign(v, r, (const char *)p, len);
         }
         return true;
+    }
     case DM_P_LIST: {
         const uint8_t *entries = dm_wcur_take(c, count * 16);
         uint64_t child_count = dm_wcur_u64(c);
@@ -235,7 +244,7 @@ static bool append_chunk(struct worker *w, struct appending *ap,
     a->chunk_set_size(ap->chunk, count);
     if (a->append_data_chunk(ap->app, ap->chunk) != DM_DDB_SUCCESS) {
         const char *m = a->appender_error(ap->app);
-        snprintf(error, error_size, "%s", m ? m : "append failed");
+        snprintf(error, error_size, "%s", m && *m ? m : "append failed");
         return false;
     }
     ap->rows += count;
@@ -309,7 +318,7 @@ static bool lane_commit(struct lane *l, uint64_t seg)
     const struct dm_duckdb_api *a = &ls->w->api;
     if (a->appender_flush(l->ap.app) != DM_DDB_SUCCESS) {
         const char *m = a->appender_error(l->ap.app);
-        lanes_fail(ls, m ? m : "appender flush failed");
+        lanes_fail(ls, m && *m ? m : "the appender could not flush its rows");
         return false;
     }
     pthread_mutex_lock(&ls->mu);

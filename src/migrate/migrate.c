@@ -109,16 +109,7 @@ static enum dm_code staging_create(struct staging *s, const char *dst,
 /* Remove the staging folder and whatever is in it (no subfolders). */
 static void staging_remove(struct staging *s)
 {
-    if (!s->dir[0])
-        return;
-    static const char *const suffixes[] = {"", ".wal", ".tmp"};
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        char p[sizeof(s->path) + 8];
-        snprintf(p, sizeof(p), "%s%s", s->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(s->dir);
-    s->dir[0] = '\0';
+    dm_db_folder_remove(s->dir, s->path);
 }
 
 static enum dm_code fsync_path(const char *path, int flags,

@@ -45,18 +45,23 @@ out:
     return rc;
 }
 
-void dm_source_remove(struct dm_source *s)
+void dm_db_folder_remove(char *dir, const char *path)
 {
-    if (!s->dir[0])
+    if (!dir[0])
         return;
     static const char *const suffixes[] = {"", ".wal", ".tmp"};
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        char p[sizeof(s->path) + 8];
-        snprintf(p, sizeof(p), "%s%s", s->path, suffixes[i]);
+        char p[PATH_MAX + NAME_MAX + 16];
+        snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
         unlink(p);
     }
-    rmdir(s->dir);
-    s->dir[0] = '\0';
+    rmdir(dir);
+    dir[0] = '\0';
+}
+
+void dm_source_remove(struct dm_source *s)
+{
+    dm_db_folder_remove(s->dir, s->path);
 }
 
 enum dm_code dm_source_prepare(const char *src, const char *release,

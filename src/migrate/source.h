@@ -47,4 +47,11 @@ enum dm_code dm_source_prepare(const char *src, const char *release,
 /* Remove the copy, if any. Safe to call twice, and on a zeroed s. */
 void dm_source_remove(struct dm_source *s);
 
+/*
+ * Remove a folder duckmig made for one DuckDB file: the file at path, its
+ * .wal and .tmp, then the folder dir (which must then be empty); clears
+ * dir. Nothing is done when dir is "".
+ */
+void dm_db_folder_remove(char *dir, const char *path);
+
 #endif
