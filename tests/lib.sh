@@ -29,6 +29,17 @@ _cleanup() {
     for p in "${_pids[@]-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     rm -rf "$TMP"
+    # once, in a whole-suite run, /dev/null was found replaced by a
+    # regular file (cause not found; see the note of that session): name
+    # the script it happened during (or beside, under prove -j), fail it,
+    # and put the device back so that the rest of the suite still means
+    # something
+    if [ ! -c /dev/null ]; then
+        echo "# /dev/null is no longer a device after $(basename "$0")" \
+            "(or a test that ran beside it)" >&2
+        [ "$(id -u)" -eq 0 ] && rm -f /dev/null && mknod -m 666 /dev/null c 1 3
+        exit 1
+    fi
 }
 trap _cleanup EXIT
 _n=0
