@@ -1,6 +1,7 @@
 /*
  * verify.c - `duckmig verify SRC DST`: does DST hold everything SRC holds?
- * Each file is read by the release that opens it; both read-only.
+ * Each file is read by the release that opens it, read-only (a 0.6-0.8
+ * file with a WAL: a replayed copy of it in $TMPDIR, see migrate/source.h).
  */
 #include <getopt.h>
 #include <jansson.h>
