@@ -195,6 +195,19 @@ for rel in 0.6.1 0.7.1 0.8.1 refuse; do
     is "$(ls -A vtmp)" "" "$rel: verify leaves no copy in \$TMPDIR"
     is "$(sha256sum "$f" "$f.wal")" "$sums" "$rel: SRC and its WAL are unchanged"
 done
+# 1.x replays its WAL read-only: such a source is read where it is
+f=wal/big-1.5.6.duckdb
+"$DUCKMIG_HELPER" sql --engine 1.5.6 "$f" "CREATE TABLE t (i BIGINT, s VARCHAR)" >/dev/null
+"$DUCKMIG_HELPER" sql --engine 1.5.6 "$f" "PRAGMA disable_checkpoint_on_shutdown" \
+    "INSERT INTO t SELECT range, 'row ' || range FROM range(130000)" "DELETE FROM t WHERE i = 7" >/dev/null
+[ -s "$f.wal" ]; ok $? "1.5.6: the WAL holds the rows"
+sums=$(sha256sum "$f" "$f.wal")
+mkdir -p out-wal/1.5.6
+run "$DUCKMIG" migrate --to 1.5.6 --storage-version v1.2.0 "$f" out-wal/1.5.6/t.duckdb
+is "$rc" 0 "1.5.6 -> 1.5.6 (storage v1.2.0): migrated"
+is "$(q out-wal/1.5.6/t.duckdb "SELECT count(*), sum(i) FROM t")" "$(printf '129999\t%s' $((130000 * 129999 / 2 - 7)))" \
+   "1.5.6: the WAL's rows are there, the deleted one is not"
+is "$(sha256sum "$f" "$f.wal")" "$sums" "1.5.6: SRC and its WAL are unchanged"
 
 # already at target, spellings, DUCKDB_MIGRATE_VERSION
 mkdir -p same
