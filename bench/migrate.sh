@@ -14,17 +14,20 @@
 #              not timed)
 #   duckmig    duckmig migrate, verification included (indexes after the
 #              data), and again with indexes before the data
+# The floor and duckmig run REPEAT times (default 3), alternating, and
+# their rows are the median runs (each run's seconds go to stderr).
 # and prints wall time, peak RSS (the sum over the process tree, sampled
 # every 250 ms), peak extra disk (sampled likewise) and CPU seconds (user +
 # system of every process), with ratios to the baseline and to the floor.
 # The CPU seconds say how far a run is from the machine's limit: on N
 # cores, no run can take less than cpu_s / N of wall time.
 #
-# usage: bench/migrate.sh [ROWS]   (default 10000000; 343 MB)
+# usage: [REPEAT=N] bench/migrate.sh [ROWS]   (default 10000000; 445 MB)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 duckmig=${DUCKMIG:-$root/duckmig}
 rows=${1:-10000000}
+repeat=${REPEAT:-3} # runs of the floor and of duckmig, alternating
 work=$(mktemp -d "${TMPDIR:-/tmp}/duckmig-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -113,6 +116,11 @@ tree_rss() {
         }' /proc/[0-9]*/status 2>/dev/null
 }
 
+# median LINE...: the line whose seconds (field 2) are the median
+median() {
+    printf '%s\n' "$@" | sort -k2,2n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'
+}
+
 baseline() { # baseline TARGET FORMAT DIR
     local to=$1 format=$2 dir=$3
     rm -rf "$dir" && mkdir -p "$dir/export" "$dir/out"
@@ -149,11 +157,23 @@ for to in 0.8.1 1.5.6; do
     results+=("$(measure baseline "$work/b" baseline "$to" CSV "$work/b")")
     results+=("$(measure parquet "$work/p" baseline "$to" PARQUET "$work/p")")
     g=$(measure floor-gen "$work/f" floor "$to" "$work/f" gen)
-    f=$(measure floor-total "$work/f" floor "$to" "$work/f")
-    ms=$(awk '$1 == "T" { t[n++] = $2 } END { print t[1] - t[0] }' "$work/f/times")
-    results+=("$(echo "$f" | awk -v s="$(echo "scale=2; $ms / 1000" | bc)" \
-        -v g="$(echo "$g" | cut -d' ' -f5)" '{ $1 = "floor"; $2 = s; $5 = $5 - g; print }')")
-    results+=("$(measure duckmig "$work/d" run_duckmig "$to" "$work/d")")
+    # the floor and duckmig alternate, $repeat times each, and each row
+    # is the median run: this machine's speed drifts by half within
+    # minutes, and one run of each, minutes apart, made ratios of 1.26
+    # and 1.8 for the same code
+    floors=() migrations=()
+    for ((i = 0; i < repeat; i++)); do
+        f=$(measure floor-total "$work/f" floor "$to" "$work/f")
+        ms=$(awk '$1 == "T" { t[n++] = $2 } END { print t[1] - t[0] }' "$work/f/times")
+        floors+=("$(echo "$f" | awk -v s="$(echo "scale=2; $ms / 1000" | bc)" \
+            -v g="$(echo "$g" | cut -d' ' -f5)" '{ $1 = "floor"; $2 = s; $5 = $5 - g; print }')")
+        migrations+=("$(measure duckmig "$work/d" run_duckmig "$to" "$work/d")")
+    done
+    results+=("$(median "${floors[@]}")")
+    results+=("$(median "${migrations[@]}")")
+    printf '%s: floor runs %s; duckmig runs %s\n' "$to" \
+        "$(printf '%s\n' "${floors[@]}" | cut -d' ' -f2 | tr '\n' ' ')" \
+        "$(printf '%s\n' "${migrations[@]}" | cut -d' ' -f2 | tr '\n' ' ')" >&2
     results+=("$(measure duckmig-idx-first "$work/e" run_duckmig "$to" "$work/e" before)")
     # a writer memory_limit bounds 1.x (its index build spills); 0.8.1
     # builds an ART in memory and fails under a limit below its size
