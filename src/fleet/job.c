@@ -160,16 +160,13 @@ static enum dm_code get_wal(struct dm_store *src, const char *key,
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
-    rc = src->ops->stat(src, wal_key, &obj, err);
+    /* a get of a missing key fails with NOT_FOUND before it writes */
+    rc = src->ops->get(src, wal_key, wal_path, &obj, NULL, err);
     dm_object_release(&obj);
     if (rc == DM_ERR_NOT_FOUND) {
         dm_error_clear(err);
         rc = DM_OK;
-        goto out;
     }
-    if (!rc)
-        rc = src->ops->get(src, wal_key, wal_path, &obj, NULL, err);
-    dm_object_release(&obj);
 out:
     free(wal_path);
     free(wal_key);
@@ -252,9 +249,9 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
     out->verification = dm_report_json(&res.report);
     const char *upload = outp;
     if (res.status == DM_MIG_ALREADY) {
-        /* the seed: at the target already, so the file goes as it is;
-         * with a WAL, a copy that holds the WAL's rows goes instead */
-        upload = in;
+        /* the seed: at the target already, so the file goes as it is
+         * (replayed.path is the file itself); with a WAL, a copy that
+         * holds the WAL's rows goes instead */
         rc = dm_source_prepare(in, res.src_release, dir, &replayed, &err);
         if (rc)
             goto fail;

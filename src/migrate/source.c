@@ -16,7 +16,8 @@
 #include "store/store.h"
 #include "util/log.h"
 
-bool dm_source_has_wal(const char *path)
+/* Does path have a non-empty WAL beside it? */
+static bool has_wal(const char *path)
 {
     char wal[PATH_MAX + 8];
     struct stat st;
@@ -75,7 +76,7 @@ enum dm_code dm_source_prepare(const char *src, const char *release,
     if (snprintf(s->path, sizeof(s->path), "%s", src) >= (int)sizeof(s->path))
         return dm_fail(err, DM_ERR_USAGE, "'%s' is too long", src);
     if (!dm_release_parse(release, &major, &minor, &patch) || major > 0 ||
-        minor >= 9 || !dm_source_has_wal(src))
+        minor >= 9 || !has_wal(src))
         return DM_OK;
 
     if (!parent) {

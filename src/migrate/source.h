@@ -31,9 +31,6 @@ struct dm_source {
     char dir[PATH_MAX];  /* the copy's folder; "" when SRC is read */
 };
 
-/* Does path have a non-empty WAL beside it? */
-bool dm_source_has_wal(const char *path);
-
 /*
  * Fill s for src, written by release: when release is before 0.9 and
  * src has a WAL, copy both into a new folder under parent (NULL: $TMPDIR,
