@@ -312,9 +312,14 @@ static uint64_t mix(uint64_t h)
     return h;
 }
 
+/* hash_bytes: the first mix takes the length times HASH_LENGTH, the last
+ * the tail ^ HASH_TAIL (fingerprint_fixed unrolls it with the same two) */
+#define HASH_LENGTH 0x9e3779b97f4a7c15ULL
+#define HASH_TAIL   0x5bd1e995
+
 static uint64_t hash_bytes(uint64_t seed, const uint8_t *p, size_t n)
 {
-    uint64_t h = mix(seed ^ (n * 0x9e3779b97f4a7c15ULL));
+    uint64_t h = mix(seed ^ (n * HASH_LENGTH));
     while (n >= 8) {
         h = mix(h ^ rd64(p));
         p += 8;
@@ -322,18 +327,28 @@ static uint64_t hash_bytes(uint64_t seed, const uint8_t *p, size_t n)
     }
     uint64_t tail = 0;
     memcpy(&tail, p, n);
-    return mix(h ^ tail ^ 0x5bd1e995);
+    return mix(h ^ tail ^ HASH_TAIL);
 }
 
 #define HASH_NULL 0x6e756c6c6e756c6cULL
+
+/* Is a value of t hashed as its own bytes, hash_bytes(width, v, width)?
+ * TIME and TIME_TZ are hashed in one canonical form instead. */
+static bool hashed_as_bytes(const struct dm_type_node *t)
+{
+    return dm_type_phys(t) == DM_P_FIXED && t->type != DM_T_TIME &&
+           t->type != DM_T_TIME_TZ;
+}
 
 uint64_t dm_vec_hash(const struct dm_vec_view *v, uint64_t row)
 {
     if (!dm_vec_valid(v, row))
         return HASH_NULL;
     const struct dm_type_node *t = v->type;
+    if (hashed_as_bytes(t))
+        return hash_bytes(t->width, v->data + row * t->width, t->width);
     switch (dm_type_phys(t)) {
-    case DM_P_FIXED: {
+    case DM_P_FIXED: { /* TIME, TIME_TZ */
         const uint8_t *p = v->data + row * t->width;
         if (t->type == DM_T_TIME_TZ && (t->flags & DM_TF_PACKED_TZ)) {
             /* 1.x packs (micros << 24 | 57599 - offset); hash micros and
@@ -342,11 +357,8 @@ uint64_t dm_vec_hash(const struct dm_vec_view *v, uint64_t row)
             uint64_t canon[2] = {bits >> 24, 57599 - (bits & 0xffffff)};
             return hash_bytes(t->type, (const uint8_t *)canon, 16);
         }
-        if (t->type == DM_T_TIME_TZ || t->type == DM_T_TIME) {
-            uint64_t canon[2] = {rd64(p), 0};
-            return hash_bytes(DM_T_TIME_TZ, (const uint8_t *)canon, 16);
-        }
-        return hash_bytes(t->width, p, t->width);
+        uint64_t canon[2] = {rd64(p), 0};
+        return hash_bytes(DM_T_TIME_TZ, (const uint8_t *)canon, 16);
     }
     case DM_P_STRING: {
         uint32_t len;
@@ -373,16 +385,15 @@ uint64_t dm_vec_hash(const struct dm_vec_view *v, uint64_t row)
 }
 
 /*
- * dm_vec_hash of every row of a plain fixed-width vector (not TIME or
- * TIME_TZ, which are hashed in a canonical form), a column at a time:
- * the same values as hash_bytes(width, value, width), whose first mix
- * depends on the width only and is done once.
+ * dm_vec_hash of every row of a vector hashed_as_bytes, a column at a
+ * time: the same values as hash_bytes(width, value, width), whose first
+ * mix depends on the width only and is done once.
  */
 static void fingerprint_fixed(struct dm_fingerprint *f,
                               const struct dm_vec_view *v)
 {
     const uint8_t w = v->type->width;
-    const uint64_t h0 = mix(w ^ (w * 0x9e3779b97f4a7c15ULL));
+    const uint64_t h0 = mix(w ^ (w * HASH_LENGTH));
     const uint8_t *p = v->data;
     for (uint64_t r = 0; r < v->count; r++, p += w) {
         uint64_t h;
@@ -390,13 +401,13 @@ static void fingerprint_fixed(struct dm_fingerprint *f,
             h = HASH_NULL;
             f->nulls++;
         } else if (w == 8) {
-            h = mix(mix(h0 ^ rd64(p)) ^ 0x5bd1e995);
+            h = mix(mix(h0 ^ rd64(p)) ^ HASH_TAIL);
         } else if (w == 16) {
-            h = mix(mix(mix(h0 ^ rd64(p)) ^ rd64(p + 8)) ^ 0x5bd1e995);
+            h = mix(mix(mix(h0 ^ rd64(p)) ^ rd64(p + 8)) ^ HASH_TAIL);
         } else {
             uint64_t tail = 0;
             memcpy(&tail, p, w);
-            h = mix(h0 ^ tail ^ 0x5bd1e995);
+            h = mix(h0 ^ tail ^ HASH_TAIL);
         }
         f->sum += h;
         f->xor_ ^= mix(h);
@@ -406,9 +417,9 @@ static void fingerprint_fixed(struct dm_fingerprint *f,
 
 void dm_fingerprint_add(struct dm_fingerprint *f, const struct dm_vec_view *v)
 {
-    enum dm_type t = v->type->type;
-    if (dm_type_phys(v->type) == DM_P_FIXED && t != DM_T_TIME &&
-        t != DM_T_TIME_TZ && (v->type->width <= 8 || v->type->width == 16)) {
+    /* the unrolled widths: every fixed type is 1, 2, 4, 8 or 16 wide */
+    if (hashed_as_bytes(v->type) &&
+        (v->type->width <= 8 || v->type->width == 16)) {
         fingerprint_fixed(f, v);
         return;
     }
