@@ -102,18 +102,25 @@ static enum dm_code recv_frame(struct dm_engine *e, enum dm_wire_type *type,
     return DM_OK;
 }
 
-static enum dm_code send_frame(struct dm_engine *e, struct dm_error *err)
+/* Send e->buf, with the descriptor pass (>= 0) along. */
+static enum dm_code send_frame_fd(struct dm_engine *e, int pass,
+                                  struct dm_error *err)
 {
     struct dm_error serr = DM_ERROR_INIT;
     if (e->dead)
         return dm_fail(err, DM_ERR_PROTOCOL, "DuckDB %s worker is gone",
                        e->release);
-    enum dm_code rc = dm_wire_send(e->fd, &e->buf, &serr);
+    enum dm_code rc = dm_wire_send_fd(e->fd, &e->buf, pass, &serr);
     if (rc == DM_ERR_PROTOCOL)
         return worker_died(e, err);
     if (rc)
         return dm_fail(err, rc, "%s", serr.msg);
     return DM_OK;
+}
+
+static enum dm_code send_frame(struct dm_engine *e, struct dm_error *err)
+{
+    return send_frame_fd(e, -1, err);
 }
 
 /* Decode an ERROR frame already in e->buf into err. */
@@ -498,9 +505,12 @@ enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql,
                             unsigned flags, dm_scan_fn fn, void *ctx,
                             struct dm_table_print *print, struct dm_error *err)
 {
-    struct dm_scan_ranges whole = {DM_SCAN_WHOLE_TABLE, 0, 0};
+    struct dm_scan_ranges whole = {DM_SCAN_WHOLE_TABLE, 0, 0, -1};
     return dm_engine_scan_ranges(e, sql, &whole, flags, fn, ctx, print, err);
 }
+
+/* the worker's flag: the chunks go to the socket SCAN brings */
+#define SCAN_TO_PEER (1u << 2)
 
 enum dm_code dm_engine_scan_ranges(struct dm_engine *e, const char *sql,
                                    const struct dm_scan_ranges *ranges,
@@ -508,6 +518,8 @@ enum dm_code dm_engine_scan_ranges(struct dm_engine *e, const char *sql,
                                    struct dm_table_print *print,
                                    struct dm_error *err)
 {
+    if ((flags & DM_SCAN_CHUNKS) && ranges->peer < 0)
+        return dm_fail(err, DM_ERR_INTERNAL, "a scan's rows need a writer");
     struct dm_scan_schema schema = {0, NULL, NULL};
     enum dm_wire_type type;
     enum dm_code rc;
@@ -517,11 +529,11 @@ enum dm_code dm_engine_scan_ranges(struct dm_engine *e, const char *sql,
         memset(print, 0, sizeof(*print));
     dm_wbuf_begin(&e->buf, DM_W_SCAN);
     dm_wbuf_str(&e->buf, sql);
-    dm_wbuf_u32(&e->buf, flags);
+    dm_wbuf_u32(&e->buf, flags & DM_SCAN_CHUNKS ? flags | SCAN_TO_PEER : flags);
     dm_wbuf_u64(&e->buf, ranges->last_rowid);
     dm_wbuf_u64(&e->buf, ranges->rows);
     dm_wbuf_u64(&e->buf, ranges->bytes);
-    rc = send_frame(e, err);
+    rc = send_frame_fd(e, flags & DM_SCAN_CHUNKS ? ranges->peer : -1, err);
     if (rc)
         return rc;
     for (;;) {
@@ -542,9 +554,7 @@ enum dm_code dm_engine_scan_ranges(struct dm_engine *e, const char *sql,
                 break;
             }
             have_schema = true;
-            stop = fn ? fn(ctx, &schema, NULL, 0) : 0;
-        } else if (type == DM_W_CHUNK && have_schema) {
-            stop = fn ? fn(ctx, &schema, e->buf.data, e->buf.len) : 0;
+            stop = fn ? fn(ctx, &schema) : 0;
         } else if (type == DM_W_DONE) {
             if (!read_done(&c, print))
                 rc = dm_fail(err, DM_ERR_PROTOCOL,
@@ -596,7 +606,7 @@ enum dm_code dm_engine_print(struct dm_engine *e, char *const *sqls, size_t n,
 enum dm_code dm_engine_append_begin(struct dm_engine *e, const char *schema,
                                     const char *table, size_t ncols,
                                     char *const *columns,
-                                    const struct dm_type_node *types,
+                                    const struct dm_type_node *types, int peer,
                                     struct dm_error *err)
 {
     enum dm_wire_type type;
@@ -608,7 +618,7 @@ enum dm_code dm_engine_append_begin(struct dm_engine *e, const char *schema,
         dm_wbuf_str(&e->buf, columns[i]);
         dm_type_write(&e->buf, &types[i]);
     }
-    enum dm_code rc = send_frame(e, err);
+    enum dm_code rc = send_frame_fd(e, peer, err);
     if (!rc)
         rc = recv_frame(e, &type, err);
     if (rc)
@@ -620,22 +630,11 @@ enum dm_code dm_engine_append_begin(struct dm_engine *e, const char *schema,
     return DM_OK;
 }
 
-enum dm_code dm_engine_append_chunk(struct dm_engine *e, const uint8_t *chunk,
-                                    size_t len, struct dm_error *err)
-{
-    dm_wbuf_begin(&e->buf, DM_W_CHUNK);
-    dm_wbuf_bytes(&e->buf, chunk, len);
-    return send_frame(e, err);
-}
-
 enum dm_code dm_engine_append_end(struct dm_engine *e, uint64_t *rows,
                                   struct dm_error *err)
 {
     enum dm_wire_type type;
-    dm_wbuf_begin(&e->buf, DM_W_END);
-    enum dm_code rc = send_frame(e, err);
-    if (!rc)
-        rc = recv_frame(e, &type, err);
+    enum dm_code rc = recv_frame(e, &type, err);
     if (rc)
         return rc;
     if (type == DM_W_ERROR)
@@ -644,7 +643,8 @@ enum dm_code dm_engine_append_end(struct dm_engine *e, uint64_t *rows,
     dm_wcur_init(&c, &e->buf);
     uint64_t n = dm_wcur_u64(&c);
     if (type != DM_W_DONE || c.bad)
-        return dm_fail(err, DM_ERR_PROTOCOL, "unexpected reply to END");
+        return dm_fail(err, DM_ERR_PROTOCOL,
+                       "unexpected answer to APPEND's rows");
     if (rows)
         *rows = n;
     return DM_OK;

@@ -93,24 +93,26 @@ struct dm_scan_schema {
 };
 
 /*
- * Called with the schema once (chunk NULL), then once per CHUNK frame
- * with its encoded payload (vec.h), valid until the call returns. Return
- * non-zero to abort: the worker is then killed, since it cannot be
- * stopped mid-result, and the handle is dead.
+ * Called with the schema once, before any row is sent. Return non-zero to
+ * abort: the worker is then killed, since it cannot be stopped
+ * mid-result, and the handle is dead.
  */
-typedef int (*dm_scan_fn)(void *ctx, const struct dm_scan_schema *schema,
-                          const uint8_t *chunk, size_t len);
+typedef int (*dm_scan_fn)(void *ctx, const struct dm_scan_schema *schema);
 
 enum dm_scan_flags {
-    DM_SCAN_CHUNKS = 1 << 0, /* send the rows (to fn) */
-    DM_SCAN_PRINT = 1 << 1,  /* fingerprint them in the worker */
+    /* send the rows, as CHUNK frames (vec.h) then END, to the peer socket
+     * of dm_scan_ranges: a writer's (dm_engine_append_begin), so that
+     * they go from reader to writer without passing through duckmig */
+    DM_SCAN_CHUNKS = 1 << 0,
+    DM_SCAN_PRINT = 1 << 1, /* fingerprint them in the worker */
 };
 
 /*
- * Run a query in the worker; fn (may be NULL) gets the schema, then with
- * DM_SCAN_CHUNKS every chunk. With DM_SCAN_PRINT the worker fingerprints
- * every column of what it read (hashing where the data already is) and
- * print (may be NULL otherwise) receives row count and fingerprints.
+ * Run a query in the worker; fn (may be NULL) gets the schema. With
+ * DM_SCAN_PRINT the worker fingerprints every column of what it read
+ * (hashing where the data already is) and print (may be NULL otherwise)
+ * receives row count and fingerprints. DM_SCAN_CHUNKS needs a peer, so
+ * it is for dm_engine_scan_ranges.
  */
 enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql,
                             unsigned flags, dm_scan_fn fn, void *ctx,
@@ -125,6 +127,8 @@ enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql,
 struct dm_scan_ranges {
     uint64_t last_rowid;
     uint64_t rows, bytes;
+    int peer; /* with DM_SCAN_CHUNKS: where the rows go (the worker gets
+               * its own copy of the socket; the caller closes this one) */
 };
 
 /*
@@ -149,19 +153,19 @@ enum dm_code dm_engine_print(struct dm_engine *e, char *const *sqls, size_t n,
                              struct dm_error *err);
 
 /*
- * Append encoded chunks to schema.table: begin names the columns (the
+ * Append a reader's rows to schema.table: begin names the columns (the
  * table's stored, non-generated columns, in order) and their source
- * types; the worker checks they fit the table. Chunks are sent without a
- * reply, so a reader and a writer run side by side; end reports the rows
- * appended or the first failure.
+ * types, and hands the writer peer, a socket whose other end goes to the
+ * reader's scan (DM_SCAN_CHUNKS); the worker checks the columns fit the
+ * table. The rows then flow from reader to writer, side by side, without
+ * passing through duckmig; end waits for the writer and reports the rows
+ * appended or the first failure (the reader reports its own).
  */
 enum dm_code dm_engine_append_begin(struct dm_engine *e, const char *schema,
                                     const char *table, size_t ncols,
                                     char *const *columns,
-                                    const struct dm_type_node *types,
+                                    const struct dm_type_node *types, int peer,
                                     struct dm_error *err);
-enum dm_code dm_engine_append_chunk(struct dm_engine *e, const uint8_t *chunk,
-                                    size_t len, struct dm_error *err);
 enum dm_code dm_engine_append_end(struct dm_engine *e, uint64_t *rows,
                                   struct dm_error *err);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define FRAME_HEADER 5
@@ -113,7 +114,39 @@ static ssize_t read_full(int fd, uint8_t *p, size_t n)
     return (ssize_t)got;
 }
 
+/* Write the frame's first bytes with pass attached (SCM_RIGHTS); returns
+ * the bytes written, or -1 with errno. */
+static ssize_t send_with_fd(int fd, const uint8_t *p, size_t n, int pass)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } control;
+    struct iovec iov = {(void *)p, n};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control.buf,
+                         .msg_controllen = sizeof(control.buf)};
+    memset(control.buf, 0, sizeof(control.buf));
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &pass, sizeof(int));
+    ssize_t w;
+    do
+        w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    return w;
+}
+
 enum dm_code dm_wire_send(int fd, struct dm_wbuf *b, struct dm_error *err)
+{
+    return dm_wire_send_fd(fd, b, -1, err);
+}
+
+enum dm_code dm_wire_send_fd(int fd, struct dm_wbuf *b, int pass,
+                             struct dm_error *err)
 {
     if (b->oom || b->len < FRAME_HEADER)
         return dm_fail(err, DM_ERR_NOMEM, "engine frame could not be built");
@@ -125,14 +158,72 @@ enum dm_code dm_wire_send(int fd, struct dm_wbuf *b, struct dm_error *err)
     b->data[1] = (uint8_t)(payload >> 8);
     b->data[2] = (uint8_t)(payload >> 16);
     b->data[3] = (uint8_t)(payload >> 24);
-    return write_all(fd, b->data, b->len, err);
+    size_t sent = 0;
+    if (pass >= 0) {
+        ssize_t w = send_with_fd(fd, b->data, b->len, pass);
+        if (w < 0)
+            return dm_fail_errno(err, DM_ERR_PROTOCOL, errno,
+                                 "engine channel write failed");
+        sent = (size_t)w;
+    }
+    return write_all(fd, b->data + sent, b->len - sent, err);
+}
+
+/* Read up to n bytes, taking a descriptor passed with them into *passed
+ * (closed when passed is NULL, or when one is already held). */
+static ssize_t recv_with_fd(int fd, uint8_t *p, size_t n, int *passed)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } control;
+    struct iovec iov = {p, n};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control.buf,
+                         .msg_controllen = sizeof(control.buf)};
+    ssize_t r;
+    do
+        r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    while (r < 0 && errno == EINTR);
+    for (struct cmsghdr *cm = r >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; cm;
+         cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < nfds; i++) {
+            int got;
+            memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+            if (passed && *passed < 0)
+                *passed = got;
+            else
+                close(got);
+        }
+    }
+    return r;
 }
 
 enum dm_code dm_wire_recv(int fd, struct dm_wbuf *b, enum dm_wire_type *type,
                           struct dm_error *err)
 {
+    return dm_wire_recv_fd(fd, b, type, NULL, err);
+}
+
+enum dm_code dm_wire_recv_fd(int fd, struct dm_wbuf *b, enum dm_wire_type *type,
+                             int *passed, struct dm_error *err)
+{
     uint8_t hdr[FRAME_HEADER];
-    ssize_t r = read_full(fd, hdr, sizeof(hdr));
+    ssize_t r;
+    if (passed) {
+        /* a descriptor comes with the first byte of its frame */
+        r = recv_with_fd(fd, hdr, sizeof(hdr), passed);
+        if (r > 0 && (size_t)r < sizeof(hdr)) {
+            ssize_t more = read_full(fd, hdr + r, sizeof(hdr) - (size_t)r);
+            r = more < 0 ? -1 : r + more;
+        }
+    } else {
+        r = read_full(fd, hdr, sizeof(hdr));
+    }
     if (r < 0)
         return dm_fail_errno(err, DM_ERR_PROTOCOL, errno,
                              "engine channel read failed");

@@ -13,15 +13,17 @@
  *   P: QUERY(sql)   W: COLUMNS(n, name*) ROWS(nrows, ncols, cell*)*
  *                      DONE(rows_changed)  | ERROR(code, msg)
  *   P: SCAN(sql, flags, last_rowid, batch_rows, batch_bytes)
- *                        W: SCHEMA(n, {name, type}*) CHUNK*
+ *                        W: SCHEMA(n, {name, type}*)
  *                           DONE(rows, n, {fingerprint}*) | ERROR
  *   P: PRINT(n, sql*)    W: DONE(rows, n, {fingerprint}*) | ERROR
  *   P: APPEND(schema, table, n, {column, type}*)  W: OK | ERROR
- *      P: CHUNK* END                    W: DONE(rows) | ERROR
+ *                           then DONE(rows) | ERROR when the rows stop
  *   P: QUIT                                      worker exits 0
- * The frames are plain bytes on a stream, so a worker's ROWS can just as
- * well be written to another worker (reader -> writer streaming) as to the
- * parent: nothing in a frame refers to the process that reads it.
+ * Table rows do not pass through the parent: it hands a reader's SCAN
+ * (flag 4) and a writer's APPEND the two ends of a socket of their own
+ * (SCM_RIGHTS, with the frame), and the reader sends CHUNK* END on it
+ * straight to the writer. Either side closes its end when it stops, so
+ * the other one learns of a failure or a death at once.
  */
 #ifndef DM_ENGINE_WIRE_H
 #define DM_ENGINE_WIRE_H
@@ -42,12 +44,13 @@ enum dm_wire_type {
     DM_W_ROWS = 7,
     DM_W_DONE = 8,
     DM_W_QUIT = 9,
-    DM_W_SCAN = 10,   /* P: sql, flags (1: send chunks, 2: fingerprint),
+    DM_W_SCAN = 10,   /* P: sql, flags (1: send chunks, 2: fingerprint,
+                         4: the chunks go to the socket SCAN brings),
                          last rowid, rows and bytes per range */
     DM_W_SCHEMA = 11, /* W: n, n x (name, type tree) */
-    DM_W_CHUNK = 12,  /* either way: count, ncols, vectors (vec.h) */
+    DM_W_CHUNK = 12,  /* reader to writer: count, ncols, vectors (vec.h) */
     DM_W_APPEND = 13, /* P: schema, table, n, n x (column, type tree) */
-    DM_W_END = 14,    /* P: no more chunks for this APPEND */
+    DM_W_END = 14,    /* reader to writer: no more chunks */
     DM_W_PRINT = 15,  /* P: n, n x sql: fingerprints of column groups */
 };
 
@@ -84,6 +87,10 @@ void dm_wbuf_bytes(struct dm_wbuf *b, const void *p, size_t n);
 
 /* Patch the length and write the whole frame to fd. */
 enum dm_code dm_wire_send(int fd, struct dm_wbuf *b, struct dm_error *err);
+/* The same, with the descriptor pass (>= 0) sent along (SCM_RIGHTS): the
+ * receiver gets its own copy, and the caller still owns pass. */
+enum dm_code dm_wire_send_fd(int fd, struct dm_wbuf *b, int pass,
+                             struct dm_error *err);
 
 /*
  * Read one frame into b (payload only, len set); *type gets its type.
@@ -91,6 +98,13 @@ enum dm_code dm_wire_send(int fd, struct dm_wbuf *b, struct dm_error *err);
  */
 enum dm_code dm_wire_recv(int fd, struct dm_wbuf *b, enum dm_wire_type *type,
                           struct dm_error *err);
+/*
+ * dm_wire_recv on a socket, where a frame may bring a descriptor: when
+ * *passed is -1 it receives it (close-on-exec), else it is closed. A
+ * descriptor that comes with a frame of dm_wire_recv is closed too.
+ */
+enum dm_code dm_wire_recv_fd(int fd, struct dm_wbuf *b, enum dm_wire_type *type,
+                             int *passed, struct dm_error *err);
 
 struct dm_wcur {
     const uint8_t *p;

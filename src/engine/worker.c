@@ -9,6 +9,7 @@
  */
 #include "engine/worker.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +328,10 @@ int dm_engine_worker_main(int argc, char **argv)
 
     memset(&w, 0, sizeof(w));
     w.fd = WORKER_FD;
+    w.passed = -1;
+    /* a peer that stops reading (a failed writer) is an error to report,
+     * not a reason to die */
+    signal(SIGPIPE, SIG_IGN);
     int patch;
     if (argc != 3 || !dm_release_parse(argv[1], &w.major, &w.minor, &patch)) {
         fprintf(stderr, "usage: duckmig __engine RELEASE LIBRARY\n");
@@ -345,7 +350,10 @@ int dm_engine_worker_main(int argc, char **argv)
     for (;;) {
         struct dm_wcur c;
         dm_error_clear(&err);
-        if (dm_wire_recv(w.fd, &in, &type, &err))
+        if (w.passed >= 0)
+            close(w.passed); /* brought by a frame that did not take it */
+        w.passed = -1;
+        if (dm_wire_recv_fd(w.fd, &in, &type, &w.passed, &err))
             break; /* parent gone: nothing left to serve */
         dm_wcur_init(&c, &in);
         enum dm_code rc;
@@ -370,6 +378,8 @@ int dm_engine_worker_main(int argc, char **argv)
             break;
     }
 out:
+    if (w.passed >= 0)
+        close(w.passed);
     close_db(&w);
     dm_wbuf_release(&in);
     dm_wbuf_release(&w.out);

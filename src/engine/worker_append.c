@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/worker_int.h"
 #include "util/threads.h"
@@ -297,6 +298,14 @@ static void lanes_fail(struct lanes *ls, const char *msg)
     pthread_mutex_unlock(&ls->mu);
 }
 
+static bool lanes_failed(struct lanes *ls)
+{
+    pthread_mutex_lock(&ls->mu);
+    bool failed = ls->failed;
+    pthread_mutex_unlock(&ls->mu);
+    return failed;
+}
+
 static bool lane_exec(struct lane *l, const char *sql)
 {
     const struct dm_duckdb_api *a = &l->all->w->api;
@@ -505,13 +514,17 @@ static void lanes_close(struct lanes *ls)
 }
 
 /*
- * APPEND(schema, table, n, n x (column, type)): OK | ERROR, then CHUNK*
- * END from the parent, answered by DONE(rows) | ERROR. Chunks are handed
- * to the lanes a segment at a time; after a failure the rest is read and
- * dropped, so the parent's stream stays in step.
+ * APPEND(schema, table, n, n x (column, type)), bringing a socket whose
+ * other end is the reader's: OK | ERROR; then the reader sends CHUNK* END
+ * on that socket (the rows never pass through the parent), and the
+ * parent gets DONE(rows) | ERROR. Chunks are handed to the lanes a
+ * segment at a time. The socket is closed as soon as the rows stop:
+ * after a failure, that tells the reader to stop sending.
  */
 enum dm_code worker_handle_append(struct worker *w, struct dm_wcur *c)
 {
+    int peer = w->passed;
+    w->passed = -1;
     struct lanes *ls = NULL;
     struct dm_type_node *src = NULL;
     struct dm_error err = DM_ERROR_INIT;
@@ -534,7 +547,7 @@ enum dm_code worker_handle_append(struct worker *w, struct dm_wcur *c)
         if (!columns[i] || !dm_type_read(c, &src[i]))
             c->bad = true;
     }
-    if (c->bad || !schema || !table || !columns || !src) {
+    if (c->bad || !schema || !table || !columns || !src || peer < 0) {
         rc = worker_send_error(w, DM_ERR_PROTOCOL, "malformed APPEND");
         goto out;
     }
@@ -558,16 +571,22 @@ enum dm_code worker_handle_append(struct worker *w, struct dm_wcur *c)
         goto out;
 
     uint64_t seg = 0, seg_rows = 0;
+    bool reader_stopped = false;
     for (;;) {
-        rc = dm_wire_recv(w->fd, &in, &type, &err);
-        if (rc)
-            goto out;
+        if (dm_wire_recv(peer, &in, &type, &err)) {
+            /* the reader failed or died, and tells the parent why */
+            reader_stopped = !lanes_failed(ls);
+            lanes_fail(ls, "the reader stopped sending rows");
+            break;
+        }
         if (type == DM_W_END)
             break;
         if (type != DM_W_CHUNK || in.len < 4) {
-            lanes_fail(ls, "unexpected frame");
-            continue;
+            lanes_fail(ls, "unexpected frame from the reader");
+            break;
         }
+        if (lanes_failed(ls))
+            break;
         uint32_t count = (uint32_t)in.data[0] | (uint32_t)in.data[1] << 8 |
                          (uint32_t)in.data[2] << 16 |
                          (uint32_t)in.data[3] << 24;
@@ -581,16 +600,22 @@ enum dm_code worker_handle_append(struct worker *w, struct dm_wcur *c)
     }
     if (seg_rows)
         lanes_push(ls, seg % ls->n, NULL);
+    close(peer); /* before the lanes finish: a reader still sending after
+                  * a failure learns of it at once */
+    peer = -1;
     lanes_close(ls);
     opened = false;
     if (ls->failed) {
-        rc = worker_send_error(w, DM_ERR_SQL, ls->error);
+        rc = worker_send_error(w, reader_stopped ? DM_ERR_ENGINE : DM_ERR_SQL,
+                               ls->error);
         goto out;
     }
     dm_wbuf_begin(&w->out, DM_W_DONE);
     dm_wbuf_u64(&w->out, ls->rows);
     rc = dm_wire_send(w->fd, &w->out, &err);
 out:
+    if (peer >= 0)
+        close(peer);
     if (opened)
         lanes_close(ls);
     free(ls);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/vec.h"
 #include "engine/worker_int.h"
@@ -15,6 +16,7 @@
 /* the SCAN flags of engine.h, which the worker does not include */
 #define DM_SCAN_CHUNKS_FLAG 1u
 #define DM_SCAN_PRINT_FLAG  2u
+#define DM_SCAN_PEER_FLAG   4u /* chunks go to the descriptor SCAN brought */
 
 /* duckdb_string_t (16 bytes): u32 length, then 12 inlined bytes, or a
  * 4-byte prefix and a pointer at offset 8 */
@@ -424,6 +426,7 @@ struct scan_out {
     struct dm_table_print print;
     uint64_t rows, bytes;
     struct dm_wbuf *buf; /* where chunks are encoded: w->out, or a thread's */
+    int chunk_fd;        /* where they are sent: the parent, or a peer */
     bool failed;         /* an ERROR frame was sent: no DONE follows */
     /* on a thread of PRINT, failures are kept here instead of sent */
     bool quiet;
@@ -523,7 +526,10 @@ static enum dm_code send_chunks(struct worker *w, struct dm_ddb_result *res,
             return scan_fail(w, so, DM_ERR_INTERNAL,
                              "cannot fingerprint a chunk");
         if (so->flags & DM_SCAN_CHUNKS_FLAG) {
-            enum dm_code rc = dm_wire_send(w->fd, so->buf, &err);
+            enum dm_code rc = dm_wire_send(so->chunk_fd, so->buf, &err);
+            if (rc && so->chunk_fd != w->fd)
+                return scan_fail(w, so, DM_ERR_ENGINE,
+                                 "the writer stopped taking rows");
             if (rc)
                 return rc;
         }
@@ -722,18 +728,27 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
     memset(&so, 0, sizeof(so));
     memset(&res, 0, sizeof(res));
     so.buf = &w->out;
+    so.chunk_fd = w->fd;
     char *sql = dm_wcur_str(c, NULL);
     so.flags = dm_wcur_u32(c);
     uint64_t last = dm_wcur_u64(c);
     uint64_t batch_rows = dm_wcur_u64(c);
     uint64_t batch_bytes = dm_wcur_u64(c);
-    if (c->bad || !sql) {
-        free(sql);
-        return scan_fail(w, &so, DM_ERR_PROTOCOL, "malformed SCAN");
+    /* the peer's end is closed whatever happens: without END before it,
+     * the writer knows the rows stopped short */
+    int peer = -1;
+    if (so.flags & DM_SCAN_PEER_FLAG) {
+        peer = w->passed;
+        w->passed = -1;
+        so.chunk_fd = peer;
+    }
+    if (c->bad || !sql || ((so.flags & DM_SCAN_PEER_FLAG) && peer < 0)) {
+        rc = scan_fail(w, &so, DM_ERR_PROTOCOL, "malformed SCAN");
+        goto out;
     }
     if (!w->con) {
-        free(sql);
-        return scan_fail(w, &so, DM_ERR_USAGE, "no database is open");
+        rc = scan_fail(w, &so, DM_ERR_USAGE, "no database is open");
+        goto out;
     }
     if (last != DM_SCAN_WHOLE_TABLE && !can_stream(w)) {
         rc = scan_ranges(w, sql, last, batch_rows, batch_bytes, &so);
@@ -747,9 +762,21 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
         if (!rc && !so.failed)
             rc = send_chunks(w, &res, streaming, &so);
     }
+    if (!rc && !so.failed && peer >= 0) {
+        struct dm_error err = DM_ERROR_INIT;
+        dm_wbuf_begin(&w->out, DM_W_END);
+        if (dm_wire_send(peer, &w->out, &err))
+            rc = scan_fail(w, &so, DM_ERR_ENGINE,
+                           "the writer stopped taking rows");
+    }
+    if (peer >= 0)
+        close(peer);
+    peer = -1;
     if (!rc && !so.failed)
         rc = send_done(w, &so);
 out:
+    if (peer >= 0)
+        close(peer);
     dm_table_print_release(&so.print);
     worker_release_types(so.types, so.ncols);
     a->destroy_result(&res);

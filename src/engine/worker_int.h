@@ -16,6 +16,9 @@ struct worker {
     dm_ddb_connection con;
     struct dm_wbuf out;
     int fd;
+    /* a descriptor the frame being handled brought (-1: none); a handler
+     * that keeps it sets this to -1 */
+    int passed;
     int major, minor; /* the loaded release, for its type numbering */
 };
 

@@ -537,11 +537,8 @@ static char *type_sql(const struct dm_type_node *t)
     }
 }
 
-static int grab_schema(void *ctx, const struct dm_scan_schema *schema,
-                       const uint8_t *chunk, size_t len)
+static int grab_schema(void *ctx, const struct dm_scan_schema *schema)
 {
-    (void)chunk;
-    (void)len;
     struct dm_type_node **out = ctx;
     if (*out)
         return 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -570,37 +571,44 @@ static void run_pool(struct dm_engine *w, struct pending *p, size_t n,
 
 /* ---- data ---------------------------------------------------------------- */
 
+/*
+ * A table's rows go from the reader to the writer over a socket of their
+ * own, without passing through duckmig: the reader fingerprints them as
+ * it sends them, and duckmig only starts the two ends and collects what
+ * each reports.
+ */
 struct relay {
     struct dm_engine *writer;
-    const struct dm_cat_table *table;
     const char *into_schema, *into_table; /* the table or its stage */
-    struct dm_table_print print;
+    int reader_end, writer_end; /* duckmig's copies, until handed over */
+    bool appending;             /* the writer took APPEND */
     struct dm_error err;
 };
 
-static int relay_chunk(void *ctx, const struct dm_scan_schema *schema,
-                       const uint8_t *chunk, size_t len)
+/* The reader has its end and has sent the schema: start the writer. */
+static int begin_append(void *ctx, const struct dm_scan_schema *schema)
 {
     struct relay *rl = ctx;
-    if (!chunk) {
-        char **names =
-            malloc((schema->ncols ? schema->ncols : 1) * sizeof(char *));
-        if (!names)
-            return DM_ERR_NOMEM;
+    /* only the workers may hold the socket's ends, so that either one
+     * sees the other stop */
+    close(rl->reader_end);
+    rl->reader_end = -1;
+    char **names = malloc((schema->ncols ? schema->ncols : 1) * sizeof(char *));
+    enum dm_code rc = DM_ERR_NOMEM;
+    if (names) {
         for (size_t i = 0; i < schema->ncols; i++)
             names[i] = schema->names[i];
-        enum dm_code rc = dm_engine_append_begin(
-            rl->writer, rl->into_schema, rl->into_table, schema->ncols, names,
-            schema->types, &rl->err);
+        rc = dm_engine_append_begin(rl->writer, rl->into_schema, rl->into_table,
+                                    schema->ncols, names, schema->types,
+                                    rl->writer_end, &rl->err);
         free(names);
-        return rc;
+    } else {
+        dm_fail(&rl->err, rc, "out of memory");
     }
-    /* fingerprint the rows as they pass: what the writer must hold */
-    if (!dm_table_print_chunk(&rl->print, schema->ncols, schema->types, chunk,
-                              len))
-        return dm_fail(&rl->err, DM_ERR_PROTOCOL,
-                       "undecodable data from the source engine");
-    return dm_engine_append_chunk(rl->writer, chunk, len, &rl->err);
+    close(rl->writer_end);
+    rl->writer_end = -1;
+    rl->appending = rc == DM_OK;
+    return rc;
 }
 
 static bool has_generated(const struct dm_cat_table *t)
@@ -627,9 +635,9 @@ static enum dm_code copy_table(struct dm_engine *reader,
     struct relay rl;
     memset(&rl, 0, sizeof(rl));
     rl.writer = writer;
-    rl.table = t;
     rl.into_schema = t->schema;
     rl.into_table = t->name;
+    rl.reader_end = rl.writer_end = -1;
     bool stage = has_generated(t);
     char *cols = dm_stored_columns_sql(t);
     char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
@@ -658,18 +666,33 @@ static enum dm_code copy_table(struct dm_engine *reader,
         rl.into_schema = "main";
         rl.into_table = STAGE_TABLE;
     }
-    struct dm_error serr = DM_ERROR_INIT;
-    rc =
-        dm_scan_table(reader, t, DM_SCAN_CHUNKS, relay_chunk, &rl, NULL, &serr);
-
-    if (rc) {
-        dm_fail(err, rc, "copying %s.%s: %s", t->schema, t->name,
-                rl.err.code ? rl.err.msg : serr.msg);
+    int ends[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
+        rc = dm_fail_errno(err, DM_ERR_ENGINE, errno, "socketpair");
         goto out;
     }
-    rc = dm_engine_append_end(writer, &rows, &rl.err);
-    if (rc) {
-        dm_fail(err, rc, "writing %s.%s: %s", t->schema, t->name, rl.err.msg);
+    rl.reader_end = ends[0];
+    rl.writer_end = ends[1];
+    struct dm_error serr = DM_ERROR_INIT;
+    rc = dm_scan_table(reader, t, DM_SCAN_CHUNKS | DM_SCAN_PRINT, rl.reader_end,
+                       begin_append, &rl, print, &serr);
+    /* the writer answers once the reader's rows stop, whatever stopped
+     * them; each side says what went wrong on its own side */
+    enum dm_code wrc = DM_OK;
+    if (rl.appending)
+        wrc = dm_engine_append_end(writer, &rows, &rl.err);
+    if (rc || wrc) {
+        /* a side that only saw the other stop (DM_ERR_ENGINE) is not the
+         * cause; the other side's reason is */
+        if (rl.err.code && (!serr.code || serr.code == DM_ERR_ENGINE))
+            rc = dm_fail(err, rl.err.code, "writing %s.%s: %s", t->schema,
+                         t->name, rl.err.msg);
+        else if (!rl.err.code || rl.err.code == DM_ERR_ENGINE)
+            rc = dm_fail(err, rc, "copying %s.%s: %s", t->schema, t->name,
+                         serr.msg);
+        else
+            rc = dm_fail(err, serr.code, "copying %s.%s: %s; the writer: %s",
+                         t->schema, t->name, serr.msg, rl.err.msg);
         goto out;
     }
     if (stage) {
@@ -677,15 +700,18 @@ static enum dm_code copy_table(struct dm_engine *reader,
         if (rc)
             goto out;
     }
-    if (rows != rl.print.rows)
+    if (rows != print->rows)
         rc = dm_fail(err, DM_ERR_INTERNAL,
                      "%s.%s: %llu rows read but %llu appended", t->schema,
-                     t->name, (unsigned long long)rl.print.rows,
+                     t->name, (unsigned long long)print->rows,
                      (unsigned long long)rows);
     dm_debug("migrate", "%s.%s: %llu rows", t->schema, t->name,
              (unsigned long long)rows);
 out:
-    *print = rl.print;
+    if (rl.reader_end >= 0)
+        close(rl.reader_end);
+    if (rl.writer_end >= 0)
+        close(rl.writer_end);
     free(fill);
     free(mk);
     free(sql);

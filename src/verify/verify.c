@@ -161,7 +161,7 @@ out:
 }
 
 enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
-                           unsigned flags, dm_scan_fn fn, void *ctx,
+                           unsigned flags, int peer, dm_scan_fn fn, void *ctx,
                            struct dm_table_print *print, struct dm_error *err)
 {
     char *cols = dm_stored_columns_sql(t);
@@ -171,7 +171,7 @@ enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
     enum dm_code rc = DM_OK;
     struct dm_scan_ranges ranges = {
         DM_SCAN_WHOLE_TABLE, env_size("DUCKMIG_BATCH_ROWS", 0),
-        env_size("DUCKMIG_BATCH_BYTES", DM_SCAN_BATCH_BYTES)};
+        env_size("DUCKMIG_BATCH_BYTES", DM_SCAN_BATCH_BYTES), peer};
     if (print)
         memset(print, 0, sizeof(*print));
     if (!cols || !s || !n) {
@@ -217,7 +217,8 @@ enum dm_code dm_table_fingerprint(struct dm_engine *e,
                                   struct dm_table_print *out,
                                   struct dm_error *err)
 {
-    enum dm_code rc = dm_scan_table(e, t, DM_SCAN_PRINT, NULL, NULL, out, err);
+    enum dm_code rc =
+        dm_scan_table(e, t, DM_SCAN_PRINT, -1, NULL, NULL, out, err);
     if (rc && !err->code)
         dm_fail(err, rc, "cannot read table %s.%s", t->schema, t->name);
     return rc;

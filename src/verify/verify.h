@@ -28,13 +28,14 @@ char *dm_stored_columns_sql(const struct dm_cat_table *t);
 
 /*
  * Read t's stored columns through e (see dm_engine_scan for flags, fn and
- * print). A release that cannot stream (0.6, 0.7) would hold the whole
- * table in memory, so it is read in ranges (dm_engine_scan_ranges)
- * of about $DUCKMIG_BATCH_BYTES encoded bytes, or $DUCKMIG_BATCH_ROWS
- * rows when that is set; two ranges are in memory at a time.
+ * print; with DM_SCAN_CHUNKS the rows go to peer, a writer's socket). A
+ * release that cannot stream (0.6, 0.7) would hold the whole table in
+ * memory, so it is read in ranges (dm_engine_scan_ranges) of about
+ * $DUCKMIG_BATCH_BYTES encoded bytes, or $DUCKMIG_BATCH_ROWS rows when
+ * that is set; two ranges are in memory at a time.
  */
 enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
-                           unsigned flags, dm_scan_fn fn, void *ctx,
+                           unsigned flags, int peer, dm_scan_fn fn, void *ctx,
                            struct dm_table_print *print, struct dm_error *err);
 
 /* Fingerprint table t of the database open in e. */

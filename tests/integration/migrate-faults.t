@@ -85,6 +85,28 @@ ok $([ -n "$writer" ] && [ "$rc" -ne 0 ] && echo 0 || echo 1) "writer killed: mi
 like "$(cat "$TMP/kill.err")" "*1.5.6 worker died (signal 9*" "writer killed: reported"
 clean out; ok $? "writer killed: no DST, no temporary folder"
 
+# rows go from reader to writer on a socket of their own: either one
+# killed while they flow stops the other, and the reason is the dead one
+"$DUCKMIG_HELPER" sql --engine 0.6.1 big.duckdb "CREATE TABLE t AS SELECT range AS i, 'row ' || range AS s FROM range(3000000)" >/dev/null
+bigsum=$(sha256sum big.duckdb | cut -d' ' -f1)
+for victim in 0.6.1 1.5.6; do
+    DUCKMIG_BATCH_ROWS=100000 "$DUCKMIG" migrate --to 1.5.6 big.duckdb out/b.duckdb >/dev/null 2>"$TMP/mid.err" &
+    mig=$!
+    # rows are flowing once the writer's file holds some of them
+    for _ in $(seq 600); do
+        [ -n "$(find out -name b.duckdb -size +1M 2>/dev/null)" ] && break
+        sleep 0.02
+    done
+    pid=$(pgrep -P "$mig" -f "__engine $victim" || true)
+    [ -n "$pid" ] && kill -9 "$pid"
+    wait "$mig"; rc=$?
+    ok $([ -n "$pid" ] && [ "$rc" -eq 10 ] && echo 0 || echo 1) "$victim killed while rows flow: exit 10 (got $rc)"
+    like "$(cat "$TMP/mid.err")" "*main.t: DuckDB $victim worker died (signal 9*" "$victim killed while rows flow: the dead one is named"
+    ok $([ -z "$(pgrep -P "$mig" 2>/dev/null)" ] && echo 0 || echo 1) "$victim killed while rows flow: no worker left"
+    clean out; ok $? "$victim killed while rows flow: no DST, no temporary folder"
+done
+is "$(sha256sum big.duckdb | cut -d' ' -f1)" "$bigsum" "the big SRC unchanged"
+
 is "$(sha256sum good.duckdb | cut -d' ' -f1)" "$sum" "SRC unchanged through all of it"
 run "$DUCKMIG" migrate --to 1.5.6 good.duckdb out/g.duckdb
 is "$rc" 0 "and after all that it still migrates"

@@ -1,13 +1,16 @@
 /*
  * test_wire.c - the engine worker protocol: frames survive a real pipe,
- * NULL and empty strings stay apart, malformed frames are refused.
+ * NULL and empty strings stay apart, malformed frames are refused, a
+ * socket handed over with a frame arrives working.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -124,6 +127,78 @@ static void big_frames_grow(void **state)
     dm_wbuf_release(&b);
 }
 
+/* The descriptors this process has open. */
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        n += fcntl(fd, F_GETFD) != -1;
+    return n;
+}
+
+static void passes_a_descriptor(void **state)
+{
+    (void)state;
+    int chan[2], peer[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, chan), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, peer), 0);
+    struct dm_wbuf b = DM_WBUF_INIT, in = DM_WBUF_INIT;
+    struct dm_error err = DM_ERROR_INIT;
+    enum dm_wire_type type;
+
+    /* a frame with a descriptor, then one without: only the first brings
+     * one, and both read back whole */
+    dm_wbuf_begin(&b, DM_W_APPEND);
+    dm_wbuf_str(&b, "with");
+    assert_int_equal(dm_wire_send_fd(chan[0], &b, peer[1], &err), DM_OK);
+    dm_wbuf_begin(&b, DM_W_END);
+    assert_int_equal(dm_wire_send(chan[0], &b, &err), DM_OK);
+    close(peer[1]); /* the receiver's copy is its own */
+
+    int got = -1;
+    assert_int_equal(dm_wire_recv_fd(chan[1], &in, &type, &got, &err), DM_OK);
+    assert_int_equal(type, DM_W_APPEND);
+    struct dm_wcur c;
+    dm_wcur_init(&c, &in);
+    char *s = dm_wcur_str(&c, NULL);
+    assert_string_equal(s, "with");
+    free(s);
+    assert_true(got >= 0);
+    assert_true(fcntl(got, F_GETFD) & FD_CLOEXEC);
+    int none = -1;
+    assert_int_equal(dm_wire_recv_fd(chan[1], &in, &type, &none, &err), DM_OK);
+    assert_int_equal(type, DM_W_END);
+    assert_int_equal(none, -1);
+
+    /* what comes through the received end arrives at the other one */
+    assert_int_equal(write(got, "ping", 4), 4);
+    char buf[4];
+    assert_int_equal(read(peer[0], buf, 4), 4);
+    assert_memory_equal(buf, "ping", 4);
+    /* and closing it is what the other end sees */
+    close(got);
+    assert_int_equal(read(peer[0], buf, 4), 0);
+
+    /* a descriptor nobody asked for is not leaked */
+    int before = open_fds();
+    dm_wbuf_begin(&b, DM_W_OK);
+    assert_int_equal(dm_wire_send_fd(chan[0], &b, peer[0], &err), DM_OK);
+    assert_int_equal(dm_wire_recv(chan[1], &in, &type, &err), DM_OK);
+    assert_int_equal(type, DM_W_OK);
+    assert_int_equal(open_fds(), before);
+    int held = dup(0);
+    assert_int_equal(dm_wire_send_fd(chan[0], &b, peer[0], &err), DM_OK);
+    assert_int_equal(dm_wire_recv_fd(chan[1], &in, &type, &held, &err), DM_OK);
+    assert_int_equal(open_fds(), before + 1); /* held, and nothing more */
+    close(held);
+
+    close(peer[0]);
+    close(chan[0]);
+    close(chan[1]);
+    dm_wbuf_release(&b);
+    dm_wbuf_release(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +206,7 @@ int main(void)
         cmocka_unit_test(cut_short_and_oversized),
         cmocka_unit_test(string_longer_than_frame),
         cmocka_unit_test(big_frames_grow),
+        cmocka_unit_test(passes_a_descriptor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
