@@ -9,6 +9,7 @@
  */
 #include "engine/worker.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,6 +319,24 @@ out:
     return rc;
 }
 
+/*
+ * DuckDB allocates and frees blocks of 256 KiB (and a 0.6/0.7 result's
+ * chunks) at a high rate. With glibc's adaptive defaults much of what is
+ * freed goes back to the kernel (an unmapped chunk, or the top of a heap
+ * past a trim threshold of a few hundred KiB), and the next allocation
+ * faults fresh, zeroed pages in again. Fixed thresholds keep freed memory
+ * for the next allocation. Measured on the 10M-row bench file to 1.5.6,
+ * in paired runs: about 1 CPU-s less in the reader and 1.5 in the writer,
+ * most of it kernel time, and a data phase of 7.8-7.9 s instead of
+ * 9.3-10.9 s; the peak RSS did not rise (a worker lives for one
+ * migration, and what it keeps is at most what it used at its peak).
+ */
+static void keep_freed_memory(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's largest: 32 MiB */
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 int dm_engine_worker_main(int argc, char **argv)
 {
     struct worker w;
@@ -332,6 +351,7 @@ int dm_engine_worker_main(int argc, char **argv)
     /* a peer that stops reading (a failed writer) is an error to report,
      * not a reason to die */
     signal(SIGPIPE, SIG_IGN);
+    keep_freed_memory();
     int patch;
     if (argc != 3 || !dm_release_parse(argv[1], &w.major, &w.minor, &patch)) {
         fprintf(stderr, "usage: duckmig __engine RELEASE LIBRARY\n");
