@@ -567,10 +567,12 @@ static uint64_t probe_row_bytes(struct worker *w, const char *base,
 /* the first range of a table sized by bytes is the budget / RAMP */
 #define RAMP 16
 
+/* Rows per range: whole vectors, so that every chunk but a table's last
+ * is full and the writer's segments end on row group boundaries. */
 static uint64_t range_rows(uint64_t budget, uint64_t row_bytes)
 {
-    uint64_t n = budget / (row_bytes ? row_bytes : 1);
-    return n < DM_VECTOR_SIZE ? DM_VECTOR_SIZE : n;
+    uint64_t n = budget / (row_bytes ? row_bytes : 1) / DM_VECTOR_SIZE;
+    return (n ? n : 1) * DM_VECTOR_SIZE;
 }
 
 static enum dm_code send_done(struct worker *w, const struct scan_out *so)

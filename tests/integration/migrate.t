@@ -126,6 +126,15 @@ for to in 0.8.1 1.5.6; do
         is "$(q "lanes-$to-$threads/lanes.duckdb" "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('t')")" \
            6 "-> $to, DUCKMIG_THREADS=$threads: full row groups (700000 rows in 6)"
     done
+    # read in ranges of about 1 MB, which start smaller and grow: each
+    # is whole vectors, so the row groups are still full
+    mkdir -p "ranges-$to"
+    run env DUCKMIG_BATCH_BYTES=1000000 "$DUCKMIG" migrate --to "$to" lanes.duckdb "ranges-$to/lanes.duckdb"
+    is "$rc" 0 "-> $to, ranges of 1 MB: migrated and verified"
+    is "$(q "ranges-$to/lanes.duckdb" "SELECT count(*), count(*) FILTER (WHERE rowid <> i), count(DISTINCT i) FROM t")" \
+       "$(printf '700000\t0\t700000')" "-> $to, ranges of 1 MB: every row once, where the source had it"
+    is "$(q "ranges-$to/lanes.duckdb" "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('t')")" \
+       6 "-> $to, ranges of 1 MB: full row groups (700000 rows in 6)"
 done
 
 # the writer takes DUCKMIG_MEMORY_LIMIT as DuckDB's memory_limit: a
