@@ -55,7 +55,11 @@ struct dm_setting {
     const char *value;
 };
 
-/* Spawn a worker for release ("0.6.1"); the engine must be installed. */
+/*
+ * Spawn a worker for release ("0.6.1"); the engine must be installed. The
+ * worker is killed when the thread that started it ends (the kernel's
+ * parent-death signal), so start it on a thread that outlives its use.
+ */
 enum dm_code dm_engine_start(const char *release, struct dm_engine **out,
                              struct dm_error *err);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "engine/api.h"
@@ -348,6 +349,14 @@ int dm_engine_worker_main(int argc, char **argv)
     memset(&w, 0, sizeof(w));
     w.fd = WORKER_FD;
     w.passed = -1;
+    /* a worker dies with the process that started it, even one killed
+     * with SIGKILL: rows flow from worker to worker without passing
+     * through it, so a worker in the middle of a table would otherwise
+     * go on to the table's end. (The kernel sends this when the thread
+     * that started the worker ends: engines are started and stopped on
+     * one thread, dm_engine_start's caller.) If the parent died before
+     * this line, the first frame read finds its socket closed. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* a peer that stops reading (a failed writer) is an error to report,
      * not a reason to die */
     signal(SIGPIPE, SIG_IGN);

@@ -105,6 +105,28 @@ for victim in 0.6.1 1.5.6; do
     ok $([ -z "$(pgrep -P "$mig" 2>/dev/null)" ] && echo 0 || echo 1) "$victim killed while rows flow: no worker left"
     clean out; ok $? "$victim killed while rows flow: no DST, no temporary folder"
 done
+# duckmig itself killed while rows flow: its workers go with it at once
+# (they no longer talk to it until the table's end)
+DUCKMIG_BATCH_ROWS=100000 "$DUCKMIG" migrate --to 1.5.6 big.duckdb out/b.duckdb >/dev/null 2>&1 &
+mig=$!
+for _ in $(seq 600); do
+    [ -n "$(find out -name b.duckdb -size +1M 2>/dev/null)" ] && break
+    sleep 0.02
+done
+workers=$(pgrep -P "$mig" -f "__engine" | tr '\n' ' ')
+kill -9 "$mig"
+wait "$mig" 2>/dev/null
+left=$workers
+for _ in $(seq 10); do
+    left=
+    for p in $workers; do # gone, or a zombie nobody reaped yet
+        [ -e "/proc/$p" ] && [ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" != Z ] && left="$left $p"
+    done
+    [ -z "$left" ] && break
+    sleep 0.1
+done
+ok $([ -n "$workers" ] && [ -z "$left" ] && echo 0 || echo 1) "duckmig killed while rows flow: its workers ($workers) end within 1 s"
+rm -rf out && mkdir out
 is "$(sha256sum big.duckdb | cut -d' ' -f1)" "$bigsum" "the big SRC unchanged"
 
 is "$(sha256sum good.duckdb | cut -d' ' -f1)" "$sum" "SRC unchanged through all of it"
