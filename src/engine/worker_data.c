@@ -519,7 +519,8 @@ static enum dm_code send_chunks(struct worker *w, struct dm_ddb_result *res,
                              "a MAP whose keys and values disagree)");
         so->rows += count;
         so->bytes += so->buf->len;
-        /* hash here, where the data is: the parent only relays bytes */
+        /* hash here, where the data is: the rows go to a writer, not to
+         * the parent */
         if ((so->flags & DM_SCAN_PRINT_FLAG) &&
             !dm_table_print_chunk(&so->print, so->ncols, so->types,
                                   so->buf->data + 5, so->buf->len - 5))
