@@ -509,9 +509,6 @@ enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql,
     return dm_engine_scan_ranges(e, sql, &whole, flags, fn, ctx, print, err);
 }
 
-/* the worker's flag: the chunks go to the socket SCAN brings */
-#define SCAN_TO_PEER (1u << 2)
-
 enum dm_code dm_engine_scan_ranges(struct dm_engine *e, const char *sql,
                                    const struct dm_scan_ranges *ranges,
                                    unsigned flags, dm_scan_fn fn, void *ctx,
@@ -529,7 +526,7 @@ enum dm_code dm_engine_scan_ranges(struct dm_engine *e, const char *sql,
         memset(print, 0, sizeof(*print));
     dm_wbuf_begin(&e->buf, DM_W_SCAN);
     dm_wbuf_str(&e->buf, sql);
-    dm_wbuf_u32(&e->buf, flags & DM_SCAN_CHUNKS ? flags | SCAN_TO_PEER : flags);
+    dm_wbuf_u32(&e->buf, flags);
     dm_wbuf_u64(&e->buf, ranges->last_rowid);
     dm_wbuf_u64(&e->buf, ranges->rows);
     dm_wbuf_u64(&e->buf, ranges->bytes);

@@ -20,7 +20,7 @@
  *                           then DONE(rows) | ERROR when the rows stop
  *   P: QUIT                                      worker exits 0
  * Table rows do not pass through the parent: it hands a reader's SCAN
- * (flag 4) and a writer's APPEND the two ends of a socket of their own
+ * (flag 1) and a writer's APPEND the two ends of a socket of their own
  * (SCM_RIGHTS, with the frame), and the reader sends CHUNK* END on it
  * straight to the writer. Either side closes its end when it stops, so
  * the other one learns of a failure or a death at once.
@@ -44,8 +44,8 @@ enum dm_wire_type {
     DM_W_ROWS = 7,
     DM_W_DONE = 8,
     DM_W_QUIT = 9,
-    DM_W_SCAN = 10,   /* P: sql, flags (1: send chunks, 2: fingerprint,
-                         4: the chunks go to the socket SCAN brings),
+    DM_W_SCAN = 10,   /* P: sql, flags (1: send chunks to the socket
+                         SCAN brings, 2: fingerprint),
                          last rowid, rows and bytes per range */
     DM_W_SCHEMA = 11, /* W: n, n x (name, type tree) */
     DM_W_CHUNK = 12,  /* reader to writer: count, ncols, vectors (vec.h) */

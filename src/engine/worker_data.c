@@ -14,9 +14,8 @@
 #include "engine/worker_int.h"
 
 /* the SCAN flags of engine.h, which the worker does not include */
-#define DM_SCAN_CHUNKS_FLAG 1u
+#define DM_SCAN_CHUNKS_FLAG 1u /* to the writer's socket SCAN brought */
 #define DM_SCAN_PRINT_FLAG  2u
-#define DM_SCAN_PEER_FLAG   4u /* chunks go to the descriptor SCAN brought */
 
 /* duckdb_string_t (16 bytes): u32 length, then 12 inlined bytes, or a
  * 4-byte prefix and a pointer at offset 8 */
@@ -426,7 +425,7 @@ struct scan_out {
     struct dm_table_print print;
     uint64_t rows, bytes;
     struct dm_wbuf *buf; /* where chunks are encoded: w->out, or a thread's */
-    int chunk_fd;        /* where they are sent: the parent, or a peer */
+    int peer;            /* where they are sent: the writer's socket */
     bool failed;         /* an ERROR frame was sent: no DONE follows */
     /* on a thread of PRINT, failures are kept here instead of sent */
     bool quiet;
@@ -527,12 +526,9 @@ static enum dm_code send_chunks(struct worker *w, struct dm_ddb_result *res,
             return scan_fail(w, so, DM_ERR_INTERNAL,
                              "cannot fingerprint a chunk");
         if (so->flags & DM_SCAN_CHUNKS_FLAG) {
-            enum dm_code rc = dm_wire_send(so->chunk_fd, so->buf, &err);
-            if (rc && so->chunk_fd != w->fd)
+            if (dm_wire_send(so->peer, so->buf, &err))
                 return scan_fail(w, so, DM_ERR_ENGINE,
                                  "the writer stopped taking rows");
-            if (rc)
-                return rc;
         }
     }
     if (streaming && a->result_error(res))
@@ -549,8 +545,11 @@ static uint64_t probe_row_bytes(struct worker *w, const char *base,
 {
     struct dm_ddb_result res;
     struct dm_wbuf scratch = DM_WBUF_INIT;
-    struct scan_out probe = {
-        .types = so->types, .ncols = so->ncols, .buf = &scratch, .quiet = true};
+    struct scan_out probe = {.types = so->types,
+                             .ncols = so->ncols,
+                             .buf = &scratch,
+                             .peer = -1,
+                             .quiet = true};
     bool streaming;
     char msg[DM_ERROR_MSG_MAX], *sql = NULL;
     memset(&res, 0, sizeof(res));
@@ -740,21 +739,16 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
     memset(&so, 0, sizeof(so));
     memset(&res, 0, sizeof(res));
     so.buf = &w->out;
-    so.chunk_fd = w->fd;
     char *sql = dm_wcur_str(c, NULL);
     so.flags = dm_wcur_u32(c);
     uint64_t last = dm_wcur_u64(c);
     uint64_t batch_rows = dm_wcur_u64(c);
     uint64_t batch_bytes = dm_wcur_u64(c);
-    /* the peer's end is closed whatever happens: without END before it,
-     * the writer knows the rows stopped short */
-    int peer = -1;
-    if (so.flags & DM_SCAN_PEER_FLAG) {
-        peer = w->passed;
-        w->passed = -1;
-        so.chunk_fd = peer;
-    }
-    if (c->bad || !sql || ((so.flags & DM_SCAN_PEER_FLAG) && peer < 0)) {
+    /* the writer's end is closed whatever happens: without END before
+     * it, the writer knows the rows stopped short */
+    so.peer = w->passed;
+    w->passed = -1;
+    if (c->bad || !sql || ((so.flags & DM_SCAN_CHUNKS_FLAG) && so.peer < 0)) {
         rc = scan_fail(w, &so, DM_ERR_PROTOCOL, "malformed SCAN");
         goto out;
     }
@@ -774,21 +768,18 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
         if (!rc && !so.failed)
             rc = send_chunks(w, &res, streaming, &so);
     }
-    if (!rc && !so.failed && peer >= 0) {
+    if (!rc && !so.failed && (so.flags & DM_SCAN_CHUNKS_FLAG)) {
         struct dm_error err = DM_ERROR_INIT;
         dm_wbuf_begin(&w->out, DM_W_END);
-        if (dm_wire_send(peer, &w->out, &err))
+        if (dm_wire_send(so.peer, &w->out, &err))
             rc = scan_fail(w, &so, DM_ERR_ENGINE,
                            "the writer stopped taking rows");
     }
-    if (peer >= 0)
-        close(peer);
-    peer = -1;
     if (!rc && !so.failed)
         rc = send_done(w, &so);
 out:
-    if (peer >= 0)
-        close(peer);
+    if (so.peer >= 0)
+        close(so.peer);
     dm_table_print_release(&so.print);
     worker_release_types(so.types, so.ncols);
     a->destroy_result(&res);
@@ -853,6 +844,7 @@ enum dm_code worker_handle_print(struct worker *w, struct dm_wcur *c)
         p->sql = dm_wcur_str(c, NULL);
         p->so.quiet = true;
         p->so.flags = DM_SCAN_PRINT_FLAG;
+        p->so.peer = -1;
         p->so.buf = &p->buf;
         if (!p->sql)
             c->bad = true;
