@@ -11,15 +11,17 @@
 #include "cmd/cmd.h"
 #include "migrate/migrate.h"
 #include "util/error.h"
+#include "util/str.h"
 
 const char cmd_migrate_usage[] =
     "usage: duckmig migrate [--to RELEASE] [--storage-version V] [--force]\n"
-    "                       [--json] [--verbose] SRC DST\n"
+    "                       [--view-rows N] [--json] [--verbose] SRC DST\n"
     "\n"
     "Rewrite SRC (a DuckDB file of 0.6.1, 0.7.1, 0.8.1 or anything 1.5.6\n"
     "opens) as DST for the target release, verify DST against SRC (every\n"
-    "object and an order-independent fingerprint of every column), and\n"
-    "move it into place only when verification passed. SRC and its WAL are\n"
+    "object both ways, what views and macros compute, and an\n"
+    "order-independent fingerprint of every column), and move it into\n"
+    "place only when verification passed. SRC and its WAL are\n"
     "never written: a 0.6-0.8 file with a WAL is read from a copy beside\n"
     "DST, in which its release replays the WAL (opened read-only, those\n"
     "releases skip the rows of a large insert the WAL holds).\n"
@@ -30,12 +32,16 @@ const char cmd_migrate_usage[] =
     "                        what 1.5.6 writes by default, storage 64)\n"
     "  --force               migrate even when SRC is already at the target\n"
     "                        format; replace an existing DST\n"
+    "  --view-rows N         fingerprint views of at most N rows (default\n"
+    "                        1000000, $DUCKMIG_VIEW_ROWS); larger ones are\n"
+    "                        compared by their columns\n"
     "  --json                print the result and report as JSON\n"
     "  --verbose             list every object, not only problems\n"
     "\n"
     "Exit status: 0 migrated (or already at target: nothing written);\n"
-    "14 written, but some objects could not be carried (named in the\n"
-    "report); 13 verification failed, nothing written; 7 unsupported\n"
+    "14 written, but some objects could not be carried, or compute\n"
+    "differently in the target release (each named in the report with the\n"
+    "reason); 13 verification failed, nothing written; 7 unsupported\n"
     "(older than 0.6, newer than the target, encrypted); 8 no engine.\n";
 
 static const char *status_name(enum dm_migrate_status s)
@@ -82,15 +88,16 @@ int cmd_migrate(int argc, char **argv)
         {"to", required_argument, NULL, 't'},
         {"storage-version", required_argument, NULL, 's'},
         {"force", no_argument, NULL, 'f'},
+        {"view-rows", required_argument, NULL, 'r'},
         {"json", no_argument, NULL, 'j'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct dm_migrate_opts o = {NULL, NULL, NULL, NULL, false};
+    struct dm_migrate_opts o = {NULL, NULL, NULL, NULL, false, 0};
     bool json = false, verbose = false;
     int c;
-    while ((c = getopt_long(argc, argv, "t:s:fjvh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:s:fr:jvh", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             o.to = optarg;
@@ -100,6 +107,15 @@ int cmd_migrate(int argc, char **argv)
             break;
         case 'f':
             o.force = true;
+            break;
+        case 'r':
+            if (!dm_parse_u64(optarg, &o.view_rows) || !o.view_rows) {
+                fprintf(stderr,
+                        "duckmig: migrate: --view-rows takes a "
+                        "positive number, not '%s'\n",
+                        optarg);
+                return DM_ERR_USAGE;
+            }
             break;
         case 'j':
             json = true;
@@ -147,8 +163,10 @@ int cmd_migrate(int argc, char **argv)
     if (!rc && r.status == DM_MIG_INCOMPLETE) {
         fprintf(stderr,
                 "duckmig: migrate: %s written, but %zu objects were not "
-                "carried over (see the report)\n",
-                o.dst, dm_report_count(&r.report, DM_ITEM_NOT_CARRIED));
+                "carried over and %zu compute differently (see the "
+                "report)\n",
+                o.dst, dm_report_count(&r.report, DM_ITEM_NOT_CARRIED),
+                dm_report_count(&r.report, DM_ITEM_CHANGED));
         rc = DM_ERR_INCOMPLETE;
     }
     dm_report_release(&r.report);

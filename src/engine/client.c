@@ -300,9 +300,20 @@ static char **decode_strings(struct dm_wcur *c, size_t n, bool *bad)
     return v;
 }
 
+static enum dm_code query_frames(struct dm_engine *e, enum dm_wire_type kind,
+                                 const char *sql, dm_rows_fn fn, void *ctx,
+                                 struct dm_error *err);
+
 enum dm_code dm_engine_query_each(struct dm_engine *e, const char *sql,
                                   dm_rows_fn fn, void *ctx,
                                   struct dm_error *err)
+{
+    return query_frames(e, DM_W_QUERY, sql, fn, ctx, err);
+}
+
+static enum dm_code query_frames(struct dm_engine *e, enum dm_wire_type kind,
+                                 const char *sql, dm_rows_fn fn, void *ctx,
+                                 struct dm_error *err)
 {
     enum dm_wire_type type;
     enum dm_code rc;
@@ -310,7 +321,7 @@ enum dm_code dm_engine_query_each(struct dm_engine *e, const char *sql,
     size_t ncols = 0;
     int stop = 0;
 
-    dm_wbuf_begin(&e->buf, DM_W_QUERY);
+    dm_wbuf_begin(&e->buf, kind);
     dm_wbuf_str(&e->buf, sql);
     rc = send_frame(e, err);
     if (rc)
@@ -412,14 +423,15 @@ oom:
     return DM_ERR_NOMEM;
 }
 
-enum dm_code dm_engine_query(struct dm_engine *e, const char *sql,
-                             struct dm_rows **out, struct dm_error *err)
+static enum dm_code query_rows(struct dm_engine *e, enum dm_wire_type kind,
+                               const char *sql, struct dm_rows **out,
+                               struct dm_error *err)
 {
     struct collect co = {calloc(1, sizeof(struct dm_rows)), 0, false};
     *out = NULL;
     if (!co.rows)
         return dm_fail(err, DM_ERR_NOMEM, "out of memory");
-    enum dm_code rc = dm_engine_query_each(e, sql, collect_batch, &co, err);
+    enum dm_code rc = query_frames(e, kind, sql, collect_batch, &co, err);
     if (co.oom)
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory reading a result");
     if (rc) {
@@ -430,10 +442,28 @@ enum dm_code dm_engine_query(struct dm_engine *e, const char *sql,
     return DM_OK;
 }
 
+enum dm_code dm_engine_query(struct dm_engine *e, const char *sql,
+                             struct dm_rows **out, struct dm_error *err)
+{
+    return query_rows(e, DM_W_QUERY, sql, out, err);
+}
+
+enum dm_code dm_engine_query_one(struct dm_engine *e, const char *sql,
+                                 struct dm_rows **out, struct dm_error *err)
+{
+    return query_rows(e, DM_W_STMT, sql, out, err);
+}
+
 enum dm_code dm_engine_exec(struct dm_engine *e, const char *sql,
                             struct dm_error *err)
 {
     return dm_engine_query_each(e, sql, NULL, NULL, err);
+}
+
+enum dm_code dm_engine_exec_one(struct dm_engine *e, const char *sql,
+                                struct dm_error *err)
+{
+    return query_frames(e, DM_W_STMT, sql, NULL, NULL, err);
 }
 
 void dm_scan_schema_release(struct dm_scan_schema *s)

@@ -88,6 +88,16 @@ enum dm_code dm_engine_query_each(struct dm_engine *e, const char *sql,
 /* Run statements, discarding any rows. */
 enum dm_code dm_engine_exec(struct dm_engine *e, const char *sql,
                             struct dm_error *err);
+/*
+ * Run sql only if the release's own parser reads it as exactly one
+ * statement (several are refused before any runs): how duckmig runs
+ * every statement it builds, so that nothing a name or a stored
+ * definition holds can add a statement of its own.
+ */
+enum dm_code dm_engine_exec_one(struct dm_engine *e, const char *sql,
+                                struct dm_error *err);
+enum dm_code dm_engine_query_one(struct dm_engine *e, const char *sql,
+                                 struct dm_rows **out, struct dm_error *err);
 
 /* The columns of a SCAN: names and canonical type trees. */
 struct dm_scan_schema {

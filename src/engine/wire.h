@@ -12,6 +12,8 @@
  *   P: OPEN(flags, path, n, {key, value}*)  W: OK | ERROR(code, msg)
  *   P: QUERY(sql)   W: COLUMNS(n, name*) ROWS(nrows, ncols, cell*)*
  *                      DONE(rows_changed)  | ERROR(code, msg)
+ *   P: STMT(sql)    W: as QUERY, or ERROR when sql is not exactly one
+ *                      statement (as DuckDB's own parser splits it)
  *   P: SCAN(sql, flags, last_rowid, batch_rows, batch_bytes)
  *                        W: SCHEMA(n, {name, type}*)
  *                           DONE(rows, n, {fingerprint}*) | ERROR
@@ -52,6 +54,7 @@ enum dm_wire_type {
     DM_W_APPEND = 13, /* P: schema, table, n, n x (column, type tree) */
     DM_W_END = 14,    /* reader to writer: no more chunks */
     DM_W_PRINT = 15,  /* P: n, n x sql: fingerprints of column groups */
+    DM_W_STMT = 16,   /* P: sql, answered as QUERY: exactly one statement */
 };
 
 #define DM_WIRE_NULL_LEN 0xffffffffu

@@ -19,6 +19,7 @@
 
 #include "engine/api.h"
 #include "engine/wire.h"
+#include "util/str.h"
 #include "engine/worker_int.h"
 #include "header/header.h"
 
@@ -248,7 +249,49 @@ static enum dm_code flush_rows(struct worker *w, uint32_t nrows, uint32_t ncols,
     return dm_wire_send(w->fd, &w->out, &err);
 }
 
-static enum dm_code handle_query(struct worker *w, struct dm_wcur *c)
+/*
+ * Run sql, which must be exactly one statement as the release's own
+ * parser splits it (0.6 has no duckdb_extract_statements: its
+ * duckdb_prepare refuses several statements). NULL or the error.
+ */
+static const char *run_one(struct worker *w, const char *sql,
+                           struct dm_ddb_result *res, char **owned)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    void *prep = NULL;
+    *owned = NULL;
+    memset(res, 0, sizeof(*res));
+    if (a->extract_statements && a->prepare_extracted_statement) {
+        void *stmts = NULL;
+        dm_idx_t n = a->extract_statements(w->con, sql, &stmts);
+        if (n == 0) {
+            const char *e = a->extract_statements_error(stmts);
+            *owned = strdup(e ? e : "no statement to run");
+        } else if (n != 1) {
+            *owned = dm_fmt("%llu statements where duckmig runs exactly one",
+                            (unsigned long long)n);
+        } else if (a->prepare_extracted_statement(w->con, stmts, 0, &prep) !=
+                   DM_DDB_SUCCESS) {
+            const char *e = a->prepare_error(prep);
+            *owned = strdup(e ? e : "prepare failed");
+        }
+        a->destroy_extracted(&stmts);
+    } else if (a->prepare(w->con, sql, &prep) != DM_DDB_SUCCESS) {
+        const char *e = a->prepare_error(prep);
+        *owned = strdup(e ? e : "prepare failed");
+    }
+    if (!*owned && a->execute_prepared(prep, res) != DM_DDB_SUCCESS) {
+        const char *e = a->result_error(res);
+        *owned = strdup(e ? e : "statement failed");
+    }
+    if (prep)
+        a->destroy_prepare(&prep);
+    if (*owned)
+        return *owned;
+    return NULL;
+}
+
+static enum dm_code handle_query(struct worker *w, struct dm_wcur *c, bool one)
 {
     struct dm_ddb_result res;
     struct dm_wbuf cells = DM_WBUF_INIT;
@@ -264,7 +307,8 @@ static enum dm_code handle_query(struct worker *w, struct dm_wcur *c)
     }
 
     char *owned = NULL;
-    const char *failure = run_script(w, sql, &res, &owned);
+    const char *failure =
+        one ? run_one(w, sql, &res, &owned) : run_script(w, sql, &res, &owned);
     if (failure) {
         rc = worker_send_error(w, DM_ERR_SQL, failure);
         free(owned);
@@ -391,8 +435,8 @@ int dm_engine_worker_main(int argc, char **argv)
             break;
         } else if (type == DM_W_OPEN) {
             rc = handle_open(&w, &c);
-        } else if (type == DM_W_QUERY) {
-            rc = handle_query(&w, &c);
+        } else if (type == DM_W_QUERY || type == DM_W_STMT) {
+            rc = handle_query(&w, &c, type == DM_W_STMT);
         } else if (type == DM_W_SCAN) {
             rc = worker_handle_scan(&w, &c);
         } else if (type == DM_W_PRINT) {

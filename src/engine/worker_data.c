@@ -580,12 +580,19 @@ static enum dm_code send_done(struct worker *w, const struct scan_out *so)
     struct dm_error err = DM_ERROR_INIT;
     dm_wbuf_begin(&w->out, DM_W_DONE);
     dm_wbuf_u64(&w->out, so->rows);
-    dm_wbuf_u32(&w->out, (uint32_t)so->print.ncols);
-    for (size_t i = 0; i < so->print.ncols; i++) {
-        dm_wbuf_u64(&w->out, so->print.cols[i].rows);
-        dm_wbuf_u64(&w->out, so->print.cols[i].nulls);
-        dm_wbuf_u64(&w->out, so->print.cols[i].sum);
-        dm_wbuf_u64(&w->out, so->print.cols[i].xor_);
+    /* no rows: no chunk made the prints, and every column prints empty */
+    size_t n = so->print.cols                     ? so->print.ncols
+               : (so->flags & DM_SCAN_PRINT_FLAG) ? so->ncols
+                                                  : 0;
+    dm_wbuf_u32(&w->out, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        struct dm_fingerprint none = {0, 0, 0, 0};
+        const struct dm_fingerprint *f =
+            so->print.cols ? &so->print.cols[i] : &none;
+        dm_wbuf_u64(&w->out, f->rows);
+        dm_wbuf_u64(&w->out, f->nulls);
+        dm_wbuf_u64(&w->out, f->sum);
+        dm_wbuf_u64(&w->out, f->xor_);
     }
     return dm_wire_send(w->fd, &w->out, &err);
 }
@@ -884,7 +891,9 @@ enum dm_code worker_handle_print(struct worker *w, struct dm_wcur *c)
                            "column groups of one table differ in rows");
             goto out;
         }
-        all.print.ncols += p->so.print.ncols;
+        /* a part that saw no rows has no prints: its columns print empty */
+        all.print.ncols +=
+            p->so.print.cols ? p->so.print.ncols : (size_t)p->so.ncols;
     }
     all.rows = parts[0].so.rows;
     all.print.rows = all.rows;
@@ -895,9 +904,15 @@ enum dm_code worker_handle_print(struct worker *w, struct dm_wcur *c)
         goto out;
     }
     size_t k = 0;
-    for (uint32_t i = 0; i < n; i++)
-        for (size_t j = 0; j < parts[i].so.print.ncols; j++)
-            all.print.cols[k++] = parts[i].so.print.cols[j];
+    for (uint32_t i = 0; i < n; i++) {
+        const struct scan_out *so = &parts[i].so;
+        if (!so->print.cols) {
+            k += (size_t)so->ncols; /* calloc'd: empty prints */
+            continue;
+        }
+        for (size_t j = 0; j < so->print.ncols; j++)
+            all.print.cols[k++] = so->print.cols[j];
+    }
     rc = send_done(w, &all);
 out:
     for (uint32_t i = 0; i < n; i++) {

@@ -13,7 +13,7 @@
 
 #include "header/header.h"
 #include "migrate/migrate.h"
-#include "migrate/source.h"
+#include "catalog/source.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -131,8 +131,10 @@ static bool already_done(struct dm_store *dst, const struct dm_job_spec *job,
         dm_header_read_file(check_path, &h, NULL, &err) ||
         h.storage_version != target_storage)
         goto out;
-    if (dm_verify_files(src_path, check_path, &r, &err) == DM_OK &&
-        !dm_report_mismatch(&r)) {
+    /* done means it verifies whole: nothing missing, different, not
+     * carried or computing differently */
+    if (dm_verify_files(src_path, check_path, NULL, &r, &err) == DM_OK &&
+        !dm_report_mismatch(&r) && !dm_report_incomplete(&r)) {
         done = true;
         out->dst_size = obj.size;
         set_version(out->dst_version, sizeof(out->dst_version),
@@ -241,7 +243,7 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
         goto done;
     }
 
-    struct dm_migrate_opts mo = {in, outp, release, NULL, false};
+    struct dm_migrate_opts mo = {in, outp, release, NULL, false, 0};
     rc = dm_migrate(&mo, &res, &err);
     have_res = true;
     if (rc && res.status != DM_MIG_INCOMPLETE)

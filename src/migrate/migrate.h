@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "engine/registry.h"
-#include "migrate/report.h"
+#include "catalog/report.h"
 #include "util/error.h"
 
 struct dm_migrate_opts {
@@ -33,6 +33,8 @@ struct dm_migrate_opts {
     const char *storage_version; /* 1.x targets: "v1.0.0" ... "v1.5.0" */
     bool force;                  /* migrate even when already at target;
                                     replace an existing DST */
+    uint64_t view_rows;          /* verification's budget per view (0:
+                                    the default, verify.h) */
 };
 
 enum dm_migrate_status {

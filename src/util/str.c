@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 char *dm_fmt(const char *fmt, ...)
@@ -44,4 +45,100 @@ char *dm_slurp(FILE *f, size_t *len)
         return NULL;
     }
     return buf;
+}
+
+void dm_sbuf_addn(struct dm_sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->s, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void dm_sbuf_add(struct dm_sbuf *b, const char *s)
+{
+    if (!s) {
+        b->oom = 1;
+        return;
+    }
+    dm_sbuf_addn(b, s, strlen(s));
+}
+
+void dm_sbuf_addf(struct dm_sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    dm_sbuf_add_owned(b, s);
+}
+
+void dm_sbuf_add_owned(struct dm_sbuf *b, char *s)
+{
+    dm_sbuf_add(b, s);
+    free(s);
+}
+
+char *dm_sbuf_take(struct dm_sbuf *b)
+{
+    char *s = NULL;
+    if (!b->oom)
+        s = b->s ? b->s : strdup("");
+    else
+        free(b->s);
+    b->s = NULL;
+    b->len = b->cap = 0;
+    b->oom = 0;
+    return s;
+}
+
+void dm_sbuf_release(struct dm_sbuf *b)
+{
+    free(b->s);
+    b->s = NULL;
+    b->len = b->cap = 0;
+    b->oom = 0;
+}
+
+void dm_fputs_safe(const char *s, FILE *f)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\t')
+            fputs("\\t", f);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+}
+
+bool dm_parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = (uint64_t)v;
+    return true;
 }

@@ -2,6 +2,8 @@
 #ifndef DM_UTIL_STR_H
 #define DM_UTIL_STR_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* printf into a new malloc'd string; NULL when out of memory. */
@@ -16,5 +18,39 @@ const char *dm_env_or(const char *name, const char *def);
 /* All of f, NUL-terminated, in a new buffer (its length in *len);
  * NULL when out of memory. */
 char *dm_slurp(FILE *f, size_t *len);
+
+/* A whole decimal number (no sign, no junk, no overflow): false else. */
+bool dm_parse_u64(const char *s, uint64_t *out);
+
+/*
+ * Write s to f with control characters escaped (\n, \t, \xNN), so that
+ * text taken from a file or a message cannot drive a terminal.
+ */
+void dm_fputs_safe(const char *s, FILE *f);
+
+/*
+ * A growing string. An append that fails marks the buffer; dm_sbuf_take
+ * then returns NULL, so a builder checks once, at the end.
+ */
+struct dm_sbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+};
+
+#define DM_SBUF_INIT                                                           \
+    {                                                                          \
+        NULL, 0, 0, 0                                                          \
+    }
+
+void dm_sbuf_add(struct dm_sbuf *b, const char *s);
+void dm_sbuf_addn(struct dm_sbuf *b, const char *s, size_t n);
+void dm_sbuf_addf(struct dm_sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Append s through a quoting function (dm_sql_ident, ...); s NULL: oom. */
+void dm_sbuf_add_owned(struct dm_sbuf *b, char *s);
+/* The string (the caller frees it), or NULL when an append failed. */
+char *dm_sbuf_take(struct dm_sbuf *b);
+void dm_sbuf_release(struct dm_sbuf *b);
 
 #endif

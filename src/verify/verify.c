@@ -1,329 +1,330 @@
-/* verify.c - compare two catalogs and two tables' data (see verify.h). */
+/* verify.c - compare two catalogs, both ways, by what their definitions
+ * say (see verify.h). What they compute is compared in computed.c. */
 #include "verify/verify.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/scan.h"
+#include "catalog/source.h"
+#include "catalog/sqltext.h"
 #include "engine/registry.h"
 #include "header/header.h"
-#include "migrate/source.h"
 #include "util/str.h"
-#include "util/threads.h"
-
-/*
- * The SELECT list of t's stored columns, or with group non-NULL of those
- * k-th stored columns whose group[k] is g: "a", "b".
- */
-static char *columns_sql(const struct dm_cat_table *t, const size_t *group,
-                         size_t g)
-{
-    size_t cap = 64, len = 0;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    out[0] = '\0';
-    for (size_t i = 0, k = 0; i < t->ncols; i++) {
-        if (t->cols[i].generated)
-            continue;
-        if (group && group[k++] != g)
-            continue;
-        char *id = dm_sql_ident(t->cols[i].name);
-        if (!id)
-            goto oom;
-        size_t need = len + strlen(id) + 3;
-        if (need > cap) {
-            while (cap < need)
-                cap *= 2;
-            char *p = realloc(out, cap);
-            if (!p) {
-                free(id);
-                goto oom;
-            }
-            out = p;
-        }
-        len += (size_t)sprintf(out + len, "%s%s", len ? ", " : "", id);
-        free(id);
-    }
-    return out;
-oom:
-    free(out);
-    return NULL;
-}
-
-char *dm_stored_columns_sql(const struct dm_cat_table *t)
-{
-    return columns_sql(t, NULL, 0);
-}
-
-/* a positive integer from the environment, else dflt */
-static uint64_t env_size(const char *name, uint64_t dflt)
-{
-    const char *env = getenv(name);
-    long long v = env ? atoll(env) : 0;
-    return v > 0 ? (uint64_t)v : dflt;
-}
-
-/* A column's share of the work of fingerprinting it, roughly. */
-static unsigned column_weight(const char *type)
-{
-    static const char *const heavy[] = {"VARCHAR", "BLOB",  "[",    "STRUCT",
-                                        "MAP",     "UNION", "JSON", "BIT"};
-    for (size_t i = 0; type && i < sizeof(heavy) / sizeof(*heavy); i++)
-        if (strstr(type, heavy[i]))
-            return 4;
-    return 1;
-}
-
-/*
- * Fingerprint t's stored columns in column groups, one worker thread
- * each (a release that streams: each group is one pass over its columns
- * only), and put the fingerprints back in column order.
- */
-static enum dm_code print_in_groups(struct dm_engine *e,
-                                    const struct dm_cat_table *t,
-                                    size_t nstored, size_t ngroups,
-                                    struct dm_table_print *print,
-                                    struct dm_error *err)
-{
-    size_t *group = calloc(nstored ? nstored : 1, sizeof(*group));
-    size_t *order = calloc(nstored ? nstored : 1, sizeof(*order));
-    unsigned load[DM_MAX_THREADS] = {0};
-    char *sqls[DM_MAX_THREADS] = {0};
-    char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
-    struct dm_table_print got;
-    enum dm_code rc = DM_OK;
-    memset(&got, 0, sizeof(got));
-    if (!group || !order || !s || !n) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    /* the heaviest columns first, each to the least loaded group */
-    static const unsigned weights[] = {4, 1};
-    for (size_t wi = 0; wi < 2; wi++)
-        for (size_t i = 0, k = 0; i < t->ncols; i++) {
-            unsigned w = weights[wi];
-            if (t->cols[i].generated)
-                continue;
-            if (column_weight(t->cols[i].type) == w) {
-                size_t g = 0;
-                for (size_t j = 1; j < ngroups; j++)
-                    if (load[j] < load[g])
-                        g = j;
-                group[k] = g;
-                load[g] += w;
-            }
-            k++;
-        }
-    /* a SELECT per group; order[] is where each result column goes */
-    size_t at = 0;
-    for (size_t g = 0; g < ngroups; g++) {
-        for (size_t k = 0; k < nstored; k++)
-            if (group[k] == g)
-                order[at++] = k;
-        char *list = columns_sql(t, group, g);
-        sqls[g] = list ? dm_fmt("SELECT %s FROM %s.%s", list, s, n) : NULL;
-        free(list);
-        if (!sqls[g]) {
-            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    }
-    rc = dm_engine_print(e, sqls, ngroups, &got, err);
-    if (rc)
-        goto out;
-    if (got.ncols != nstored) {
-        rc = dm_fail(err, DM_ERR_PROTOCOL,
-                     "fingerprints of %zu columns, "
-                     "not %zu",
-                     got.ncols, nstored);
-        goto out;
-    }
-    *print = got;
-    print->cols = calloc(nstored ? nstored : 1, sizeof(*print->cols));
-    if (!print->cols) {
-        memset(print, 0, sizeof(*print));
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < nstored; i++)
-        print->cols[order[i]] = got.cols[i];
-out:
-    dm_table_print_release(&got);
-    for (size_t g = 0; g < ngroups; g++)
-        free(sqls[g]);
-    free(s);
-    free(n);
-    free(order);
-    free(group);
-    return rc;
-}
-
-enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
-                           unsigned flags, int peer, dm_scan_fn fn, void *ctx,
-                           struct dm_table_print *print, struct dm_error *err)
-{
-    char *cols = dm_stored_columns_sql(t);
-    char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
-    char *sql = NULL;
-    struct dm_rows *r = NULL;
-    enum dm_code rc = DM_OK;
-    struct dm_scan_ranges ranges = {
-        DM_SCAN_WHOLE_TABLE, env_size("DUCKMIG_BATCH_ROWS", 0),
-        env_size("DUCKMIG_BATCH_BYTES", DM_SCAN_BATCH_BYTES), peer};
-    if (print)
-        memset(print, 0, sizeof(*print));
-    if (!cols || !s || !n) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    size_t ngroups = dm_thread_count(), nstored = 0;
-    for (size_t i = 0; i < t->ncols; i++)
-        nstored += !t->cols[i].generated;
-    if (flags == DM_SCAN_PRINT && !fn && print && dm_engine_streams(e) &&
-        ngroups > 1 && nstored > 1) {
-        rc = print_in_groups(e, t, nstored,
-                             ngroups < nstored ? ngroups : nstored, print, err);
-        goto out;
-    }
-    if (!dm_engine_streams(e)) {
-        sql = dm_fmt("SELECT max(rowid) FROM %s.%s", s, n);
-        rc = sql ? dm_engine_query(e, sql, &r, err)
-                 : dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        free(sql);
-        sql = NULL;
-        if (rc)
-            goto out;
-        const char *m = dm_rows_get(r, 0, 0);
-        if (m) /* NULL: an empty table, read whole */
-            ranges.last_rowid = strtoull(m, NULL, 10);
-    }
-    sql = dm_fmt("SELECT %s FROM %s.%s", *cols ? cols : "NULL", s, n);
-    rc =
-        sql ? dm_engine_scan_ranges(e, sql, &ranges, flags, fn, ctx, print, err)
-            : dm_fail(err, DM_ERR_NOMEM, "out of memory");
-out:
-    dm_rows_free(r);
-    free(sql);
-    free(cols);
-    free(s);
-    free(n);
-    return rc;
-}
-
-enum dm_code dm_table_fingerprint(struct dm_engine *e,
-                                  const struct dm_cat_table *t,
-                                  struct dm_table_print *out,
-                                  struct dm_error *err)
-{
-    enum dm_code rc =
-        dm_scan_table(e, t, DM_SCAN_PRINT, -1, NULL, NULL, out, err);
-    if (rc && !err->code)
-        dm_fail(err, rc, "cannot read table %s.%s", t->schema, t->name);
-    return rc;
-}
-
-/* ---- catalog comparison ----------------------------------------------- */
-
-static bool skipped(const struct dm_report *skip, const char *kind,
-                    const char *schema, const char *name)
-{
-    char full[1024];
-    snprintf(full, sizeof(full), "%s.%s", schema, name);
-    for (size_t i = 0; skip && i < skip->nitems; i++)
-        if (skip->items[i].status == DM_ITEM_NOT_CARRIED &&
-            strcmp(skip->items[i].kind, kind) == 0 &&
-            strcmp(skip->items[i].name, full) == 0)
-            return true;
-    return false;
-}
 
 static bool same(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* A user ENUM's name, rendered as 1.x renders the column: ENUM('a', ..). */
-static char *enum_spelled_out(const struct dm_catalog *cat, const char *type)
+static bool skipped(const struct dm_verify_opts *o, const char *kind,
+                    const char *schema, const char *name)
 {
-    for (size_t i = 0; i < cat->ntypes; i++) {
-        const struct dm_cat_type *t = &cat->types[i];
-        if (!t->name || strcmp(t->name, type) != 0 || !t->kind ||
-            strcmp(t->kind, "ENUM") != 0)
-            continue;
-        size_t cap = 16;
-        for (size_t k = 0; k < t->nlabels; k++)
-            cap += 2 * strlen(t->labels[k] ? t->labels[k] : "") + 4;
-        char *out = malloc(cap);
-        if (!out)
-            return NULL;
-        size_t o = (size_t)sprintf(out, "ENUM(");
-        for (size_t k = 0; k < t->nlabels; k++) {
-            char *lit = dm_sql_literal(t->labels[k] ? t->labels[k] : "");
-            if (!lit)
-                break;
-            o += (size_t)sprintf(out + o, "%s%s", k ? ", " : "", lit);
-            free(lit);
-        }
-        sprintf(out + o, ")");
-        return out;
+    return o && o->skip &&
+           dm_report_has(o->skip, kind, schema, name, DM_ITEM_NOT_CARRIED);
+}
+
+/* ---- stored SQL, made comparable -------------------------------------- */
+
+enum piece { PIECE_EXPR, PIECE_QUERY, PIECE_GENERATED };
+
+/*
+ * What a stored piece means, as a canonical string: parsed by ast, given
+ * the meaning from_release gave it (NULL: the destination's own), 0.6's
+ * main.main names read as main. Text that does not parse compares as
+ * text.
+ */
+static char *canon(struct dm_ast *ast, const char *text, enum piece kind,
+                   const char *from_release, const char *macro)
+{
+    struct json_t *tree = NULL;
+    struct dm_error e = DM_ERROR_INIT;
+    if (!text)
+        return NULL;
+    enum dm_code rc = kind == PIECE_QUERY ? dm_ast_query(ast, text, &tree, &e)
+                                          : dm_ast_expr(ast, text, &tree, &e);
+    if (rc)
+        return dm_fmt("text:%s", text);
+    if (macro)
+        dm_ast_unmangle_macro(tree, macro);
+    if (from_release)
+        dm_ast_keep_meaning(ast, tree, from_release);
+    dm_ast_drop_main_catalog(tree);
+    if (kind == PIECE_GENERATED) {
+        struct json_t *inner = dm_ast_uncast(tree);
+        dm_ast_free(tree);
+        tree = inner;
     }
+    char *out = dm_ast_canon(tree);
+    dm_ast_free(tree);
+    return out;
+}
+
+/* Do two pieces mean the same thing? */
+static bool same_piece(struct dm_ast *ast, const char *a, const char *b,
+                       enum piece kind, const char *from, const char *macro_a,
+                       const char *macro_b)
+{
+    if (!a || !b)
+        return !a && !b;
+    char *x = canon(ast, a, kind, from, macro_a);
+    char *y = canon(ast, b, kind, NULL, macro_b);
+    bool eq = x && y && strcmp(x, y) == 0;
+    free(x);
+    free(y);
+    return eq;
+}
+
+/* ---- schemas, types, sequences ----------------------------------------- */
+
+static void compare_schemas(const struct dm_catalog *src,
+                            const struct dm_catalog *dst,
+                            const struct dm_verify_opts *o, struct dm_report *r)
+{
+    for (size_t i = 0; i < src->nschemas; i++) {
+        bool found = false;
+        for (size_t k = 0; k < dst->nschemas && !found; k++)
+            found = same(src->schemas[i], dst->schemas[k]);
+        if (!found && skipped(o, "schema", "", src->schemas[i]))
+            continue;
+        dm_report_add(r, "schema", "", src->schemas[i],
+                      found ? DM_ITEM_OK : DM_ITEM_MISSING, "%s",
+                      found ? "present" : "not in the destination");
+    }
+    for (size_t k = 0; k < dst->nschemas; k++) {
+        bool found = false;
+        for (size_t i = 0; i < src->nschemas && !found; i++)
+            found = same(src->schemas[i], dst->schemas[k]);
+        if (!found)
+            dm_report_add(r, "schema", "", dst->schemas[k], DM_ITEM_EXTRA,
+                          "only in the destination");
+    }
+}
+
+static const struct dm_cat_type *find_type(const struct dm_catalog *c,
+                                           const char *schema, const char *name)
+{
+    for (size_t k = 0; k < c->ntypes; k++)
+        if (same(schema, c->types[k].schema) && same(name, c->types[k].name))
+            return &c->types[k];
     return NULL;
 }
 
-/* Type names as releases render them: drop quotes, fold case/space. */
-static void norm_type(const struct dm_catalog *cat, const char *type, char *out,
-                      size_t n)
+static void compare_types(const struct dm_catalog *src,
+                          const struct dm_catalog *dst,
+                          const struct dm_verify_opts *o, struct dm_report *r)
 {
-    char *spelled = enum_spelled_out(cat, type);
-    const char *in = spelled ? spelled : type;
-    size_t o = 0;
-    for (; *in && o + 1 < n; in++) {
-        if (*in == '"' || *in == ' ')
+    for (size_t i = 0; i < src->ntypes; i++) {
+        const struct dm_cat_type *a = &src->types[i];
+        const struct dm_cat_type *b = find_type(dst, a->schema, a->name);
+        if (!b && skipped(o, "type", a->schema, a->name))
             continue;
-        out[o++] = (char)toupper((unsigned char)*in);
+        bool labels = b && a->nlabels == b->nlabels && same(a->kind, b->kind);
+        for (size_t k = 0; labels && k < a->nlabels; k++)
+            labels = same(a->labels[k], b->labels[k]);
+        bool alias = b && same(a->type_key, b->type_key);
+        if (!b)
+            dm_report_add(r, "type", a->schema, a->name, DM_ITEM_MISSING,
+                          "not in the destination");
+        else if (!labels || !alias)
+            dm_report_add(r, "type", a->schema, a->name, DM_ITEM_MISMATCH,
+                          "%s%s, destination: %s%s", a->kind,
+                          a->type_key ? a->type_key : "", b->kind,
+                          !labels       ? " with other labels"
+                          : b->type_key ? b->type_key
+                                        : "");
+        else if (same(a->kind, "ENUM"))
+            dm_report_add(r, "type", a->schema, a->name, DM_ITEM_OK,
+                          "ENUM with %zu labels", a->nlabels);
+        else
+            dm_report_add(r, "type", a->schema, a->name, DM_ITEM_OK,
+                          "alias of %s", a->type_key ? a->type_key : "?");
     }
-    out[o] = '\0';
-    free(spelled);
+    for (size_t k = 0; k < dst->ntypes; k++)
+        if (!find_type(src, dst->types[k].schema, dst->types[k].name))
+            dm_report_add(r, "type", dst->types[k].schema, dst->types[k].name,
+                          DM_ITEM_EXTRA, "only in the destination");
 }
 
-static void compare_tables(const struct dm_catalog *src,
+static const struct dm_cat_sequence *
+find_sequence(const struct dm_catalog *c, const char *schema, const char *name)
+{
+    for (size_t k = 0; k < c->nsequences; k++)
+        if (same(schema, c->sequences[k].schema) &&
+            same(name, c->sequences[k].name))
+            return &c->sequences[k];
+    return NULL;
+}
+
+static void compare_sequences(const struct dm_catalog *src,
+                              const struct dm_catalog *dst,
+                              const struct dm_verify_opts *o,
+                              struct dm_report *r)
+{
+    for (size_t i = 0; i < src->nsequences; i++) {
+        const struct dm_cat_sequence *a = &src->sequences[i];
+        const struct dm_cat_sequence *b =
+            find_sequence(dst, a->schema, a->name);
+        if (!b && skipped(o, "sequence", a->schema, a->name))
+            continue;
+        if (!b)
+            dm_report_add(r, "sequence", a->schema, a->name, DM_ITEM_MISSING,
+                          "not in the destination");
+        else if (a->next != b->next || a->increment != b->increment ||
+                 a->min != b->min || a->max != b->max || a->cycle != b->cycle)
+            dm_report_add(r, "sequence", a->schema, a->name, DM_ITEM_MISMATCH,
+                          "next value %lld, destination %lld",
+                          (long long)a->next, (long long)b->next);
+        else
+            dm_report_add(r, "sequence", a->schema, a->name, DM_ITEM_OK,
+                          "next value %lld", (long long)a->next);
+    }
+    for (size_t k = 0; k < dst->nsequences; k++)
+        if (!find_sequence(src, dst->sequences[k].schema,
+                           dst->sequences[k].name))
+            dm_report_add(r, "sequence", dst->sequences[k].schema,
+                          dst->sequences[k].name, DM_ITEM_EXTRA,
+                          "only in the destination");
+}
+
+/* ---- tables ------------------------------------------------------------- */
+
+static void add_list(struct dm_sbuf *b, char **names, size_t n)
+{
+    dm_sbuf_add(b, "(");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            dm_sbuf_add(b, ", ");
+        dm_sbuf_add_owned(b, dm_sql_ident(names[i]));
+    }
+    dm_sbuf_add(b, ")");
+}
+
+/* A constraint as a comparable string (a CHECK by what it parses to) and
+ * as a name for the report. */
+static char *constraint_key(struct dm_ast *ast,
+                            const struct dm_cat_constraint *c, const char *from,
+                            bool label)
+{
+    struct dm_sbuf b = DM_SBUF_INIT;
+    switch (c->kind) {
+    case 'P':
+    case 'U':
+        dm_sbuf_add(&b, c->kind == 'P' ? "PRIMARY KEY " : "UNIQUE ");
+        add_list(&b, c->cols, c->ncols);
+        break;
+    case 'F':
+        dm_sbuf_add(&b, "FOREIGN KEY ");
+        add_list(&b, c->cols, c->ncols);
+        dm_sbuf_add(&b, " REFERENCES ");
+        dm_sbuf_add_owned(&b, dm_sql_ident(c->ref_table ? c->ref_table : ""));
+        add_list(&b, c->ref_cols, c->nref);
+        break;
+    default:
+        dm_sbuf_add(&b, "CHECK ");
+        if (label)
+            dm_sbuf_add(&b, c->expr ? c->expr : "?");
+        else
+            dm_sbuf_add_owned(&b, canon(ast, c->expr, PIECE_EXPR, from, NULL));
+    }
+    return dm_sbuf_take(&b);
+}
+
+static void compare_constraints(struct dm_ast *ast,
+                                const struct dm_catalog *src,
+                                const struct dm_cat_table *a,
+                                const struct dm_cat_table *b,
+                                struct dm_report *r)
+{
+    bool *used = calloc(b->ncons ? b->ncons : 1, sizeof(bool));
+    char **bkeys = calloc(b->ncons ? b->ncons : 1, sizeof(char *));
+    if (!used || !bkeys)
+        goto out;
+    for (size_t k = 0; k < b->ncons; k++)
+        bkeys[k] = constraint_key(ast, &b->cons[k], NULL, false);
+    for (size_t i = 0; i < a->ncons; i++) {
+        const struct dm_cat_constraint *c = &a->cons[i];
+        char *key = constraint_key(ast, c, src->release, false);
+        char *label = constraint_key(ast, c, NULL, true);
+        bool found = false;
+        for (size_t k = 0; key && k < b->ncons && !found; k++)
+            if (!used[k] && bkeys[k] && strcmp(key, bkeys[k]) == 0)
+                found = used[k] = true;
+        char name[1024];
+        snprintf(name, sizeof(name), "%s %s", a->name, label ? label : "?");
+        dm_report_add(r, "constraint", a->schema, name,
+                      found ? DM_ITEM_OK : DM_ITEM_MISSING, "%s",
+                      found ? "present" : "not in the destination");
+        if (c->kind == 'P' || c->kind == 'U') {
+            r->indexes_expected++;
+            r->indexes_present += found;
+        }
+        free(key);
+        free(label);
+    }
+    for (size_t k = 0; k < b->ncons; k++) {
+        if (used[k])
+            continue;
+        char *label = constraint_key(ast, &b->cons[k], NULL, true);
+        char name[1024];
+        snprintf(name, sizeof(name), "%s %s", b->name, label ? label : "?");
+        dm_report_add(r, "constraint", b->schema, name, DM_ITEM_EXTRA,
+                      "only in the destination");
+        free(label);
+    }
+out:
+    for (size_t k = 0; bkeys && k < b->ncons; k++)
+        free(bkeys[k]);
+    free(bkeys);
+    free(used);
+}
+
+static void compare_tables(struct dm_ast *ast, const struct dm_catalog *src,
                            const struct dm_catalog *dst,
-                           const struct dm_report *skip, struct dm_report *r)
+                           const struct dm_verify_opts *o, struct dm_report *r)
 {
     for (size_t i = 0; i < src->ntables; i++) {
         const struct dm_cat_table *a = &src->tables[i];
-        if (skipped(skip, "table", a->schema, a->name))
-            continue;
         const struct dm_cat_table *b =
             dm_catalog_find_table(dst, a->schema, a->name);
+        if (!b && skipped(o, "table", a->schema, a->name))
+            continue;
         if (!b) {
             dm_report_add(r, "table", a->schema, a->name, DM_ITEM_MISSING,
                           "not in the destination");
             continue;
         }
-        char why[512] = "";
+        char why[1024] = "";
         if (a->ncols != b->ncols)
             snprintf(why, sizeof(why), "%zu columns, destination has %zu",
                      a->ncols, b->ncols);
         for (size_t c = 0; !why[0] && c < a->ncols; c++) {
             const struct dm_cat_column *x = &a->cols[c], *y = &b->cols[c];
-            char tx[1024], ty[1024];
-            norm_type(src, x->type, tx, sizeof(tx));
-            norm_type(dst, y->type, ty, sizeof(ty));
-            if (strcmp(x->name, y->name) != 0)
+            if (!same(x->name, y->name))
                 snprintf(why, sizeof(why), "column %zu is \"%s\", not \"%s\"",
                          c + 1, y->name, x->name);
-            else if (strcmp(tx, ty) != 0)
+            else if (!same(x->type_key, y->type_key))
                 snprintf(why, sizeof(why), "column \"%s\" is %s, not %s",
-                         x->name, y->type, x->type);
+                         x->name, y->type_key, x->type_key);
             else if (x->not_null != y->not_null)
                 snprintf(why, sizeof(why), "column \"%s\" NOT NULL differs",
                          x->name);
             else if (x->generated != y->generated)
                 snprintf(why, sizeof(why),
                          "column \"%s\" generated-ness differs", x->name);
+            else if (!same_piece(ast, x->default_text, y->default_text,
+                                 PIECE_EXPR, src->release, NULL, NULL))
+                snprintf(why, sizeof(why),
+                         "the DEFAULT of column \"%s\" is %s, not %s", x->name,
+                         y->default_text ? y->default_text : "none",
+                         x->default_text ? x->default_text : "none");
+            else if (!same_piece(ast, x->gen_text, y->gen_text, PIECE_GENERATED,
+                                 src->release, NULL, NULL))
+                snprintf(why, sizeof(why),
+                         "column \"%s\" is generated as %s, not %s", x->name,
+                         y->gen_text ? y->gen_text : "nothing",
+                         x->gen_text ? x->gen_text : "nothing");
         }
         if (why[0])
             dm_report_add(r, "table", a->schema, a->name, DM_ITEM_MISMATCH,
@@ -331,136 +332,175 @@ static void compare_tables(const struct dm_catalog *src,
         else
             dm_report_add(r, "table", a->schema, a->name, DM_ITEM_OK,
                           "%zu columns", a->ncols);
-
-        /* constraints: each of the source's must be in the destination */
-        size_t checks_a = 0, checks_b = 0;
-        for (size_t k = 0; k < b->ncons; k++)
-            checks_b += b->cons[k].kind == 'C';
-        for (size_t k = 0; k < a->ncons; k++) {
-            const struct dm_cat_constraint *ca = &a->cons[k];
-            if (ca->kind == 'C') {
-                checks_a++;
-                continue;
-            }
-            bool found = false;
-            for (size_t m = 0; m < b->ncons && !found; m++)
-                found = b->cons[m].kind == ca->kind &&
-                        same(b->cons[m].columns, ca->columns) &&
-                        same(b->cons[m].target, ca->target);
-            const char *what = ca->kind == 'P'   ? "PRIMARY KEY"
-                               : ca->kind == 'U' ? "UNIQUE"
-                                                 : "FOREIGN KEY";
-            char name[512];
-            snprintf(name, sizeof(name), "%s %s(%s)", a->name, what,
-                     ca->columns);
-            dm_report_add(r, "constraint", a->schema, name,
-                          found ? DM_ITEM_OK : DM_ITEM_MISSING, "%s%s%s", what,
-                          ca->target ? " -> " : "",
-                          ca->target ? ca->target : "");
-            if (ca->kind == 'P' || ca->kind == 'U') {
-                r->indexes_expected++;
-                r->indexes_present += found;
-            }
-        }
-        if (checks_a) {
-            char name[512];
-            snprintf(name, sizeof(name), "%s CHECK", a->name);
-            dm_report_add(r, "constraint", a->schema, name,
-                          checks_a == checks_b ? DM_ITEM_OK : DM_ITEM_MISSING,
-                          "%zu CHECK constraints, destination has %zu",
-                          checks_a, checks_b);
-        }
+        compare_constraints(ast, src, a, b, r);
     }
+    for (size_t k = 0; k < dst->ntables; k++)
+        if (!dm_catalog_find_table(src, dst->tables[k].schema,
+                                   dst->tables[k].name))
+            dm_report_add(r, "table", dst->tables[k].schema,
+                          dst->tables[k].name, DM_ITEM_EXTRA,
+                          "only in the destination");
 }
 
-static void compare_objects(const char *kind, const struct dm_cat_object *a,
-                            size_t na, const struct dm_cat_object *b, size_t nb,
-                            const struct dm_report *skip, struct dm_report *r)
+/* ---- views, macros, indexes ------------------------------------------- */
+
+static const struct dm_cat_object *find_object(const struct dm_cat_object *v,
+                                               size_t n, const char *schema,
+                                               const char *name, int macro)
 {
-    bool index = strcmp(kind, "index") == 0;
-    for (size_t i = 0; i < na; i++) {
-        if (skipped(skip, kind, a[i].schema, a[i].name))
+    for (size_t k = 0; k < n; k++)
+        if (same(schema, v[k].schema) && same(name, v[k].name) &&
+            (macro < 0 || v[k].table_macro == (macro == 1)))
+            return &v[k];
+    return NULL;
+}
+
+static bool same_names(char **a, size_t na, char **b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (!same(a[i], b[i]))
+            return false;
+    return true;
+}
+
+static void compare_views(struct dm_ast *ast, const struct dm_catalog *src,
+                          const struct dm_catalog *dst,
+                          const struct dm_verify_opts *o, struct dm_report *r)
+{
+    for (size_t i = 0; i < src->nviews; i++) {
+        const struct dm_cat_object *a = &src->views[i];
+        const struct dm_cat_object *b =
+            find_object(dst->views, dst->nviews, a->schema, a->name, -1);
+        if (!b && skipped(o, "view", a->schema, a->name))
             continue;
-        const struct dm_cat_object *hit = NULL;
-        for (size_t k = 0; k < nb && !hit; k++)
-            if (same(a[i].schema, b[k].schema) && same(a[i].name, b[k].name))
-                hit = &b[k];
-        if (index)
-            r->indexes_expected++;
-        if (!hit) {
-            dm_report_add(r, kind, a[i].schema, a[i].name, DM_ITEM_MISSING,
+        if (!b) {
+            dm_report_add(r, "view", a->schema, a->name, DM_ITEM_MISSING,
                           "not in the destination");
-        } else if (index && (!same(hit->table, a[i].table) ||
-                             hit->unique != a[i].unique)) {
-            dm_report_add(r, kind, a[i].schema, a[i].name, DM_ITEM_MISMATCH,
-                          "on %s%s, source: on %s%s", hit->table,
-                          hit->unique ? " (unique)" : "", a[i].table,
-                          a[i].unique ? " (unique)" : "");
+        } else if (!same_names(a->col_names, a->ncols, b->col_names,
+                               b->ncols)) {
+            dm_report_add(r, "view", a->schema, a->name, DM_ITEM_MISMATCH,
+                          "its columns differ (%zu, destination %zu)", a->ncols,
+                          b->ncols);
+        } else if (!same_piece(ast, a->body, b->body, PIECE_QUERY, src->release,
+                               NULL, NULL)) {
+            dm_report_add(r, "view", a->schema, a->name, DM_ITEM_MISMATCH,
+                          "its query differs");
         } else {
-            if (index)
-                r->indexes_present++;
-            dm_report_add(r, kind, a[i].schema, a[i].name, DM_ITEM_OK, "%s",
-                          index ? (a[i].unique ? "unique index" : "index")
-                                : "present");
+            dm_report_add(r, "view", a->schema, a->name, DM_ITEM_OK,
+                          "same query, %zu columns", a->ncols);
         }
+    }
+    for (size_t k = 0; k < dst->nviews; k++)
+        if (!find_object(src->views, src->nviews, dst->views[k].schema,
+                         dst->views[k].name, -1))
+            dm_report_add(r, "view", dst->views[k].schema, dst->views[k].name,
+                          DM_ITEM_EXTRA, "only in the destination");
+}
+
+static void compare_macros(struct dm_ast *ast, const struct dm_catalog *src,
+                           const struct dm_catalog *dst,
+                           const struct dm_verify_opts *o, struct dm_report *r)
+{
+    for (size_t i = 0; i < src->nmacros; i++) {
+        const struct dm_cat_object *a = &src->macros[i];
+        const struct dm_cat_object *b = find_object(
+            dst->macros, dst->nmacros, a->schema, a->name, a->table_macro);
+        const char *kind = a->table_macro ? "table macro" : "macro";
+        if (!b && skipped(o, "macro", a->schema, a->name))
+            continue;
+        if (!b) {
+            dm_report_add(r, "macro", a->schema, a->name, DM_ITEM_MISSING,
+                          "%s not in the destination", kind);
+            continue;
+        }
+        enum piece p = a->table_macro ? PIECE_QUERY : PIECE_EXPR;
+        /* 0.6-0.8 keep no table macro's query outside EXPORT: what it
+         * returns is compared by probes (computed.c) */
+        bool body = !a->body || !b->body ||
+                    same_piece(ast, a->body, b->body, p, src->release, a->name,
+                               b->name);
+        if (!same_names(a->parts, a->nparts, b->parts, b->nparts))
+            dm_report_add(r, "macro", a->schema, a->name, DM_ITEM_MISMATCH,
+                          "its parameters differ");
+        else if (!body)
+            dm_report_add(r, "macro", a->schema, a->name, DM_ITEM_MISMATCH,
+                          "its body differs");
+        else
+            dm_report_add(r, "macro", a->schema, a->name, DM_ITEM_OK,
+                          "%s, %zu parameters%s", kind, a->nparts,
+                          a->body && b->body ? ", same body" : "");
+    }
+    for (size_t k = 0; k < dst->nmacros; k++) {
+        const struct dm_cat_object *b = &dst->macros[k];
+        if (!find_object(src->macros, src->nmacros, b->schema, b->name,
+                         b->table_macro))
+            dm_report_add(r, "macro", b->schema, b->name, DM_ITEM_EXTRA,
+                          "%s only in the destination",
+                          b->table_macro ? "table macro" : "macro");
     }
 }
 
-void dm_verify_catalog(const struct dm_catalog *src,
-                       const struct dm_catalog *dst,
-                       const struct dm_report *skip, struct dm_report *r)
+static bool same_index(struct dm_ast *ast, const struct dm_catalog *src,
+                       const struct dm_cat_object *a,
+                       const struct dm_cat_object *b)
 {
-    for (size_t i = 0; i < src->nschemas; i++) {
-        bool found = false;
-        for (size_t k = 0; k < dst->nschemas && !found; k++)
-            found = strcmp(src->schemas[i], dst->schemas[k]) == 0;
-        dm_report_add(r, "schema", "", src->schemas[i],
-                      found ? DM_ITEM_OK : DM_ITEM_MISSING, "%s",
-                      found ? "present" : "not in the destination");
-    }
-    for (size_t i = 0; i < src->ntypes; i++) {
-        const struct dm_cat_type *a = &src->types[i], *b = NULL;
-        for (size_t k = 0; k < dst->ntypes && !b; k++)
-            if (same(a->schema, dst->types[k].schema) &&
-                same(a->name, dst->types[k].name))
-                b = &dst->types[k];
-        bool labels = b && a->nlabels == b->nlabels && same(a->kind, b->kind);
-        for (size_t k = 0; labels && k < a->nlabels; k++)
-            labels = same(a->labels[k], b->labels[k]);
-        dm_report_add(r, "type", a->schema, a->name,
-                      !b       ? DM_ITEM_MISSING
-                      : labels ? DM_ITEM_OK
-                               : DM_ITEM_MISMATCH,
-                      "%s with %zu labels%s", a->kind, a->nlabels,
-                      b && !labels ? ": labels differ" : "");
-    }
-    for (size_t i = 0; i < src->nsequences; i++) {
-        const struct dm_cat_sequence *a = &src->sequences[i], *b = NULL;
-        for (size_t k = 0; k < dst->nsequences && !b; k++)
-            if (same(a->schema, dst->sequences[k].schema) &&
-                same(a->name, dst->sequences[k].name))
-                b = &dst->sequences[k];
+    if (!same(a->table, b->table) || a->unique != b->unique ||
+        a->nparts != b->nparts || !a->where != !b->where)
+        return false;
+    for (size_t i = 0; i < a->nparts; i++)
+        if (!same_piece(ast, a->parts[i], b->parts[i], PIECE_EXPR, src->release,
+                        NULL, NULL))
+            return false;
+    return !a->where || same_piece(ast, a->where, b->where, PIECE_EXPR,
+                                   src->release, NULL, NULL);
+}
+
+static void compare_indexes(struct dm_ast *ast, const struct dm_catalog *src,
+                            const struct dm_catalog *dst,
+                            const struct dm_verify_opts *o, struct dm_report *r)
+{
+    for (size_t i = 0; i < src->nindexes; i++) {
+        const struct dm_cat_object *a = &src->indexes[i];
+        const struct dm_cat_object *b =
+            find_object(dst->indexes, dst->nindexes, a->schema, a->name, -1);
+        if (!b && skipped(o, "index", a->schema, a->name))
+            continue;
+        r->indexes_expected++;
         if (!b) {
-            dm_report_add(r, "sequence", a->schema, a->name, DM_ITEM_MISSING,
+            dm_report_add(r, "index", a->schema, a->name, DM_ITEM_MISSING,
                           "not in the destination");
-        } else if (a->next != b->next || a->increment != b->increment ||
-                   a->min != b->min || a->max != b->max ||
-                   a->cycle != b->cycle) {
-            dm_report_add(r, "sequence", a->schema, a->name, DM_ITEM_MISMATCH,
-                          "next value %lld, destination %lld",
-                          (long long)a->next, (long long)b->next);
+        } else if (!same_index(ast, src, a, b)) {
+            dm_report_add(r, "index", a->schema, a->name, DM_ITEM_MISMATCH,
+                          "on %s%s, source: on %s%s (or other expressions)",
+                          b->table, b->unique ? " (unique)" : "", a->table,
+                          a->unique ? " (unique)" : "");
         } else {
-            dm_report_add(r, "sequence", a->schema, a->name, DM_ITEM_OK,
-                          "next value %lld", (long long)a->next);
+            r->indexes_present++;
+            dm_report_add(r, "index", a->schema, a->name, DM_ITEM_OK, "%s",
+                          a->unique ? "unique index" : "index");
         }
     }
-    compare_tables(src, dst, skip, r);
-    compare_objects("macro", src->macros, src->nmacros, dst->macros,
-                    dst->nmacros, skip, r);
-    compare_objects("view", src->views, src->nviews, dst->views, dst->nviews,
-                    skip, r);
-    compare_objects("index", src->indexes, src->nindexes, dst->indexes,
-                    dst->nindexes, skip, r);
+    for (size_t k = 0; k < dst->nindexes; k++)
+        if (!find_object(src->indexes, src->nindexes, dst->indexes[k].schema,
+                         dst->indexes[k].name, -1))
+            dm_report_add(r, "index", dst->indexes[k].schema,
+                          dst->indexes[k].name, DM_ITEM_EXTRA,
+                          "only in the destination");
+}
+
+void dm_verify_catalog(struct dm_ast *ast, const struct dm_catalog *src,
+                       const struct dm_catalog *dst,
+                       const struct dm_verify_opts *o, struct dm_report *r)
+{
+    compare_schemas(src, dst, o, r);
+    compare_types(src, dst, o, r);
+    compare_sequences(src, dst, o, r);
+    compare_tables(ast, src, dst, o, r);
+    compare_macros(ast, src, dst, o, r);
+    compare_views(ast, src, dst, o, r);
+    compare_indexes(ast, src, dst, o, r);
 }
 
 void dm_verify_table_data(const struct dm_cat_table *t,
@@ -474,11 +514,6 @@ void dm_verify_table_data(const struct dm_cat_table *t,
                       "%llu rows, destination has %llu",
                       (unsigned long long)src->rows,
                       (unsigned long long)dst->rows);
-        return;
-    }
-    /* no rows: no chunk was seen, so neither side has column prints */
-    if (src->rows == 0) {
-        dm_report_add(r, "data", t->schema, t->name, DM_ITEM_OK, "0 rows");
         return;
     }
     size_t nstored = 0;
@@ -511,6 +546,37 @@ void dm_verify_table_data(const struct dm_cat_table *t,
                   (unsigned long long)src->rows, stored);
 }
 
+/* ---- whole files -------------------------------------------------------- */
+
+enum dm_code dm_verify_parser(struct dm_engine *e, struct dm_engine **own,
+                              struct dm_ast **ast, struct dm_error *err)
+{
+    char rel[8][DM_RELEASE_MAX];
+    *own = NULL;
+    if (dm_ast_release_ok(dm_engine_release(e)))
+        return dm_ast_open(e, ast, err);
+    size_t n = dm_engines_installed(rel, 8);
+    for (size_t i = 0; i < n; i++) {
+        if (!dm_ast_release_ok(rel[i]))
+            continue;
+        enum dm_code rc = dm_engine_start(rel[i], own, err);
+        if (!rc)
+            rc = dm_engine_open(*own, ":memory:", 0, NULL, 0, err);
+        if (!rc)
+            rc = dm_catalog_seal(*own, true, err);
+        if (!rc)
+            rc = dm_ast_open(*own, ast, err);
+        if (rc) {
+            dm_engine_stop(*own);
+            *own = NULL;
+        }
+        return rc;
+    }
+    return dm_fail(err, DM_ERR_ENGINE,
+                   "no installed DuckDB release (0.8 or later) can parse the "
+                   "definitions to compare them");
+}
+
 /* Start the engine that opens path and open it read-only (a 0.6-0.8 file
  * with a WAL: a replayed copy of it, in source). */
 static enum dm_code open_side(const char *path, struct dm_source *source,
@@ -522,6 +588,9 @@ static enum dm_code open_side(const char *path, struct dm_source *source,
     enum dm_code rc = dm_header_read_file(path, &info, NULL, err);
     if (rc)
         return rc;
+    if (!dm_header_checksums_ok(&info))
+        return dm_fail(err, DM_ERR_CHECKSUM, "%s: header checksum mismatch",
+                       path);
     if (info.encrypted)
         return dm_fail(err, DM_ERR_UNSUPPORTED, "%s is encrypted", path);
     if (!dm_engine_for_storage(info.storage_version, release))
@@ -531,14 +600,16 @@ static enum dm_code open_side(const char *path, struct dm_source *source,
     rc = dm_source_prepare(path, release, NULL, source, err);
     if (rc)
         return rc;
-    return dm_catalog_open(release, source->path, e, builtin, err);
+    return dm_catalog_open(release, source->path, true, e, builtin, err);
 }
 
 enum dm_code dm_verify_files(const char *src, const char *dst,
+                             const struct dm_verify_opts *o,
                              struct dm_report *r, struct dm_error *err)
 {
-    struct dm_engine *es = NULL, *ed = NULL;
+    struct dm_engine *es = NULL, *ed = NULL, *own = NULL;
     struct dm_rows *bs = NULL, *bd = NULL;
+    struct dm_ast *ast = NULL;
     struct dm_catalog cs, cd;
     struct dm_source ss, sd;
     bool have_cs = false, have_cd = false;
@@ -553,9 +624,11 @@ enum dm_code dm_verify_files(const char *src, const char *dst,
     if (!rc)
         rc = dm_catalog_read(ed, bd, &cd, err);
     have_cd = !rc;
+    if (!rc)
+        rc = dm_verify_parser(ed, &own, &ast, err);
     if (rc)
         goto out;
-    dm_verify_catalog(&cs, &cd, NULL, r);
+    dm_verify_catalog(ast, &cs, &cd, o, r);
     for (size_t i = 0; !rc && i < cs.ntables; i++) {
         const struct dm_cat_table *t = &cs.tables[i];
         const struct dm_cat_table *u =
@@ -573,7 +646,11 @@ enum dm_code dm_verify_files(const char *src, const char *dst,
         dm_table_print_release(&a);
         dm_table_print_release(&b);
     }
+    if (!rc)
+        rc = dm_verify_computed(es, ed, &cs, &cd, o, r, err);
 out:
+    dm_ast_close(ast);
+    dm_engine_stop(own);
     if (have_cd)
         dm_catalog_release(&cd);
     if (have_cs)
@@ -584,5 +661,49 @@ out:
     dm_engine_stop(es);
     dm_source_remove(&sd);
     dm_source_remove(&ss);
+    return rc;
+}
+
+enum dm_code dm_verify_readable(const char *path, struct dm_report *r,
+                                struct dm_error *err)
+{
+    struct dm_engine *e = NULL;
+    struct dm_rows *builtin = NULL;
+    struct dm_catalog cat;
+    struct dm_source s;
+    bool have = false;
+    memset(&s, 0, sizeof(s));
+    enum dm_code rc = open_side(path, &s, &e, &builtin, err);
+    if (!rc)
+        rc = dm_catalog_read(e, builtin, &cat, err);
+    have = !rc;
+    for (size_t i = 0; !rc && i < cat.ntables; i++) {
+        struct dm_table_print p;
+        memset(&p, 0, sizeof(p));
+        rc = dm_table_fingerprint(e, &cat.tables[i], &p, err);
+        if (!rc) {
+            r->tables++;
+            r->rows += p.rows;
+            dm_report_add(r, "data", cat.tables[i].schema, cat.tables[i].name,
+                          DM_ITEM_OK, "%llu rows read",
+                          (unsigned long long)p.rows);
+        }
+        dm_table_print_release(&p);
+    }
+    if (rc && err->code && err->code != DM_ERR_CHECKSUM &&
+        err->code != DM_ERR_NOMEM) {
+        /* a file that does not read whole is damaged, whatever DuckDB
+         * called it: a permanent failure, never a retry */
+        char why[DM_ERROR_MSG_MAX];
+        snprintf(why, sizeof(why), "%s", err->msg);
+        dm_error_clear(err);
+        rc = dm_fail(err, DM_ERR_CHECKSUM, "%s cannot be read whole: %s", path,
+                     why);
+    }
+    if (have)
+        dm_catalog_release(&cat);
+    dm_rows_free(builtin);
+    dm_engine_stop(e);
+    dm_source_remove(&s);
     return rc;
 }

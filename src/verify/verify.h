@@ -1,13 +1,22 @@
 /*
- * verify.h - prove that a destination holds what its source holds.
+ * verify.h - prove that a destination holds what its source holds, and
+ * nothing else.
  *
- * Catalogs are compared object by object (schemas, types with their
- * labels, sequences with their next value, tables with columns, types,
- * NOT NULL, generated columns and constraints, views, macros, indexes),
- * and data table by table: the row count and an order-independent
- * fingerprint of every stored column, computed from the values' physical
- * form (engine/vec.h) so that the same value hashes alike whichever
- * release holds it.
+ * Catalogs are compared both ways, object by object: an object only in
+ * the destination is a difference like one only in the source. Schemas,
+ * types with their labels, sequences with their next value, tables with
+ * their columns, types, NOT NULL, DEFAULTs, generated columns and every
+ * constraint (key columns exactly, the table and columns a foreign key
+ * references, CHECK expressions), views, macros and indexes. Stored SQL
+ * is compared by what DuckDB parses it to (catalog/ast.h), after giving
+ * the source's SQL the meaning its release gave it.
+ *
+ * Then what definitions compute: each view's columns and an
+ * order-independent fingerprint of its rows (up to a budget), each scalar
+ * and table macro called on probe arguments, the values of generated
+ * columns; and for every table its row count and a fingerprint of every
+ * stored column, computed from the values' physical form (engine/vec.h)
+ * so that the same value hashes alike whichever release holds it.
  */
 #ifndef DM_VERIFY_VERIFY_H
 #define DM_VERIFY_VERIFY_H
@@ -15,42 +24,43 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "catalog/ast.h"
+#include "catalog/catalog.h"
+#include "catalog/report.h"
 #include "engine/engine.h"
-#include "migrate/catalog.h"
-#include "migrate/report.h"
 #include "util/error.h"
 
-/* The SELECT list of t's stored (non-generated) columns: "a", "b". */
-char *dm_stored_columns_sql(const struct dm_cat_table *t);
+/* Rows of a view (or a table macro's probe) fingerprinted at most, by
+ * default ($DUCKMIG_VIEW_ROWS, --view-rows). */
+#define DM_VIEW_ROWS 1000000
 
-/* Default encoded bytes per range ($DUCKMIG_BATCH_BYTES). */
-#define DM_SCAN_BATCH_BYTES (128u << 20)
-
-/*
- * Read t's stored columns through e (see dm_engine_scan for flags, fn and
- * print; with DM_SCAN_CHUNKS the rows go to peer, a writer's socket). A
- * release that cannot stream (0.6, 0.7) would hold the whole table in
- * memory, so it is read in ranges (dm_engine_scan_ranges) of about
- * $DUCKMIG_BATCH_BYTES encoded bytes, or $DUCKMIG_BATCH_ROWS rows when
- * that is set; two ranges are in memory at a time.
- */
-enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
-                           unsigned flags, int peer, dm_scan_fn fn, void *ctx,
-                           struct dm_table_print *print, struct dm_error *err);
-
-/* Fingerprint table t of the database open in e. */
-enum dm_code dm_table_fingerprint(struct dm_engine *e,
-                                  const struct dm_cat_table *t,
-                                  struct dm_table_print *out,
-                                  struct dm_error *err);
+struct dm_verify_opts {
+    uint64_t view_rows; /* 0: DM_VIEW_ROWS */
+    /* items a migration already reported as not carried: not reported
+     * again as missing (may be NULL) */
+    const struct dm_report *skip;
+};
 
 /*
- * Compare catalogs into r. skip (may be NULL) holds items a migration
- * already reported as not carried: they are not reported again as missing.
+ * Compare catalogs into r, both ways. ast parses the stored SQL of both
+ * sides (one parser for both, so that they compare).
  */
-void dm_verify_catalog(const struct dm_catalog *src,
+void dm_verify_catalog(struct dm_ast *ast, const struct dm_catalog *src,
                        const struct dm_catalog *dst,
-                       const struct dm_report *skip, struct dm_report *r);
+                       const struct dm_verify_opts *o, struct dm_report *r);
+
+/*
+ * Compare what views, macros and generated columns compute: es has the
+ * source open, ed the destination (both read-only).
+ */
+enum dm_code dm_verify_computed(struct dm_engine *es, struct dm_engine *ed,
+                                const struct dm_catalog *src,
+                                const struct dm_catalog *dst,
+                                const struct dm_verify_opts *o,
+                                struct dm_report *r, struct dm_error *err);
+
+/* Does src hold a view, a macro or a generated column? */
+bool dm_verify_has_computed(const struct dm_catalog *src);
 
 /* Compare one table's data prints into r. */
 void dm_verify_table_data(const struct dm_cat_table *t,
@@ -60,9 +70,24 @@ void dm_verify_table_data(const struct dm_cat_table *t,
 
 /*
  * Verify dst against src end to end: start the engines each file needs,
- * read both catalogs, fingerprint every table on both sides.
+ * read both catalogs, compare them, what they compute and every table's
+ * data.
  */
 enum dm_code dm_verify_files(const char *src, const char *dst,
+                             const struct dm_verify_opts *o,
                              struct dm_report *r, struct dm_error *err);
+
+/*
+ * Open path read-only with the release that reads it, fingerprint every
+ * table and read every object (a file already at the target is accepted
+ * only so): DM_ERR_CHECKSUM-class failures name what could not be read.
+ */
+enum dm_code dm_verify_readable(const char *path, struct dm_report *r,
+                                struct dm_error *err);
+
+/* A parser for comparing: release's engine when it has one (0.8+), else
+ * the newest installed release's, in a worker of its own (*own). */
+enum dm_code dm_verify_parser(struct dm_engine *e, struct dm_engine **own,
+                              struct dm_ast **ast, struct dm_error *err);
 
 #endif

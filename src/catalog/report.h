@@ -5,8 +5,8 @@
  * reason. The same report is printed for people or as JSON, and its
  * outcome decides the exit status.
  */
-#ifndef DM_MIGRATE_REPORT_H
-#define DM_MIGRATE_REPORT_H
+#ifndef DM_CATALOG_REPORT_H
+#define DM_CATALOG_REPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,6 +19,10 @@ enum dm_item_status {
     DM_ITEM_MISMATCH,    /* present on both sides, but different */
     DM_ITEM_MISSING,     /* in the source, not in the destination */
     DM_ITEM_EXTRA,       /* in the destination only */
+    /* carried, but it computes differently in the target release (a
+     * behaviour DuckDB changed that the target cannot express); reason
+     * given. Like NOT_CARRIED, it makes the outcome incomplete (14). */
+    DM_ITEM_CHANGED,
 };
 
 struct dm_report_item {
@@ -45,6 +49,12 @@ void dm_report_add(struct dm_report *r, const char *kind, const char *schema,
 size_t dm_report_count(const struct dm_report *r, enum dm_item_status s);
 /* Verification failed: anything missing, different or extra. */
 bool dm_report_mismatch(const struct dm_report *r);
+/* Something was not carried, or computes differently (exit 14). */
+bool dm_report_incomplete(const struct dm_report *r);
+/* Is there an item of this kind and schema.name with this status? */
+bool dm_report_has(const struct dm_report *r, const char *kind,
+                   const char *schema, const char *name,
+                   enum dm_item_status status);
 void dm_report_release(struct dm_report *r);
 
 const char *dm_item_status_name(enum dm_item_status s);

@@ -1,10 +1,12 @@
 /* report.c - collecting and printing per-object outcomes. */
-#include "migrate/report.h"
+#include "catalog/report.h"
 
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/str.h"
 
 const char *dm_item_status_name(enum dm_item_status s)
 {
@@ -19,6 +21,8 @@ const char *dm_item_status_name(enum dm_item_status s)
         return "missing";
     case DM_ITEM_EXTRA:
         return "extra";
+    case DM_ITEM_CHANGED:
+        return "changed";
     }
     return "unknown";
 }
@@ -76,6 +80,30 @@ bool dm_report_mismatch(const struct dm_report *r)
            dm_report_count(r, DM_ITEM_EXTRA);
 }
 
+bool dm_report_incomplete(const struct dm_report *r)
+{
+    return dm_report_count(r, DM_ITEM_NOT_CARRIED) ||
+           dm_report_count(r, DM_ITEM_CHANGED);
+}
+
+bool dm_report_has(const struct dm_report *r, const char *kind,
+                   const char *schema, const char *name,
+                   enum dm_item_status status)
+{
+    size_t sl = strlen(schema);
+    for (size_t i = 0; r && i < r->nitems; i++) {
+        const struct dm_report_item *it = &r->items[i];
+        if (it->status != status || strcmp(it->kind, kind) != 0)
+            continue;
+        const char *n = it->name;
+        if (sl && (strncmp(n, schema, sl) != 0 || n[sl] != '.'))
+            continue;
+        if (strcmp(sl ? n + sl + 1 : n, name) == 0)
+            return true;
+    }
+    return false;
+}
+
 void dm_report_release(struct dm_report *r)
 {
     for (size_t i = 0; i < r->nitems; i++) {
@@ -89,15 +117,21 @@ void dm_report_release(struct dm_report *r)
 
 void dm_report_print(const struct dm_report *r, FILE *out, bool verbose)
 {
-    static const char *const kinds[] = {"schema", "type",       "sequence",
-                                        "table",  "constraint", "data",
-                                        "macro",  "view",       "index"};
+    static const char *const kinds[] = {
+        "schema", "type", "sequence", "table",   "constraint", "data",
+        "macro",  "view", "index",    "meaning", "computed"};
     for (size_t i = 0; i < r->nitems; i++) {
         const struct dm_report_item *it = &r->items[i];
         if (it->status == DM_ITEM_OK && !verbose)
             continue;
-        fprintf(out, "  %-11s %-10s %s: %s\n", dm_item_status_name(it->status),
-                it->kind, it->name, it->detail);
+        /* names and reasons come from the file: no escape sequence of
+         * theirs reaches a terminal */
+        fprintf(out, "  %-11s %-10s ", dm_item_status_name(it->status),
+                it->kind);
+        dm_fputs_safe(it->name, out);
+        fputs(": ", out);
+        dm_fputs_safe(it->detail, out);
+        fputc('\n', out);
     }
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
         size_t all = 0, ok = 0;
@@ -127,12 +161,13 @@ json_t *dm_report_json(const struct dm_report *r)
                                         "detail", it->detail));
     }
     return json_pack(
-        "{s:{s:I, s:I, s:b}, s:I, s:I, s:I, s:I, s:o}", "indexes", "expected",
-        (json_int_t)r->indexes_expected, "present",
+        "{s:{s:I, s:I, s:b}, s:I, s:I, s:I, s:I, s:I, s:o}", "indexes",
+        "expected", (json_int_t)r->indexes_expected, "present",
         (json_int_t)r->indexes_present, "all_present",
         r->indexes_present == r->indexes_expected, "tables",
         (json_int_t)r->tables, "rows", (json_int_t)r->rows, "not_carried",
-        (json_int_t)dm_report_count(r, DM_ITEM_NOT_CARRIED), "mismatches",
+        (json_int_t)dm_report_count(r, DM_ITEM_NOT_CARRIED), "changed",
+        (json_int_t)dm_report_count(r, DM_ITEM_CHANGED), "mismatches",
         (json_int_t)(dm_report_count(r, DM_ITEM_MISMATCH) +
                      dm_report_count(r, DM_ITEM_MISSING) +
                      dm_report_count(r, DM_ITEM_EXTRA)),

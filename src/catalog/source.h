@@ -18,8 +18,8 @@
  *   ... read s.path ...
  *   dm_source_remove(&s);
  */
-#ifndef DM_MIGRATE_SOURCE_H
-#define DM_MIGRATE_SOURCE_H
+#ifndef DM_CATALOG_SOURCE_H
+#define DM_CATALOG_SOURCE_H
 
 #include <limits.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* source.c - a 0.6-0.8 source with a WAL, read from a replayed copy (see
  * source.h). */
-#include "migrate/source.h"
+#include "catalog/source.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,0 +1,614 @@
+/* ast.c - stored SQL parsed, checked and rendered by DuckDB (see ast.h). */
+#include "catalog/ast.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/sqltext.h"
+#include "header/header.h"
+#include "util/str.h"
+
+struct dm_ast {
+    struct dm_engine *e;
+    json_t *select_stmt;  /* the statement of "SELECT 1", a template */
+    char nulls_first[24]; /* how this release spells NULLS FIRST */
+};
+
+bool dm_ast_release_ok(const char *release)
+{
+    int major, minor, patch;
+    return dm_release_parse(release, &major, &minor, &patch) &&
+           (major > 0 || minor >= 8);
+}
+
+/* ---- JSON that jansson can hold ---------------------------------------
+ * DuckDB writes numbers jansson refuses (UBIGINT halves of a HUGEINT,
+ * Infinity, NaN) and reals jansson would round. Every number that is not
+ * a small integer is kept as its text, in an object whose key DuckDB's
+ * serializer never writes, and written back as it was.
+ */
+#define RAW_KEY "duckmig:raw"
+
+static bool small_int(const char *s, size_t n)
+{
+    size_t i = s[0] == '-';
+    if (n - i == 0 || n - i > 18)
+        return false;
+    for (; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static bool number_char(char c)
+{
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
+           c == 'e' || c == 'E';
+}
+
+static json_t *load_raw(const char *text)
+{
+    size_t n = strlen(text), cap = n + 64, o = 0;
+    char *buf = malloc(cap);
+    json_t *out = NULL;
+    if (!buf)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t tok = 0;
+        if (text[i] == '"') { /* a string, copied as it is */
+            size_t j = i + 1;
+            while (j < n && text[j] != '"')
+                j += text[j] == '\\' ? 2 : 1;
+            tok = (j < n ? j + 1 : n) - i;
+        } else if (strncmp(text + i, "-Infinity", 9) == 0) {
+            tok = 9;
+        } else if (strncmp(text + i, "Infinity", 8) == 0) {
+            tok = 8;
+        } else if (strncmp(text + i, "NaN", 3) == 0) {
+            tok = 3;
+        } else if (text[i] == '-' || (text[i] >= '0' && text[i] <= '9')) {
+            while (i + tok < n && number_char(text[i + tok]))
+                tok++;
+        }
+        bool wrap = tok && text[i] != '"' && !small_int(text + i, tok);
+        if (!tok)
+            tok = 1;
+        size_t need = o + tok + sizeof(RAW_KEY) + 16;
+        if (need > cap) {
+            cap = need * 2;
+            char *p = realloc(buf, cap);
+            if (!p)
+                goto out;
+            buf = p;
+        }
+        if (wrap)
+            o += (size_t)sprintf(buf + o, "{\"" RAW_KEY "\":\"%.*s\"}",
+                                 (int)tok, text + i);
+        else {
+            memcpy(buf + o, text + i, tok);
+            o += tok;
+        }
+        i += tok;
+    }
+    buf[o] = '\0';
+    json_error_t jerr;
+    out = json_loads(buf, JSON_ALLOW_NUL, &jerr);
+out:
+    free(buf);
+    return out;
+}
+
+static char *dump_raw(const json_t *v)
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text)
+        return NULL;
+    static const char open[] = "{\"" RAW_KEY "\":\"";
+    size_t n = strlen(text), o = 0;
+    char *out = malloc(n + 1);
+    if (!out) {
+        free(text);
+        return NULL;
+    }
+    for (size_t i = 0; i < n;) {
+        if (text[i] == '"') {
+            size_t j = i + 1;
+            while (j < n && text[j] != '"')
+                j += text[j] == '\\' ? 2 : 1;
+            j = j < n ? j + 1 : n;
+            memcpy(out + o, text + i, j - i);
+            o += j - i;
+            i = j;
+        } else if (strncmp(text + i, open, sizeof(open) - 1) == 0) {
+            i += sizeof(open) - 1;
+            while (i < n && text[i] != '"')
+                out[o++] = text[i++];
+            i += 2; /* the closing "} */
+        } else {
+            out[o++] = text[i++];
+        }
+    }
+    out[o] = '\0';
+    free(text);
+    return out;
+}
+
+/* ---- talking to the parser -------------------------------------------- */
+
+/* One cell of "SELECT fn(literal)". */
+static enum dm_code call1(struct dm_ast *a, const char *fn, const char *arg,
+                          char **out, struct dm_error *err)
+{
+    struct dm_rows *rows = NULL;
+    char *lit = dm_sql_literal(arg);
+    char *sql = lit ? dm_fmt("SELECT %s(%s)", fn, lit) : NULL;
+    enum dm_code rc = sql ? dm_engine_query(a->e, sql, &rows, err)
+                          : dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    if (!rc) {
+        const char *cell = dm_rows_get(rows, 0, 0);
+        *out = cell ? strdup(cell) : NULL;
+        if (!*out)
+            rc = dm_fail(err, DM_ERR_SQL, "%s returned nothing", fn);
+    }
+    dm_rows_free(rows);
+    free(sql);
+    free(lit);
+    return rc;
+}
+
+/* json_serialize_sql(text): the statements array, or DuckDB's reason. */
+static enum dm_code serialize(struct dm_ast *a, const char *text,
+                              json_t **stmts, struct dm_error *err)
+{
+    char *out = NULL;
+    *stmts = NULL;
+    enum dm_code rc = call1(a, "json_serialize_sql", text, &out, err);
+    if (rc)
+        return rc;
+    json_t *doc = load_raw(out);
+    free(out);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return dm_fail(err, DM_ERR_SQL,
+                       "DuckDB %s's parse of a definition could not be read",
+                       dm_engine_release(a->e));
+    }
+    if (json_is_true(json_object_get(doc, "error"))) {
+        const char *why =
+            json_string_value(json_object_get(doc, "error_message"));
+        char line[512];
+        snprintf(line, sizeof(line), "%s", why ? why : "it does not parse");
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        json_decref(doc);
+        return dm_fail(err, DM_ERR_SQL, "%s", line);
+    }
+    *stmts = json_incref(json_object_get(doc, "statements"));
+    json_decref(doc);
+    if (!json_is_array(*stmts)) {
+        json_decref(*stmts);
+        *stmts = NULL;
+        return dm_fail(err, DM_ERR_SQL, "no statements in DuckDB's parse");
+    }
+    return DM_OK;
+}
+
+const char *dm_ast_release(const struct dm_ast *a)
+{
+    return dm_engine_release(a->e);
+}
+
+enum dm_code dm_ast_open(struct dm_engine *e, struct dm_ast **out,
+                         struct dm_error *err)
+{
+    json_t *stmts = NULL;
+    *out = NULL;
+    if (!dm_ast_release_ok(dm_engine_release(e)))
+        return dm_fail(err, DM_ERR_ENGINE,
+                       "DuckDB %s cannot parse SQL into a tree (0.8 or later "
+                       "can)",
+                       dm_engine_release(e));
+    struct dm_ast *a = calloc(1, sizeof(*a));
+    if (!a)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    a->e = e;
+    enum dm_code rc =
+        serialize(a, "SELECT 1 ORDER BY 1 NULLS FIRST", &stmts, err);
+    if (rc)
+        goto fail;
+    json_t *stmt = json_array_get(stmts, 0);
+    json_t *node = json_object_get(stmt, "node");
+    json_t *mods = json_object_get(node, "modifiers");
+    json_t *order =
+        json_array_get(json_object_get(json_array_get(mods, 0), "orders"), 0);
+    const char *nf = json_string_value(json_object_get(order, "null_order"));
+    if (!nf || !json_is_array(mods)) {
+        rc = dm_fail(err, DM_ERR_ENGINE,
+                     "DuckDB %s's parse tree is not one duckmig knows",
+                     dm_engine_release(e));
+        goto fail;
+    }
+    snprintf(a->nulls_first, sizeof(a->nulls_first), "%s", nf);
+    json_array_clear(mods);
+    a->select_stmt = json_incref(stmt);
+    json_decref(stmts);
+    *out = a;
+    return DM_OK;
+fail:
+    json_decref(stmts);
+    free(a);
+    return rc;
+}
+
+void dm_ast_close(struct dm_ast *a)
+{
+    if (!a)
+        return;
+    json_decref(a->select_stmt);
+    free(a);
+}
+
+void dm_ast_free(json_t *tree)
+{
+    json_decref(tree);
+}
+
+/* ---- checking the shape of a parse ------------------------------------ */
+
+static bool is_query_node(const json_t *node)
+{
+    static const char *const kinds[] = {"SELECT_NODE", "SET_OPERATION_NODE",
+                                        "RECURSIVE_CTE_NODE", "CTE_NODE"};
+    const char *type = json_string_value(json_object_get(node, "type"));
+    for (size_t i = 0; type && i < sizeof(kinds) / sizeof(*kinds); i++)
+        if (strcmp(type, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
+enum dm_code dm_ast_query(struct dm_ast *a, const char *text, json_t **node,
+                          struct dm_error *err)
+{
+    json_t *stmts = NULL;
+    *node = NULL;
+    enum dm_code rc = serialize(a, text, &stmts, err);
+    if (rc)
+        return rc;
+    json_t *n = json_object_get(json_array_get(stmts, 0), "node");
+    if (json_array_size(stmts) != 1)
+        rc = dm_fail(err, DM_ERR_SQL, "it holds %zu statements, not one query",
+                     json_array_size(stmts));
+    else if (!is_query_node(n))
+        rc = dm_fail(err, DM_ERR_SQL, "it is not a query");
+    else
+        *node = json_incref(n);
+    json_decref(stmts);
+    return rc;
+}
+
+/* Is v nothing: null, false, "", an empty array or object? */
+static bool empty(const json_t *v)
+{
+    return !v || json_is_null(v) || json_is_false(v) ||
+           (json_is_string(v) && !*json_string_value(v)) ||
+           (json_is_array(v) && json_array_size(v) == 0) ||
+           (json_is_object(v) && json_object_size(v) == 0);
+}
+
+/* A SELECT of one item and nothing else: the item's expression, or NULL */
+static json_t *lone_item(json_t *node)
+{
+    const char *key;
+    json_t *v;
+    const char *type = json_string_value(json_object_get(node, "type"));
+    if (!type || strcmp(type, "SELECT_NODE") != 0)
+        return NULL;
+    json_object_foreach(node, key, v)
+    {
+        if (strcmp(key, "type") == 0 || strcmp(key, "select_list") == 0)
+            continue;
+        if (strcmp(key, "from_table") == 0) {
+            const char *ft = json_string_value(json_object_get(v, "type"));
+            if (!ft || strcmp(ft, "EMPTY") != 0)
+                return NULL;
+        } else if (strcmp(key, "cte_map") == 0) {
+            if (!empty(json_object_get(v, "map")))
+                return NULL;
+        } else if (strcmp(key, "aggregate_handling") == 0) {
+            const char *h = json_string_value(v);
+            if (!h || strcmp(h, "STANDARD_HANDLING") != 0)
+                return NULL;
+        } else if (!empty(v)) {
+            return NULL;
+        }
+    }
+    json_t *list = json_object_get(node, "select_list");
+    json_t *item = json_array_get(list, 0);
+    const char *cls = json_string_value(json_object_get(item, "class"));
+    if (json_array_size(list) != 1 || !empty(json_object_get(item, "alias")) ||
+        !cls || strcmp(cls, "STAR") == 0)
+        return NULL;
+    return item;
+}
+
+enum dm_code dm_ast_expr(struct dm_ast *a, const char *text, json_t **expr,
+                         struct dm_error *err)
+{
+    json_t *node = NULL;
+    *expr = NULL;
+    char *sql = dm_fmt("SELECT %s", text);
+    if (!sql)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    enum dm_code rc = dm_ast_query(a, sql, &node, err);
+    free(sql);
+    if (rc)
+        return rc;
+    json_t *item = lone_item(node);
+    if (item)
+        *expr = json_incref(item);
+    else
+        rc = dm_fail(err, DM_ERR_SQL, "it is not one expression");
+    json_decref(node);
+    return rc;
+}
+
+/* ---- rendering -------------------------------------------------------- */
+
+static enum dm_code deserialize(struct dm_ast *a, json_t *node, char **sql,
+                                struct dm_error *err)
+{
+    json_t *stmt = json_deep_copy(a->select_stmt);
+    json_t *doc =
+        stmt ? json_pack("{s:b, s:[o]}", "error", 0, "statements", stmt) : NULL;
+    char *text = NULL;
+    enum dm_code rc = DM_OK;
+    if (!doc || json_object_set(stmt, "node", node) != 0 ||
+        !(text = dump_raw(doc)))
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    else
+        rc = call1(a, "json_deserialize_sql", text, sql, err);
+    free(text);
+    json_decref(doc);
+    return rc;
+}
+
+static bool same_tree(json_t *x, json_t *y)
+{
+    char *a = dm_ast_canon(x), *b = dm_ast_canon(y);
+    bool same = a && b && strcmp(a, b) == 0;
+    free(a);
+    free(b);
+    return same;
+}
+
+enum dm_code dm_ast_render_query(struct dm_ast *a, json_t *node, char **sql,
+                                 struct dm_error *err)
+{
+    json_t *back = NULL;
+    *sql = NULL;
+    enum dm_code rc = deserialize(a, node, sql, err);
+    if (!rc)
+        rc = dm_ast_query(a, *sql, &back, err);
+    if (!rc && !same_tree(node, back))
+        rc = dm_fail(err, DM_ERR_SQL,
+                     "DuckDB %s does not render it back as it parsed it",
+                     dm_engine_release(a->e));
+    json_decref(back);
+    if (rc) {
+        free(*sql);
+        *sql = NULL;
+    }
+    return rc;
+}
+
+enum dm_code dm_ast_render_expr(struct dm_ast *a, json_t *expr, char **sql,
+                                struct dm_error *err)
+{
+    json_t *node = json_deep_copy(json_object_get(a->select_stmt, "node"));
+    json_t *back = NULL;
+    char *text = NULL;
+    *sql = NULL;
+    enum dm_code rc = DM_OK;
+    if (!node ||
+        json_object_set_new(node, "select_list", json_pack("[O]", expr)) != 0) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = deserialize(a, node, &text, err);
+    if (rc)
+        goto out;
+    if (strncmp(text, "SELECT ", 7) != 0) {
+        rc = dm_fail(err, DM_ERR_SQL, "DuckDB %s rendered '%.40s'",
+                     dm_engine_release(a->e), text);
+        goto out;
+    }
+    *sql = strdup(text + 7);
+    if (!*sql) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = dm_ast_expr(a, *sql, &back, err);
+    if (!rc && !same_tree(expr, back))
+        rc = dm_fail(err, DM_ERR_SQL,
+                     "DuckDB %s does not render it back as it parsed it",
+                     dm_engine_release(a->e));
+out:
+    if (rc) {
+        free(*sql);
+        *sql = NULL;
+    }
+    json_decref(back);
+    json_decref(node);
+    free(text);
+    return rc;
+}
+
+enum dm_code dm_ast_checked_query(struct dm_ast *a, const char *text,
+                                  char **sql, struct dm_error *err)
+{
+    json_t *node = NULL;
+    enum dm_code rc = dm_ast_query(a, text, &node, err);
+    if (!rc)
+        rc = dm_ast_render_query(a, node, sql, err);
+    json_decref(node);
+    return rc;
+}
+
+enum dm_code dm_ast_checked_expr(struct dm_ast *a, const char *text, char **sql,
+                                 struct dm_error *err)
+{
+    json_t *expr = NULL;
+    enum dm_code rc = dm_ast_expr(a, text, &expr, err);
+    if (!rc)
+        rc = dm_ast_render_expr(a, expr, sql, err);
+    json_decref(expr);
+    return rc;
+}
+
+/* ---- walking trees ---------------------------------------------------- */
+
+typedef void (*visit_fn)(json_t *obj, void *ctx);
+
+static void walk(json_t *v, visit_fn fn, void *ctx)
+{
+    if (json_is_object(v)) {
+        fn(v, ctx);
+        const char *key;
+        json_t *child;
+        json_object_foreach(v, key, child) walk(child, fn, ctx);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *child;
+        json_array_foreach(v, i, child) walk(child, fn, ctx);
+    }
+}
+
+static bool str_is(const json_t *obj, const char *key, const char *want)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s && strcmp(s, want) == 0;
+}
+
+static void canon_visit(json_t *obj, void *ctx)
+{
+    (void)ctx;
+    json_object_del(obj, "query_location");
+    /* renderers qualify built-in functions (main.list_value) */
+    if (str_is(obj, "class", "FUNCTION") && str_is(obj, "schema", "main"))
+        json_object_set_new(obj, "schema", json_string(""));
+}
+
+char *dm_ast_canon(json_t *tree)
+{
+    json_t *copy = json_deep_copy(tree);
+    if (!copy)
+        return NULL;
+    walk(copy, canon_visit, NULL);
+    char *text =
+        json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_decref(copy);
+    return text;
+}
+
+struct meaning {
+    const char *nulls_first;
+    unsigned changes;
+};
+
+static void meaning_visit(json_t *obj, void *ctx)
+{
+    struct meaning *m = ctx;
+    if (str_is(obj, "class", "FUNCTION") && str_is(obj, "function_name", "/") &&
+        json_is_true(json_object_get(obj, "is_operator"))) {
+        json_object_set_new(obj, "function_name", json_string("//"));
+        m->changes |= DM_AST_INT_DIVISION;
+    }
+    if (str_is(obj, "null_order", "ORDER_DEFAULT")) {
+        json_object_set_new(obj, "null_order", json_string(m->nulls_first));
+        m->changes |= DM_AST_NULLS_FIRST;
+    }
+}
+
+unsigned dm_ast_keep_meaning(struct dm_ast *a, json_t *tree,
+                             const char *from_release)
+{
+    int major, minor, patch;
+    if (!dm_release_parse(from_release, &major, &minor, &patch) || major > 0 ||
+        minor >= 8)
+        return 0;
+    struct meaning m = {a->nulls_first, 0};
+    walk(tree, meaning_visit, &m);
+    return m.changes;
+}
+
+const char *dm_ast_changes_text(unsigned changes, char *buf, size_t n)
+{
+    snprintf(
+        buf, n, "%s%s%s",
+        changes & DM_AST_INT_DIVISION ? "'/' of the old release kept as '//'"
+                                      : "",
+        (changes & DM_AST_INT_DIVISION) && (changes & DM_AST_NULLS_FIRST) ? ", "
+                                                                          : "",
+        changes & DM_AST_NULLS_FIRST
+            ? "ORDER BY kept with the old default NULLS FIRST"
+            : "");
+    return buf;
+}
+
+static void unmangle_visit(json_t *obj, void *ctx)
+{
+    const char *prefix = ctx;
+    json_t *names = json_object_get(obj, "column_names");
+    if (!str_is(obj, "class", "COLUMN_REF") || json_array_size(names) != 2)
+        return;
+    const char *first = json_string_value(json_array_get(names, 0));
+    if (first && strcmp(first, prefix) == 0)
+        json_array_remove(names, 0);
+}
+
+void dm_ast_unmangle_macro(json_t *tree, const char *macro_name)
+{
+    char *prefix = dm_fmt("0_macro_parameters%s", macro_name);
+    if (prefix)
+        walk(tree, unmangle_visit, prefix);
+    free(prefix);
+}
+
+static void main_visit(json_t *obj, void *ctx)
+{
+    unsigned *n = ctx;
+    if (str_is(obj, "type", "BASE_TABLE") &&
+        str_is(obj, "catalog_name", "main") &&
+        str_is(obj, "schema_name", "main")) {
+        json_object_set_new(obj, "catalog_name", json_string(""));
+        (*n)++;
+    }
+    json_t *names = json_object_get(obj, "column_names");
+    if (str_is(obj, "class", "COLUMN_REF") && json_array_size(names) == 4) {
+        const char *a = json_string_value(json_array_get(names, 0));
+        const char *b = json_string_value(json_array_get(names, 1));
+        if (a && b && strcmp(a, "main") == 0 && strcmp(b, "main") == 0) {
+            json_array_remove(names, 0);
+            (*n)++;
+        }
+    }
+}
+
+unsigned dm_ast_drop_main_catalog(json_t *tree)
+{
+    unsigned n = 0;
+    walk(tree, main_visit, &n);
+    return n;
+}
+
+json_t *dm_ast_uncast(json_t *tree)
+{
+    while (str_is(tree, "class", "CAST") &&
+           !json_is_true(json_object_get(tree, "try_cast")) &&
+           json_object_get(tree, "child"))
+        tree = json_object_get(tree, "child");
+    return json_incref(tree);
+}

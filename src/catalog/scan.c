@@ -1,0 +1,218 @@
+/* scan.c - a table's rows read through its engine, and fingerprinted
+ * (see scan.h). */
+#include "catalog/scan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/sqltext.h"
+#include "util/str.h"
+#include "util/threads.h"
+
+/*
+ * The SELECT list of t's stored columns, or with group non-NULL of those
+ * k-th stored columns whose group[k] is g: "a", "b".
+ */
+static char *columns_sql(const struct dm_cat_table *t, const size_t *group,
+                         size_t g)
+{
+    size_t cap = 64, len = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    out[0] = '\0';
+    for (size_t i = 0, k = 0; i < t->ncols; i++) {
+        if (t->cols[i].generated)
+            continue;
+        if (group && group[k++] != g)
+            continue;
+        char *id = dm_sql_ident(t->cols[i].name);
+        if (!id)
+            goto oom;
+        size_t need = len + strlen(id) + 3;
+        if (need > cap) {
+            while (cap < need)
+                cap *= 2;
+            char *p = realloc(out, cap);
+            if (!p) {
+                free(id);
+                goto oom;
+            }
+            out = p;
+        }
+        len += (size_t)sprintf(out + len, "%s%s", len ? ", " : "", id);
+        free(id);
+    }
+    return out;
+oom:
+    free(out);
+    return NULL;
+}
+
+/* a positive integer from the environment, else dflt */
+static uint64_t env_size(const char *name, uint64_t dflt)
+{
+    const char *env = getenv(name);
+    long long v = env ? atoll(env) : 0;
+    return v > 0 ? (uint64_t)v : dflt;
+}
+
+/* A column's share of the work of fingerprinting it, roughly. */
+static unsigned column_weight(const char *type)
+{
+    static const char *const heavy[] = {"VARCHAR", "BLOB",  "[",    "STRUCT",
+                                        "MAP",     "UNION", "JSON", "BIT"};
+    for (size_t i = 0; type && i < sizeof(heavy) / sizeof(*heavy); i++)
+        if (strstr(type, heavy[i]))
+            return 4;
+    return 1;
+}
+
+/*
+ * Fingerprint t's stored columns in column groups, one worker thread
+ * each (a release that streams: each group is one pass over its columns
+ * only), and put the fingerprints back in column order.
+ */
+static enum dm_code print_in_groups(struct dm_engine *e,
+                                    const struct dm_cat_table *t,
+                                    size_t nstored, size_t ngroups,
+                                    struct dm_table_print *print,
+                                    struct dm_error *err)
+{
+    size_t *group = calloc(nstored ? nstored : 1, sizeof(*group));
+    size_t *order = calloc(nstored ? nstored : 1, sizeof(*order));
+    unsigned load[DM_MAX_THREADS] = {0};
+    char *sqls[DM_MAX_THREADS] = {0};
+    char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
+    struct dm_table_print got;
+    enum dm_code rc = DM_OK;
+    memset(&got, 0, sizeof(got));
+    if (!group || !order || !s || !n) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    /* the heaviest columns first, each to the least loaded group */
+    static const unsigned weights[] = {4, 1};
+    for (size_t wi = 0; wi < 2; wi++)
+        for (size_t i = 0, k = 0; i < t->ncols; i++) {
+            unsigned w = weights[wi];
+            if (t->cols[i].generated)
+                continue;
+            if (column_weight(t->cols[i].type) == w) {
+                size_t g = 0;
+                for (size_t j = 1; j < ngroups; j++)
+                    if (load[j] < load[g])
+                        g = j;
+                group[k] = g;
+                load[g] += w;
+            }
+            k++;
+        }
+    /* a SELECT per group; order[] is where each result column goes */
+    size_t at = 0;
+    for (size_t g = 0; g < ngroups; g++) {
+        for (size_t k = 0; k < nstored; k++)
+            if (group[k] == g)
+                order[at++] = k;
+        char *list = columns_sql(t, group, g);
+        sqls[g] = list ? dm_fmt("SELECT %s FROM %s.%s", list, s, n) : NULL;
+        free(list);
+        if (!sqls[g]) {
+            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    rc = dm_engine_print(e, sqls, ngroups, &got, err);
+    if (rc)
+        goto out;
+    if (got.ncols != nstored) {
+        rc = dm_fail(err, DM_ERR_PROTOCOL,
+                     "fingerprints of %zu columns, "
+                     "not %zu",
+                     got.ncols, nstored);
+        goto out;
+    }
+    *print = got;
+    print->cols = calloc(nstored ? nstored : 1, sizeof(*print->cols));
+    if (!print->cols) {
+        memset(print, 0, sizeof(*print));
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nstored; i++)
+        print->cols[order[i]] = got.cols[i];
+out:
+    dm_table_print_release(&got);
+    for (size_t g = 0; g < ngroups; g++)
+        free(sqls[g]);
+    free(s);
+    free(n);
+    free(order);
+    free(group);
+    return rc;
+}
+
+enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
+                           unsigned flags, int peer, dm_scan_fn fn, void *ctx,
+                           struct dm_table_print *print, struct dm_error *err)
+{
+    char *cols = dm_stored_columns_sql(t);
+    char *s = dm_sql_ident(t->schema), *n = dm_sql_ident(t->name);
+    char *sql = NULL;
+    struct dm_rows *r = NULL;
+    enum dm_code rc = DM_OK;
+    struct dm_scan_ranges ranges = {
+        DM_SCAN_WHOLE_TABLE, env_size("DUCKMIG_BATCH_ROWS", 0),
+        env_size("DUCKMIG_BATCH_BYTES", DM_SCAN_BATCH_BYTES), peer};
+    if (print)
+        memset(print, 0, sizeof(*print));
+    if (!cols || !s || !n) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    size_t ngroups = dm_thread_count(), nstored = 0;
+    for (size_t i = 0; i < t->ncols; i++)
+        nstored += !t->cols[i].generated;
+    if (flags == DM_SCAN_PRINT && !fn && print && dm_engine_streams(e) &&
+        ngroups > 1 && nstored > 1) {
+        rc = print_in_groups(e, t, nstored,
+                             ngroups < nstored ? ngroups : nstored, print, err);
+        goto out;
+    }
+    if (!dm_engine_streams(e)) {
+        sql = dm_fmt("SELECT max(rowid) FROM %s.%s", s, n);
+        rc = sql ? dm_engine_query(e, sql, &r, err)
+                 : dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        free(sql);
+        sql = NULL;
+        if (rc)
+            goto out;
+        const char *m = dm_rows_get(r, 0, 0);
+        if (m) /* NULL: an empty table, read whole */
+            ranges.last_rowid = strtoull(m, NULL, 10);
+    }
+    sql = dm_fmt("SELECT %s FROM %s.%s", *cols ? cols : "NULL", s, n);
+    rc =
+        sql ? dm_engine_scan_ranges(e, sql, &ranges, flags, fn, ctx, print, err)
+            : dm_fail(err, DM_ERR_NOMEM, "out of memory");
+out:
+    dm_rows_free(r);
+    free(sql);
+    free(cols);
+    free(s);
+    free(n);
+    return rc;
+}
+
+enum dm_code dm_table_fingerprint(struct dm_engine *e,
+                                  const struct dm_cat_table *t,
+                                  struct dm_table_print *out,
+                                  struct dm_error *err)
+{
+    enum dm_code rc =
+        dm_scan_table(e, t, DM_SCAN_PRINT, -1, NULL, NULL, out, err);
+    if (rc && !err->code)
+        dm_fail(err, rc, "cannot read table %s.%s", t->schema, t->name);
+    return rc;
+}

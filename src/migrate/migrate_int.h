@@ -1,0 +1,82 @@
+/*
+ * migrate_int.h - the parts of a migration, shared by the files of
+ * src/migrate/ only: the destination's temporary home (staging.c), the
+ * macros 0.6-0.8 keep only in EXPORT (export.c), the target's objects
+ * built and created in dependency order (schema.c), and a table's rows
+ * streamed from reader to writer (copy.c).
+ */
+#ifndef DM_MIGRATE_MIGRATE_INT_H
+#define DM_MIGRATE_MIGRATE_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "catalog/catalog.h"
+#include "catalog/report.h"
+#include "engine/engine.h"
+#include "migrate/ddl.h"
+#include "util/error.h"
+
+/* ---- staging.c ---------------------------------------------------------- */
+
+struct staging {
+    char dir[PATH_MAX];                 /* DST's folder/.duckmig-XXXXXX */
+    char path[PATH_MAX + NAME_MAX + 2]; /* dir/<DST's file name> */
+    char final[PATH_MAX];
+    char stem[NAME_MAX + 1]; /* catalog name: file name without extension */
+};
+
+enum dm_code staging_create(struct staging *s, const char *dst,
+                            struct dm_error *err);
+/* fsync the file, rename it over DST, fsync DST's folder. */
+enum dm_code staging_publish(struct staging *s, struct dm_error *err);
+/* Remove the staging folder and whatever is in it (no subfolders). */
+void staging_remove(struct staging *s);
+
+/* ---- export.c ----------------------------------------------------------- */
+
+/*
+ * Run the source release's EXPORT DATABASE in a folder of st and hand its
+ * schema.sql to dm_catalog_add_export (0.6-0.8 keep a macro's defaults
+ * and a table macro's query nowhere else). Every table's data file points
+ * at /dev/null; whatever EXPORT writes is removed.
+ */
+enum dm_code export_macros(struct dm_engine *reader, struct dm_catalog *cat,
+                           const struct staging *st, struct dm_error *err);
+
+/* ---- schema.c ----------------------------------------------------------- */
+
+/* The source's objects, as the target created them. */
+struct plan {
+    size_t ntables;
+    bool *created; /* per source table: it exists in the target */
+    size_t *order; /* tables in the order they were created */
+    size_t ncreated;
+};
+
+/*
+ * Create the source's schemas, types, sequences, then tables, macros and
+ * views in dependency order (each kind retried until no more can be
+ * created), in the writer. What cannot be built or is refused goes in
+ * the report, named with the reason; changes made to keep the old
+ * meaning are noted there too.
+ */
+enum dm_code schema_create(struct dm_engine *writer, const struct dm_ddl *d,
+                           const struct dm_catalog *src, struct plan *plan,
+                           struct dm_report *r, struct dm_error *err);
+void create_indexes(struct dm_engine *writer, const struct dm_ddl *d,
+                    const struct dm_catalog *src, struct dm_report *r);
+void plan_release(struct plan *plan);
+
+/* ---- copy.c ------------------------------------------------------------- */
+
+/*
+ * Copy one table's rows from reader to writer, fingerprinting them on the
+ * reader's side into print.
+ */
+enum dm_code copy_table(struct dm_engine *reader, struct dm_engine *writer,
+                        const struct dm_cat_table *t,
+                        struct dm_table_print *print, struct dm_error *err);
+
+#endif
