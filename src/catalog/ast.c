@@ -513,39 +513,125 @@ char *dm_ast_canon(json_t *tree)
     return text;
 }
 
+/* What changed between the releases, from the source's point of view. */
 struct meaning {
-    const char *nulls_first;
+    struct dm_ast *a;
+    bool int_division; /* source before 0.8: '/' of integers was '//' */
+    bool nulls_first;  /* source before 0.8: NULLs sorted first */
+    bool zero_is_null; /* source before 1.1, target 1.1+: x / 0, x % 0
+                        * of floating point gave NULL, now inf / NaN */
     unsigned changes;
 };
+
+static bool is_operator(const json_t *obj, const char *op)
+{
+    return str_is(obj, "class", "FUNCTION") &&
+           str_is(obj, "function_name", op) &&
+           json_is_true(json_object_get(obj, "is_operator"));
+}
+
+/* A node of this release's tree for sql's one select item, or NULL. */
+static json_t *template_of(struct dm_ast *a, const char *sql)
+{
+    json_t *expr = NULL;
+    struct dm_error ignored = DM_ERROR_INIT;
+    if (dm_ast_expr(a, sql, &expr, &ignored) != DM_OK)
+        return NULL;
+    json_object_del(expr, "query_location");
+    return expr;
+}
+
+/* right -> NULLIF(right, 0) */
+static void nullif_zero(struct meaning *m, json_t *obj)
+{
+    json_t *kids = json_object_get(obj, "children");
+    json_t *right = json_array_get(kids, 1);
+    if (!right || json_array_size(kids) != 2)
+        return;
+    json_t *f = template_of(m->a, "nullif(NULL, 0)");
+    json_t *args = json_object_get(f, "children");
+    if (f && json_array_size(args) == 2 &&
+        json_array_set(args, 0, right) == 0 &&
+        json_array_set_new(kids, 1, f) == 0) {
+        m->changes |= DM_AST_ZERO_DIVISOR;
+        return;
+    }
+    json_decref(f);
+}
+
+/* list_sort(l[, order]) sorted NULLs as ORDER BY did: say so */
+static void sort_nulls(struct meaning *m, json_t *obj)
+{
+    const char *fn = json_string_value(json_object_get(obj, "function_name"));
+    json_t *kids = json_object_get(obj, "children");
+    size_t n = json_array_size(kids);
+    bool reverse = fn && (strcmp(fn, "list_reverse_sort") == 0 ||
+                          strcmp(fn, "array_reverse_sort") == 0);
+    bool sort =
+        fn && (strcmp(fn, "list_sort") == 0 || strcmp(fn, "array_sort") == 0);
+    if (!str_is(obj, "class", "FUNCTION") ||
+        !empty(json_object_get(obj, "schema")))
+        return;
+    /* the parser writes list(x ORDER BY x) as list_sort(list(x),
+     * 'ORDER_DEFAULT', 'ORDER_DEFAULT') */
+    json_t *value = json_object_get(json_array_get(kids, 2), "value");
+    if (sort && n == 3 && str_is(value, "value", "ORDER_DEFAULT")) {
+        json_object_set_new(value, "value", json_string("NULLS FIRST"));
+        m->changes |= DM_AST_NULLS_FIRST;
+        return;
+    }
+    if (!((sort && (n == 1 || n == 2)) || (reverse && n == 1)))
+        return;
+    if (sort && n == 1)
+        json_array_append_new(kids, template_of(m->a, "'ASC'"));
+    json_array_append_new(kids, template_of(m->a, "'NULLS FIRST'"));
+    m->changes |= DM_AST_NULLS_FIRST;
+}
 
 static void meaning_visit(json_t *obj, void *ctx)
 {
     struct meaning *m = ctx;
-    if (str_is(obj, "class", "FUNCTION") && str_is(obj, "function_name", "/") &&
-        json_is_true(json_object_get(obj, "is_operator"))) {
+    if (m->int_division && is_operator(obj, "/")) {
         json_object_set_new(obj, "function_name", json_string("//"));
         m->changes |= DM_AST_INT_DIVISION;
+    } else if (m->zero_is_null && is_operator(obj, "/")) {
+        nullif_zero(m, obj);
     }
-    if (str_is(obj, "null_order", "ORDER_DEFAULT")) {
-        json_object_set_new(obj, "null_order", json_string(m->nulls_first));
+    if (m->zero_is_null && is_operator(obj, "%"))
+        nullif_zero(m, obj);
+    if (m->nulls_first && str_is(obj, "null_order", "ORDER_DEFAULT")) {
+        json_object_set_new(obj, "null_order", json_string(m->a->nulls_first));
         m->changes |= DM_AST_NULLS_FIRST;
     }
+    if (m->nulls_first)
+        sort_nulls(m, obj);
 }
 
 unsigned dm_ast_keep_meaning(struct dm_ast *a, json_t *tree,
                              const char *from_release)
 {
-    int major, minor, patch;
-    if (!dm_release_parse(from_release, &major, &minor, &patch) || major > 0 ||
-        minor >= 8)
+    int fmaj, fmin, fpat, tmaj, tmin, tpat;
+    if (!dm_release_parse(from_release, &fmaj, &fmin, &fpat) ||
+        !dm_release_parse(dm_engine_release(a->e), &tmaj, &tmin, &tpat))
         return 0;
-    struct meaning m = {a->nulls_first, 0};
+    bool before_08 = fmaj == 0 && fmin < 8;
+    bool before_11 = fmaj == 0 || (fmaj == 1 && fmin < 1);
+    bool target_11 = tmaj > 1 || (tmaj == 1 && tmin >= 1);
+    struct meaning m = {a, before_08, before_08, before_11 && target_11, 0};
     walk(tree, meaning_visit, &m);
     return m.changes;
 }
 
 const char *dm_ast_changes_text(unsigned changes, char *buf, size_t n)
 {
+    if (changes & DM_AST_ZERO_DIVISOR) {
+        char rest[200];
+        dm_ast_changes_text(changes & ~(unsigned)DM_AST_ZERO_DIVISOR, rest,
+                            sizeof(rest));
+        snprintf(buf, n, "%s%sa divisor of 0 kept giving NULL (NULLIF)", rest,
+                 rest[0] ? ", " : "");
+        return buf;
+    }
     snprintf(
         buf, n, "%s%s%s",
         changes & DM_AST_INT_DIVISION ? "'/' of the old release kept as '//'"

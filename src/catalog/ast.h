@@ -74,12 +74,17 @@ char *dm_ast_canon(struct json_t *tree);
 enum dm_ast_changes {
     DM_AST_INT_DIVISION = 1 << 0, /* '/' written as '//' */
     DM_AST_NULLS_FIRST = 1 << 1,  /* ORDER BY given its old NULLS FIRST */
+    DM_AST_ZERO_DIVISOR = 1 << 2, /* x / NULLIF(y, 0), x % NULLIF(y, 0) */
 };
 
 /*
  * Keep the meaning SQL written for DuckDB from_release had, in the
- * parser's release: before 0.8, '/' divided integers as integers (now
- * '//') and NULLs sorted first (now last). Returns what it changed.
+ * parser's release (docs/migration.md has the table): before 0.8, '/'
+ * divided integers as integers (now '//', which also gives what '/' gave
+ * for every other numeric type) and NULLs sorted first, in ORDER BY,
+ * window and aggregate orders and list_sort (now last); before 1.1, a
+ * floating-point division or modulo by zero gave NULL (now inf or NaN).
+ * Returns what it changed.
  */
 unsigned dm_ast_keep_meaning(struct dm_ast *a, struct json_t *tree,
                              const char *from_release);

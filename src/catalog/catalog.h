@@ -134,6 +134,18 @@ enum dm_code dm_catalog_read(struct dm_engine *e,
  */
 void dm_catalog_add_export(struct dm_catalog *cat, const char *schema_sql);
 
+/*
+ * Run the source release's EXPORT DATABASE in a new folder under parent
+ * and hand its schema.sql to dm_catalog_add_export. Every table's data
+ * file points at /dev/null; whatever EXPORT writes is removed. The
+ * reader must not be sealed yet (EXPORT writes files); exports of all
+ * duckmig processes on the machine take turns (a lock, waited for at
+ * most $DUCKMIG_EXPORT_WAIT seconds).
+ */
+enum dm_code dm_catalog_export_macros(struct dm_engine *reader,
+                                      struct dm_catalog *cat,
+                                      const char *parent, struct dm_error *err);
+
 /* The reader's DuckDB memory_limit unless $DUCKMIG_READER_MEMORY_LIMIT
  * says otherwise: it bounds the cache of scanned blocks. */
 #define DM_READER_MEMORY_LIMIT "128MB"

@@ -65,19 +65,34 @@ void dm_source_remove(struct dm_source *s)
     dm_db_folder_remove(s->dir, s->path);
 }
 
+/* Open path read-write with release (checking the WAL's replay where
+ * the release only prints its failure) and checkpoint. */
+static enum dm_code replay(const char *release, const char *path, bool check,
+                           struct dm_error *err)
+{
+    struct dm_engine *e = NULL;
+    enum dm_code rc = dm_engine_start(release, &e, err);
+    if (!rc)
+        rc = dm_engine_open(e, path, check ? DM_OPEN_WAL_CHECK : 0, NULL, 0,
+                            err);
+    if (!rc)
+        rc = dm_engine_exec_one(e, "CHECKPOINT", err);
+    dm_engine_stop(e);
+    return rc;
+}
+
 enum dm_code dm_source_prepare(const char *src, const char *release,
-                               const char *parent, struct dm_source *s,
-                               struct dm_error *err)
+                               const char *parent, bool ignore_wal,
+                               struct dm_source *s, struct dm_error *err)
 {
     int major, minor, patch;
-    struct dm_engine *e = NULL;
     enum dm_code rc = DM_OK;
     memset(s, 0, sizeof(*s));
     if (snprintf(s->path, sizeof(s->path), "%s", src) >= (int)sizeof(s->path))
         return dm_fail(err, DM_ERR_USAGE, "'%s' is too long", src);
-    if (!dm_release_parse(release, &major, &minor, &patch) || major > 0 ||
-        minor >= 9 || !has_wal(src))
+    if (!dm_release_parse(release, &major, &minor, &patch) || !has_wal(src))
         return DM_OK;
+    bool legacy = major == 0 && minor < 9;
 
     if (!parent) {
         parent = getenv("TMPDIR");
@@ -110,25 +125,45 @@ enum dm_code dm_source_prepare(const char *src, const char *release,
     snprintf(wal, sizeof(wal), "%s.wal", src);
     snprintf(s->path, sizeof(s->path), "%s", copy);
     dm_info("migrate",
-            "%s has a WAL: DuckDB %s replays it only when the file is opened "
-            "for writing, so a copy is replayed in %s",
+            "%s has a WAL: a copy is replayed and checkpointed by DuckDB %s "
+            "in %s",
             src, release, s->dir);
     rc = copy_file(src, copy, err);
     if (!rc)
         rc = copy_file(wal, copy_wal, err);
-    if (!rc)
-        rc = dm_engine_start(release, &e, err);
-    if (!rc)
-        rc = dm_engine_open(e, copy, 0, NULL, 0, err);
-    if (!rc)
-        rc = dm_engine_exec(e, "CHECKPOINT", err);
-    if (rc && err->code == rc && !strstr(err->msg, src)) {
+    if (rc)
+        goto out;
+    struct dm_error rerr = DM_ERROR_INIT;
+    enum dm_code replayed = replay(release, copy, legacy, &rerr);
+    /* 1.x keeps a WAL it could not replay, even through a CHECKPOINT */
+    if (!replayed && !legacy && has_wal(copy))
+        replayed = dm_fail(&rerr, DM_ERR_DAMAGED,
+                           "DuckDB %s did not replay it (it is damaged, cut "
+                           "short, or not this file's)",
+                           release);
+    if (replayed == DM_ERR_DAMAGED) {
+        if (!ignore_wal) {
+            rc = dm_fail(err, DM_ERR_DAMAGED,
+                         "the WAL of '%s' cannot be replayed: %s; nothing "
+                         "was written (--ignore-wal-errors reads the file "
+                         "without it)",
+                         src, rerr.msg);
+            goto out;
+        }
+        snprintf(s->wal_ignored, sizeof(s->wal_ignored),
+                 "its WAL was not replayed (ignored as asked): %.900s",
+                 rerr.msg);
+        dm_warn("migrate", "%s: %s", src, s->wal_ignored);
+        unlink(copy_wal);
+        dm_error_clear(&rerr);
+        replayed = replay(release, copy, false, &rerr);
+    }
+    if (replayed) {
         char why[DM_ERROR_MSG_MAX];
-        snprintf(why, sizeof(why), "%s", err->msg);
-        dm_fail(err, rc, "replaying the WAL of '%s': %s", src, why);
+        snprintf(why, sizeof(why), "%s", rerr.msg);
+        rc = dm_fail(err, replayed, "replaying the WAL of '%s': %s", src, why);
     }
 out:
-    dm_engine_stop(e);
     if (rc)
         dm_source_remove(s);
     return rc;

@@ -28,7 +28,8 @@
 #include "util/str.h"
 
 const char cmd_batch_usage[] =
-    "usage: duckmig batch [--to RELEASE] [--jobs N] [--json] SRC DST\n"
+    "usage: duckmig batch [--to RELEASE] [--jobs N] [--ignore-wal-errors]\n"
+    "                     [--json] SRC DST\n"
     "\n"
     "Migrate every *.duckdb file (*.new.duckdb included) under SRC into the\n"
     "same place under DST, N files at a time (default: the number of CPUs),\n"
@@ -39,6 +40,10 @@ const char cmd_batch_usage[] =
     "\n"
     "  --to RELEASE   target (default $DUCKDB_MIGRATE_VERSION, else 0.8.1)\n"
     "  --jobs N       files at a time\n"
+    "  --ignore-wal-errors  migrate a file whose WAL its release cannot\n"
+    "                 replay without it (named in its report, incomplete);\n"
+    "                 default: that file fails (DUCKMIG_IGNORE_WAL_ERRORS=1\n"
+    "                 does the same for consume)\n"
     "  --json         a JSON summary on stdout (per file: versions, sizes,\n"
     "                 time, verification, error)\n"
     "\n"
@@ -188,6 +193,7 @@ int cmd_batch(int argc, char **argv)
         {"to", required_argument, NULL, 't'},
         {"jobs", required_argument, NULL, 'j'},
         {"json", no_argument, NULL, 'J'},
+        {"ignore-wal-errors", no_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -196,7 +202,7 @@ int cmd_batch(int argc, char **argv)
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     const char *to = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "t:j:Jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:j:JWh", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             to = optarg;
@@ -206,6 +212,9 @@ int cmd_batch(int argc, char **argv)
             break;
         case 'J':
             b.json = true;
+            break;
+        case 'W':
+            setenv("DUCKMIG_IGNORE_WAL_ERRORS", "1", 1);
             break;
         case 'h':
             fputs(cmd_batch_usage, stdout);

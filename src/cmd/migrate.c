@@ -15,7 +15,8 @@
 
 const char cmd_migrate_usage[] =
     "usage: duckmig migrate [--to RELEASE] [--storage-version V] [--force]\n"
-    "                       [--view-rows N] [--json] [--verbose] SRC DST\n"
+    "                       [--view-rows N] [--ignore-wal-errors] [--json]\n"
+    "                       [--verbose] SRC DST\n"
     "\n"
     "Rewrite SRC (a DuckDB file of 0.6.1, 0.7.1, 0.8.1 or anything 1.5.6\n"
     "opens) as DST for the target release, verify DST against SRC (every\n"
@@ -35,13 +36,19 @@ const char cmd_migrate_usage[] =
     "  --view-rows N         fingerprint views of at most N rows (default\n"
     "                        1000000, $DUCKMIG_VIEW_ROWS); larger ones are\n"
     "                        compared by their columns\n"
+    "  --ignore-wal-errors   when SRC's WAL cannot be replayed by its\n"
+    "                        release, migrate the file without it (named\n"
+    "                        in the report, exit 14); default: stop with\n"
+    "                        exit 21, nothing written\n"
     "  --json                print the result and report as JSON\n"
     "  --verbose             list every object, not only problems\n"
     "\n"
     "Exit status: 0 migrated (or already at target: nothing written);\n"
     "14 written, but some objects could not be carried, or compute\n"
     "differently in the target release (each named in the report with the\n"
-    "reason); 13 verification failed, nothing written; 7 unsupported\n"
+    "reason); 13 verification failed, nothing written; 21 SRC or its WAL\n"
+    "cannot be read whole; 20 DuckDB ran out of memory or disk (nothing\n"
+    "written: retry with more); 7 unsupported\n"
     "(older than 0.6, newer than the target, encrypted); 8 no engine.\n";
 
 static const char *status_name(enum dm_migrate_status s)
@@ -89,15 +96,16 @@ int cmd_migrate(int argc, char **argv)
         {"storage-version", required_argument, NULL, 's'},
         {"force", no_argument, NULL, 'f'},
         {"view-rows", required_argument, NULL, 'r'},
+        {"ignore-wal-errors", no_argument, NULL, 'W'},
         {"json", no_argument, NULL, 'j'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct dm_migrate_opts o = {NULL, NULL, NULL, NULL, false, 0};
+    struct dm_migrate_opts o = {NULL, NULL, NULL, NULL, false, 0, false};
     bool json = false, verbose = false;
     int c;
-    while ((c = getopt_long(argc, argv, "t:s:fr:jvh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:s:fr:Wjvh", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             o.to = optarg;
@@ -107,6 +115,9 @@ int cmd_migrate(int argc, char **argv)
             break;
         case 'f':
             o.force = true;
+            break;
+        case 'W':
+            o.ignore_wal = true;
             break;
         case 'r':
             if (!dm_parse_u64(optarg, &o.view_rows) || !o.view_rows) {

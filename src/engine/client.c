@@ -130,7 +130,7 @@ static enum dm_code error_frame(struct dm_engine *e, struct dm_error *err)
     dm_wcur_init(&c, &e->buf);
     uint32_t code = dm_wcur_u32(&c);
     char *msg = dm_wcur_str(&c, NULL);
-    if (c.bad || code == DM_OK || code > DM_ERR_INCOMPLETE)
+    if (c.bad || code == DM_OK || code > DM_ERR_LAST)
         code = DM_ERR_PROTOCOL;
     enum dm_code rc = dm_fail(err, (enum dm_code)code, "%s",
                               msg ? msg : "malformed error from worker");

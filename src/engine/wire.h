@@ -65,6 +65,9 @@ enum dm_wire_type {
 
 enum dm_open_flags {
     DM_OPEN_READ_ONLY = 1 << 0,
+    /* fail (DM_ERR_DAMAGED) when the release reports that it could not
+     * replay the file's WAL: 0.6-0.8 only print it, and open anyway */
+    DM_OPEN_WAL_CHECK = 1 << 1,
 };
 
 struct dm_wbuf {

@@ -31,6 +31,10 @@ enum dm_code worker_send_error(struct worker *w, enum dm_code code,
                                const char *msg)
 {
     struct dm_error err = DM_ERROR_INIT;
+    /* DuckDB says "SQL" for a full disk or memory too: that is a
+     * resource failure, which a retry with more can fix */
+    if (code == DM_ERR_SQL)
+        code = dm_duckdb_error_class(msg);
     dm_wbuf_begin(&w->out, DM_W_ERROR);
     dm_wbuf_u32(&w->out, (uint32_t)code);
     dm_wbuf_str(&w->out, msg);
@@ -95,7 +99,45 @@ static enum dm_code handle_open(struct worker *w, struct dm_wcur *c)
         key = val = NULL;
     }
     const char *target = strcmp(path, ":memory:") == 0 ? NULL : path;
-    if (w->api.open_ext(target, &w->db, cfg, &open_err) != DM_DDB_SUCCESS) {
+    /* 0.6-0.8 report a WAL they cannot replay only on stderr, and open
+     * the file without its rows: catch what the open prints */
+    int saved = -1;
+    FILE *said = (flags & DM_OPEN_WAL_CHECK) ? tmpfile() : NULL;
+    if (said) {
+        fflush(stderr);
+        saved = dup(STDERR_FILENO);
+        if (saved < 0 || dup2(fileno(said), STDERR_FILENO) < 0) {
+            if (saved >= 0)
+                close(saved);
+            saved = -1;
+        }
+    }
+    int opened = w->api.open_ext(target, &w->db, cfg, &open_err);
+    char replay[1024] = "";
+    if (saved >= 0) {
+        fflush(stderr);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        char line[1024];
+        rewind(said);
+        while (fgets(line, sizeof(line), said)) {
+            fputs(line, stderr); /* still said, as before */
+            if (!replay[0] && strstr(line, "WAL playback"))
+                snprintf(replay, sizeof(replay), "%s", line);
+        }
+        char *nl = strchr(replay, '\n');
+        if (nl)
+            *nl = '\0';
+    }
+    if (said)
+        fclose(said);
+    if (opened == DM_DDB_SUCCESS && replay[0]) {
+        w->api.close(&w->db);
+        w->db = NULL;
+        rc = worker_send_error(w, DM_ERR_DAMAGED, replay);
+        goto out;
+    }
+    if (opened != DM_DDB_SUCCESS) {
         snprintf(msg, sizeof(msg), "%s",
                  open_err ? open_err : "duckdb_open_ext failed");
         w->db = NULL;

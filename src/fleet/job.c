@@ -26,6 +26,7 @@ bool dm_code_permanent(enum dm_code code)
     case DM_ERR_NOT_DUCKDB:
     case DM_ERR_TRUNCATED:
     case DM_ERR_CHECKSUM:
+    case DM_ERR_DAMAGED:
     case DM_ERR_UNSUPPORTED:
     case DM_ERR_ENGINE:
     case DM_ERR_SQL:
@@ -183,7 +184,7 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
     struct dm_store *src = NULL, *dst = NULL;
     char *dir = NULL, *in = NULL, *outp = NULL, *check = NULL;
     struct dm_migrate_result res;
-    struct dm_source replayed = {{0}, {0}};
+    struct dm_source replayed = {{0}, {0}, {0}};
     bool have_res = false;
     double t0 = now_s();
     enum dm_code rc = DM_OK;
@@ -243,7 +244,14 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
         goto done;
     }
 
-    struct dm_migrate_opts mo = {in, outp, release, NULL, false, 0};
+    struct dm_migrate_opts mo = {
+        in,
+        outp,
+        release,
+        NULL,
+        false,
+        0,
+        strcmp(dm_env_or("DUCKMIG_IGNORE_WAL_ERRORS", "0"), "1") == 0};
     rc = dm_migrate(&mo, &res, &err);
     have_res = true;
     if (rc && res.status != DM_MIG_INCOMPLETE)
@@ -254,7 +262,8 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
         /* the seed: at the target already, so the file goes as it is
          * (replayed.path is the file itself); with a WAL, a copy that
          * holds the WAL's rows goes instead */
-        rc = dm_source_prepare(in, res.src_release, dir, &replayed, &err);
+        rc =
+            dm_source_prepare(in, res.src_release, dir, false, &replayed, &err);
         if (rc)
             goto fail;
         upload = replayed.path;

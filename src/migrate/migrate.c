@@ -160,7 +160,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         rc = dm_catalog_read(reader, builtin, &src, err);
     have_src = !rc;
     if (!rc && src.nmacros)
-        rc = export_macros(reader, &src, st, err);
+        rc = dm_catalog_export_macros(reader, &src, st->dir, err);
     if (!rc)
         rc = dm_catalog_seal(reader, false, err);
     if (rc)
@@ -181,7 +181,9 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     if (rc)
         goto out;
     if (indexes_first)
-        create_indexes(writer, &ddl, &src, r);
+        rc = create_indexes(writer, &ddl, &src, r, err);
+    if (rc)
+        goto out;
     double t1 = now();
     res->t_schema = t1 - t0;
 
@@ -222,7 +224,9 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         if (rc)
             goto out;
         ddl.ast = ast;
-        create_indexes(writer, &ddl, &src, r);
+        rc = create_indexes(writer, &ddl, &src, r, err);
+        if (rc)
+            goto out;
     }
     rc = dm_engine_exec_one(writer, "CHECKPOINT", err);
     res->t_indexes = now() - t2;
@@ -481,8 +485,13 @@ enum dm_code dm_migrate(const struct dm_migrate_opts *o,
     if (rc)
         return rc;
     if (info.storage_version == res->dst_storage && !o->force) {
-        res->status = DM_MIG_ALREADY;
+        /* a good header says nothing of the blocks: the file is accepted
+         * as it is only once its release has read every table whole */
+        rc = dm_verify_readable(o->src, o->ignore_wal, &res->report, err);
         res->seconds = now() - t0;
+        if (rc)
+            return rc;
+        res->status = DM_MIG_ALREADY;
         return DM_OK;
     }
     if (stat(o->src, &sst) == 0 && stat(o->dst, &dst_st) == 0) {
@@ -500,18 +509,21 @@ enum dm_code dm_migrate(const struct dm_migrate_opts *o,
     dm_info("migrate", "%s: storage %llu -> DuckDB %s (storage %llu)", o->src,
             (unsigned long long)info.storage_version, res->dst_release,
             (unsigned long long)res->dst_storage);
-    if (info.storage_version < DM_STORAGE_V0_9) {
-        /* a WAL beside a 0.6-0.8 file is replayed in a copy (source.h) */
-        struct dm_source source;
-        struct dm_migrate_opts from_copy = *o;
-        rc = dm_source_prepare(o->src, res->src_release, st.dir, &source, err);
-        from_copy.src = source.path;
-        if (!rc)
-            rc = migrate_legacy(&from_copy, res, &st, err);
-        dm_source_remove(&source);
-    } else {
-        rc = migrate_modern(o, res, &st, err);
-    }
+    /* a WAL beside SRC is replayed in a copy, and one that cannot be
+     * replayed stops here unless ignored (source.h) */
+    struct dm_source source;
+    struct dm_migrate_opts from_copy = *o;
+    rc = dm_source_prepare(o->src, res->src_release, st.dir, o->ignore_wal,
+                           &source, err);
+    from_copy.src = source.path;
+    if (!rc && source.wal_ignored[0])
+        dm_report_add(&res->report, "wal", "", dm_base_name(o->src),
+                      DM_ITEM_NOT_CARRIED, "%s", source.wal_ignored);
+    if (!rc && info.storage_version < DM_STORAGE_V0_9)
+        rc = migrate_legacy(&from_copy, res, &st, err);
+    else if (!rc)
+        rc = migrate_modern(&from_copy, res, &st, err);
+    dm_source_remove(&source);
     if (!rc && dm_report_mismatch(&res->report))
         rc = dm_fail(err, DM_ERR_VERIFY,
                      "verification of %s failed; nothing was written", o->dst);

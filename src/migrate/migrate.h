@@ -35,6 +35,8 @@ struct dm_migrate_opts {
                                     replace an existing DST */
     uint64_t view_rows;          /* verification's budget per view (0:
                                     the default, verify.h) */
+    bool ignore_wal;             /* read SRC without a WAL its release
+                                    cannot replay (named in the report) */
 };
 
 enum dm_migrate_status {

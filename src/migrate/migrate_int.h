@@ -34,17 +34,6 @@ enum dm_code staging_publish(struct staging *s, struct dm_error *err);
 /* Remove the staging folder and whatever is in it (no subfolders). */
 void staging_remove(struct staging *s);
 
-/* ---- export.c ----------------------------------------------------------- */
-
-/*
- * Run the source release's EXPORT DATABASE in a folder of st and hand its
- * schema.sql to dm_catalog_add_export (0.6-0.8 keep a macro's defaults
- * and a table macro's query nowhere else). Every table's data file points
- * at /dev/null; whatever EXPORT writes is removed.
- */
-enum dm_code export_macros(struct dm_engine *reader, struct dm_catalog *cat,
-                           const struct staging *st, struct dm_error *err);
-
 /* ---- schema.c ----------------------------------------------------------- */
 
 /* The source's objects, as the target created them. */
@@ -65,8 +54,11 @@ struct plan {
 enum dm_code schema_create(struct dm_engine *writer, const struct dm_ddl *d,
                            const struct dm_catalog *src, struct plan *plan,
                            struct dm_report *r, struct dm_error *err);
-void create_indexes(struct dm_engine *writer, const struct dm_ddl *d,
-                    const struct dm_catalog *src, struct dm_report *r);
+/* Indexes last; a resource failure (memory, disk) fails the migration,
+ * for a retry: a file is never shipped without an index it could hold. */
+enum dm_code create_indexes(struct dm_engine *writer, const struct dm_ddl *d,
+                            const struct dm_catalog *src, struct dm_report *r,
+                            struct dm_error *err);
 void plan_release(struct plan *plan);
 
 /* ---- copy.c ------------------------------------------------------------- */

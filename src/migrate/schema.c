@@ -119,9 +119,9 @@ void plan_release(struct plan *plan)
     memset(plan, 0, sizeof(*plan));
 }
 
-static void run_pool(struct dm_engine *w, const struct dm_ddl *d,
-                     struct pending *p, size_t n, struct plan *plan,
-                     struct dm_report *r)
+static enum dm_code run_pool(struct dm_engine *w, const struct dm_ddl *d,
+                             struct pending *p, size_t n, struct plan *plan,
+                             struct dm_report *r, struct dm_error *fail)
 {
     for (size_t i = 0; i < n; i++)
         build(d, &p[i]);
@@ -143,6 +143,11 @@ static void run_pool(struct dm_engine *w, const struct dm_ddl *d,
             }
             if (p[i].failed_build)
                 continue;
+            if (err.code != DM_OK && err.code != DM_ERR_SQL &&
+                err.code != DM_ERR_UNSUPPORTED)
+                return dm_fail(fail, err.code, "creating %s %s.%s: %s",
+                               kind_name(p[i].kind), p[i].schema, p[i].name,
+                               err.msg);
             if (err.code == DM_OK) {
                 p[i].done = progress = true;
                 if (p[i].kind == POOL_TABLE)
@@ -162,20 +167,34 @@ static void run_pool(struct dm_engine *w, const struct dm_ddl *d,
                         p[i].error ? p[i].error
                                    : "its definition could not be read");
     }
+    return DM_OK;
 }
 
-static void exec_report(struct dm_engine *w, const char *schema,
-                        enum dm_code built_rc, const char *sql,
-                        const struct dm_error *build_err, const char *kind,
-                        const char *name, struct dm_report *r)
+/*
+ * Create one object; what the target refuses is reported not carried.
+ * Running out of memory or disk (or a dead worker) is no property of the
+ * object: it fails the migration, for a retry.
+ */
+static enum dm_code exec_report(struct dm_engine *w, const char *schema,
+                                enum dm_code built_rc, const char *sql,
+                                const struct dm_error *build_err,
+                                const char *kind, const char *name,
+                                struct dm_report *r, struct dm_error *err)
 {
     struct dm_error e = DM_ERROR_INIT;
     if (built_rc) {
         not_carried(r, kind, schema, name, build_err->msg);
-        return;
+        return DM_OK;
     }
-    if (dm_engine_exec_one(w, sql, &e) != DM_OK)
+    enum dm_code rc = dm_engine_exec_one(w, sql, &e);
+    if (rc == DM_ERR_SQL || rc == DM_ERR_UNSUPPORTED) {
         not_carried(r, kind, schema, name, e.msg);
+        return DM_OK;
+    }
+    if (rc)
+        return dm_fail(err, rc, "creating %s %s.%s: %s", kind, schema, name,
+                       e.msg);
+    return DM_OK;
 }
 
 enum dm_code schema_create(struct dm_engine *writer, const struct dm_ddl *d,
@@ -193,12 +212,16 @@ enum dm_code schema_create(struct dm_engine *writer, const struct dm_ddl *d,
         plan_release(plan);
         return dm_fail(err, DM_ERR_NOMEM, "out of memory");
     }
+    enum dm_code rc = DM_OK;
     for (size_t i = 0; i < src->nschemas; i++) {
         struct dm_error be = DM_ERROR_INIT;
         char *sql = NULL;
-        enum dm_code rc = dm_ddl_schema(src->schemas[i], &sql, &be);
-        exec_report(writer, "", rc, sql, &be, "schema", src->schemas[i], r);
+        rc = dm_ddl_schema(src->schemas[i], &sql, &be);
+        rc = exec_report(writer, "", rc, sql, &be, "schema", src->schemas[i], r,
+                         err);
         free(sql);
+        if (rc)
+            goto fail;
     }
     /* ENUMs before aliases, which may hold one */
     for (int pass = 0; pass < 2; pass++)
@@ -209,17 +232,23 @@ enum dm_code schema_create(struct dm_engine *writer, const struct dm_ddl *d,
                 continue;
             struct dm_error be = DM_ERROR_INIT;
             char *sql = NULL;
-            enum dm_code rc = dm_ddl_type(t, &sql, &be);
-            exec_report(writer, t->schema, rc, sql, &be, "type", t->name, r);
+            rc = dm_ddl_type(t, &sql, &be);
+            rc = exec_report(writer, t->schema, rc, sql, &be, "type", t->name,
+                             r, err);
             free(sql);
+            if (rc)
+                goto fail;
         }
     for (size_t i = 0; i < src->nsequences; i++) {
         const struct dm_cat_sequence *q = &src->sequences[i];
         struct dm_error be = DM_ERROR_INIT;
         char *sql = NULL;
-        enum dm_code rc = dm_ddl_sequence(q, &sql, &be);
-        exec_report(writer, q->schema, rc, sql, &be, "sequence", q->name, r);
+        rc = dm_ddl_sequence(q, &sql, &be);
+        rc = exec_report(writer, q->schema, rc, sql, &be, "sequence", q->name,
+                         r, err);
         free(sql);
+        if (rc)
+            goto fail;
     }
     /* tables first in the pool: the order they are created in is the
      * order rows are loaded in (a referenced table before its referrers) */
@@ -239,28 +268,33 @@ enum dm_code schema_create(struct dm_engine *writer, const struct dm_ddl *d,
                                    .obj = &src->views[i],
                                    .schema = src->views[i].schema,
                                    .name = src->views[i].name};
-    run_pool(writer, d, pool, n, plan, r);
+    rc = run_pool(writer, d, pool, n, plan, r, err);
     for (size_t i = 0; i < src->ntables; i++)
         plan->created[i] = pool[i].done;
+fail:
     for (size_t i = 0; i < n; i++) {
         free(pool[i].sql);
         free(pool[i].error);
     }
     free(pool);
-    return DM_OK;
+    return rc;
 }
 
-void create_indexes(struct dm_engine *writer, const struct dm_ddl *d,
-                    const struct dm_catalog *src, struct dm_report *r)
+enum dm_code create_indexes(struct dm_engine *writer, const struct dm_ddl *d,
+                            const struct dm_catalog *src, struct dm_report *r,
+                            struct dm_error *err)
 {
-    for (size_t i = 0; i < src->nindexes; i++) {
+    enum dm_code rc = DM_OK;
+    for (size_t i = 0; !rc && i < src->nindexes; i++) {
         const struct dm_cat_object *x = &src->indexes[i];
         struct dm_error be = DM_ERROR_INIT;
         char *sql = NULL;
         unsigned changes = 0;
-        enum dm_code rc = dm_ddl_index(d, x, &sql, &changes, &be);
-        exec_report(writer, x->schema, rc, sql, &be, "index", x->name, r);
+        rc = dm_ddl_index(d, x, &sql, &changes, &be);
+        rc = exec_report(writer, x->schema, rc, sql, &be, "index", x->name, r,
+                         err);
         note_changes(r, "index", x->schema, x->name, changes, d->from_release);
         free(sql);
     }
+    return rc;
 }

@@ -86,8 +86,25 @@ const char *dm_code_name(enum dm_code code)
         return "not_found";
     case DM_ERR_BAD_KEY:
         return "bad_key";
+    case DM_ERR_RESOURCE:
+        return "resource";
+    case DM_ERR_DAMAGED:
+        return "damaged";
     case DM_ERR_REMOTE:
         return "remote";
     }
     return "unknown";
+}
+
+enum dm_code dm_duckdb_error_class(const char *msg)
+{
+    static const char *const resource[] = {
+        "Out of Memory Error", "No space left on device",
+        "Disk quota exceeded", "could not allocate block",
+        "failed to allocate",
+    };
+    for (size_t i = 0; msg && i < sizeof(resource) / sizeof(*resource); i++)
+        if (strstr(msg, resource[i]))
+            return DM_ERR_RESOURCE;
+    return DM_ERR_SQL;
 }

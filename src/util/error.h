@@ -36,7 +36,19 @@ enum dm_code {
     DM_ERR_NOT_FOUND = 17,  /* no such object, key or bucket */
     DM_ERR_BAD_KEY = 18,    /* a key that leaves its root: "..", "/x", NUL */
     DM_ERR_REMOTE = 19,     /* the server refused the request (other 4xx) */
+    /* DuckDB ran out of memory or disk: transient, for a retry with more
+     * (or on the big queue), never an incomplete file */
+    DM_ERR_RESOURCE = 20,
+    /* a file or its WAL that its own release cannot read whole */
+    DM_ERR_DAMAGED = 21,
 };
+#define DM_ERR_LAST DM_ERR_DAMAGED
+
+/*
+ * The class of a DuckDB error message: DM_ERR_RESOURCE for out of
+ * memory or disk, DM_ERR_SQL for anything else DuckDB refused.
+ */
+enum dm_code dm_duckdb_error_class(const char *msg);
 
 #define DM_ERROR_MSG_MAX 1024
 

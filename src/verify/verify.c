@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog/scan.h"
 #include "catalog/source.h"
@@ -579,9 +580,9 @@ enum dm_code dm_verify_parser(struct dm_engine *e, struct dm_engine **own,
 
 /* Start the engine that opens path and open it read-only (a 0.6-0.8 file
  * with a WAL: a replayed copy of it, in source). */
-static enum dm_code open_side(const char *path, struct dm_source *source,
-                              struct dm_engine **e, struct dm_rows **builtin,
-                              struct dm_error *err)
+static enum dm_code open_side(const char *path, bool ignore_wal, bool seal,
+                              struct dm_source *source, struct dm_engine **e,
+                              struct dm_rows **builtin, struct dm_error *err)
 {
     struct dm_header_info info;
     char release[DM_RELEASE_MAX];
@@ -597,10 +598,10 @@ static enum dm_code open_side(const char *path, struct dm_source *source,
         return dm_fail(err, DM_ERR_ENGINE,
                        "%s: no installed engine opens storage version %llu",
                        path, (unsigned long long)info.storage_version);
-    rc = dm_source_prepare(path, release, NULL, source, err);
+    rc = dm_source_prepare(path, release, NULL, ignore_wal, source, err);
     if (rc)
         return rc;
-    return dm_catalog_open(release, source->path, true, e, builtin, err);
+    return dm_catalog_open(release, source->path, seal, e, builtin, err);
 }
 
 enum dm_code dm_verify_files(const char *src, const char *dst,
@@ -615,12 +616,29 @@ enum dm_code dm_verify_files(const char *src, const char *dst,
     bool have_cs = false, have_cd = false;
     memset(&ss, 0, sizeof(ss));
     memset(&sd, 0, sizeof(sd));
-    enum dm_code rc = open_side(src, &ss, &es, &bs, err);
+    /* the source stays unsealed until its macros are read: 0.6-0.8 keep
+     * a table macro's query and the defaults only in EXPORT */
+    enum dm_code rc = open_side(src, false, false, &ss, &es, &bs, err);
     if (!rc)
-        rc = open_side(dst, &sd, &ed, &bd, err);
+        rc = open_side(dst, false, true, &sd, &ed, &bd, err);
     if (!rc)
         rc = dm_catalog_read(es, bs, &cs, err);
     have_cs = !rc;
+    if (!rc && cs.legacy && cs.nmacros) {
+        char *tmp =
+            dm_fmt("%s/duckmig-verify-XXXXXX", dm_env_or("TMPDIR", "/tmp"));
+        if (!tmp || !mkdtemp(tmp)) {
+            rc = dm_fail(err, DM_ERR_IO,
+                         "cannot create a folder for the "
+                         "source's EXPORT");
+        } else {
+            rc = dm_catalog_export_macros(es, &cs, tmp, err);
+            rmdir(tmp);
+        }
+        free(tmp);
+    }
+    if (!rc)
+        rc = dm_catalog_seal(es, false, err);
     if (!rc)
         rc = dm_catalog_read(ed, bd, &cd, err);
     have_cd = !rc;
@@ -664,8 +682,8 @@ out:
     return rc;
 }
 
-enum dm_code dm_verify_readable(const char *path, struct dm_report *r,
-                                struct dm_error *err)
+enum dm_code dm_verify_readable(const char *path, bool ignore_wal,
+                                struct dm_report *r, struct dm_error *err)
 {
     struct dm_engine *e = NULL;
     struct dm_rows *builtin = NULL;
@@ -673,7 +691,7 @@ enum dm_code dm_verify_readable(const char *path, struct dm_report *r,
     struct dm_source s;
     bool have = false;
     memset(&s, 0, sizeof(s));
-    enum dm_code rc = open_side(path, &s, &e, &builtin, err);
+    enum dm_code rc = open_side(path, ignore_wal, true, &s, &e, &builtin, err);
     if (!rc)
         rc = dm_catalog_read(e, builtin, &cat, err);
     have = !rc;
@@ -690,8 +708,9 @@ enum dm_code dm_verify_readable(const char *path, struct dm_report *r,
         }
         dm_table_print_release(&p);
     }
-    if (rc && err->code && err->code != DM_ERR_CHECKSUM &&
-        err->code != DM_ERR_NOMEM) {
+    if (rc && err->code && err->code != DM_ERR_DAMAGED &&
+        err->code != DM_ERR_NOMEM && err->code != DM_ERR_RESOURCE &&
+        err->code != DM_ERR_IO) {
         /* a file that does not read whole is damaged, whatever DuckDB
          * called it: a permanent failure, never a retry */
         char why[DM_ERROR_MSG_MAX];

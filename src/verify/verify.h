@@ -80,10 +80,10 @@ enum dm_code dm_verify_files(const char *src, const char *dst,
 /*
  * Open path read-only with the release that reads it, fingerprint every
  * table and read every object (a file already at the target is accepted
- * only so): DM_ERR_CHECKSUM-class failures name what could not be read.
+ * only so): DM_ERR_DAMAGED names what could not be read.
  */
-enum dm_code dm_verify_readable(const char *path, struct dm_report *r,
-                                struct dm_error *err);
+enum dm_code dm_verify_readable(const char *path, bool ignore_wal,
+                                struct dm_report *r, struct dm_error *err);
 
 /* A parser for comparing: release's engine when it has one (0.8+), else
  * the newest installed release's, in a worker of its own (*own). */

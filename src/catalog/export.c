@@ -16,14 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "catalog/sqltext.h"
-#include "migrate/migrate_int.h"
 #include "util/log.h"
 #include "util/str.h"
 
 /* What 0.6-0.8 EXPORT names a table's data file, so we can point it at
  * /dev/null: [schema_]table, lower case, [^a-z0-9] -> '_'. A miss only
- * costs disk in the staging folder. */
+ * costs disk in the folder. */
 static void export_file_name(const char *schema, const char *table, char *out,
                              size_t n)
 {
@@ -111,15 +111,16 @@ static void remove_files(const char *dir)
     closedir(d);
 }
 
-enum dm_code export_macros(struct dm_engine *reader, struct dm_catalog *cat,
-                           const struct staging *st, struct dm_error *err)
+enum dm_code dm_catalog_export_macros(struct dm_engine *reader,
+                                      struct dm_catalog *cat,
+                                      const char *parent, struct dm_error *err)
 {
     char dir[PATH_MAX + 16], file[PATH_MAX + 1100];
     char name[1024];
     enum dm_code rc = DM_OK;
     char *schema_sql = NULL, *sql = NULL, *lit = NULL;
 
-    snprintf(dir, sizeof(dir), "%s/export", st->dir);
+    snprintf(dir, sizeof(dir), "%s/export", parent);
     if (mkdir(dir, 0700) != 0)
         return dm_fail_errno(err, DM_ERR_IO, errno, "cannot create '%s'", dir);
     for (size_t i = 0; i < cat->ntables; i++) {
@@ -154,7 +155,8 @@ enum dm_code export_macros(struct dm_engine *reader, struct dm_catalog *cat,
     }
     dm_catalog_add_export(cat, schema_sql);
 out:
-    /* the staging folder must hold only the new file when we publish:
+    /* the folder (a migration's staging folder) must hold only the new
+     * file when it is published:
      * everything EXPORT wrote goes, whatever name it chose */
     remove_files(dir);
     rmdir(dir);
