@@ -442,9 +442,54 @@ static void build_members(struct tparse *tp, const struct dm_type_node *t,
     lit(tp, ")");
 }
 
+/*
+ * 0.6 and 0.7 write a column of an alias by the alias's name ("li" for
+ * INTEGER[]): a name at the cursor, followed by the end of this type,
+ * that names an alias standing for exactly this tree.
+ */
+static const struct dm_cat_type *alias_here(struct tparse *tp,
+                                            const struct dm_type_node *t)
+{
+    if (!tp->ok || !tp->text || !tp->cat)
+        return NULL;
+    struct tparse peek = *tp;
+    char *schema = NULL, *name = NULL;
+    const struct dm_cat_type *alias = NULL;
+    if (read_name(&peek, &schema, &name)) {
+        char c = peek.text[peek.p];
+        if (c == '\0' || c == ',' || c == ')' || c == '[')
+            alias = find_type(tp->cat, schema, name, tp->schema, false);
+    }
+    free(schema);
+    free(name);
+    if (!alias || !alias->type_key)
+        return NULL;
+    struct dm_sbuf s = DM_SBUF_INIT, k = DM_SBUF_INIT;
+    struct tparse bare = {NULL, 0, false, tp->cat, tp->schema, false};
+    build_type(&bare, t, &s, &k);
+    char *key = dm_sbuf_take(&k);
+    dm_sbuf_release(&s);
+    bool same_tree = key && strcmp(key, alias->type_key) == 0;
+    free(key);
+    if (!same_tree)
+        return NULL;
+    tp->p = peek.p;
+    return alias;
+}
+
 static void build_type(struct tparse *tp, const struct dm_type_node *t,
                        struct dm_sbuf *sql, struct dm_sbuf *key)
 {
+    const struct dm_cat_type *alias =
+        t->type == DM_T_ENUM ? NULL : alias_here(tp, t);
+    if (alias) {
+        struct tparse bare = {NULL, 0, false, tp->cat, tp->schema, false};
+        struct dm_sbuf ignored = DM_SBUF_INIT;
+        build_type(&bare, t, &ignored, key);
+        dm_sbuf_release(&ignored);
+        dm_sbuf_add_owned(sql, type_name_sql(tp->cat, alias, tp->schema));
+        return;
+    }
     switch (t->type) {
     case DM_T_LIST:
         build_type(tp, &t->children[0], sql, key);
@@ -545,7 +590,7 @@ static void build_type(struct tparse *tp, const struct dm_type_node *t,
     /* a scalar: a built-in type, or an alias of one (0.6, 0.7 name
      * aliases where a column uses them; JSON is an alias of VARCHAR) */
     char *run = scalar_run(tp);
-    const struct dm_cat_type *alias = NULL;
+    const struct dm_cat_type *named = NULL;
     bool json = run && strcmp(run, "JSON") == 0 &&
                 (t->type == DM_T_VARCHAR || t->type == DM_T_JSON);
     /* 0.6-0.8's C API calls TIMESTAMPTZ and TIMETZ plain TIMESTAMP and
@@ -563,13 +608,13 @@ static void build_type(struct tparse *tp, const struct dm_type_node *t,
         struct tparse sub = {run, 0, true, tp->cat, tp->schema, false};
         char *schema = NULL, *name = NULL;
         if (read_name(&sub, &schema, &name) && !run[sub.p])
-            alias = find_type(tp->cat, schema, name, tp->schema, false);
+            named = find_type(tp->cat, schema, name, tp->schema, false);
         free(schema);
         free(name);
     }
     free(run);
-    if (alias)
-        dm_sbuf_add_owned(sql, type_name_sql(tp->cat, alias, tp->schema));
+    if (named)
+        dm_sbuf_add_owned(sql, type_name_sql(tp->cat, named, tp->schema));
     else
         dm_sbuf_add(sql, json ? "JSON" : scalar_sql(t));
     dm_sbuf_add(key, json ? "JSON" : scalar_sql(t));

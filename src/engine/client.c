@@ -482,7 +482,7 @@ void dm_scan_schema_release(struct dm_scan_schema *s)
 static bool read_schema(struct dm_wcur *c, struct dm_scan_schema *s)
 {
     uint32_t n = dm_wcur_u32(c);
-    if (c->bad || n > DM_TYPE_MAX_CHILDREN)
+    if (c->bad || n > DM_MAX_COLUMNS)
         return false;
     s->names = calloc(n ? n : 1, sizeof(char *));
     s->types = calloc(n ? n : 1, sizeof(*s->types));
@@ -513,7 +513,7 @@ static bool read_done(struct dm_wcur *c, struct dm_table_print *print)
 {
     uint64_t rows = dm_wcur_u64(c);
     uint32_t n = dm_wcur_u32(c);
-    if (c->bad || n > DM_TYPE_MAX_CHILDREN)
+    if (c->bad || n > DM_MAX_COLUMNS)
         return false;
     if (!print)
         return true;

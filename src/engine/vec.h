@@ -78,7 +78,10 @@ enum dm_phys {
 };
 
 #define DM_TYPE_MAX_CHILDREN 4096
-#define DM_TYPE_MAX_DEPTH    32
+/* Columns of one result or table: more than DuckDB lets a table have
+ * (a frame larger than DM_WIRE_MAX_FRAME is refused on its own). */
+#define DM_MAX_COLUMNS    1000000
+#define DM_TYPE_MAX_DEPTH 32
 
 /* flags */
 #define DM_TF_PACKED_TZ 1 /* TIME_TZ in 1.x's packed (micros, offset) form */

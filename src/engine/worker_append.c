@@ -538,7 +538,7 @@ enum dm_code worker_handle_append(struct worker *w, struct dm_wcur *c)
     char *schema = dm_wcur_str(c, NULL);
     char *table = dm_wcur_str(c, NULL);
     ncols = dm_wcur_u32(c);
-    if (!c->bad && ncols && ncols <= DM_TYPE_MAX_CHILDREN) {
+    if (!c->bad && ncols && ncols <= DM_MAX_COLUMNS) {
         columns = calloc(ncols, sizeof(char *));
         src = calloc(ncols, sizeof(*src));
     }

@@ -117,8 +117,36 @@ bool worker_describe(struct worker *w, dm_ddb_ltype lt, struct dm_type_node *n,
     case DM_T_STRUCT:
     case DM_T_UNION: {
         bool is_union = n->type == DM_T_UNION;
-        if (is_union && !a->union_type_member_count)
-            return false;
+        /* 0.6 has no union API, but its UNION is a STRUCT whose first
+         * child is the tag, and the struct API reads it so */
+        bool as_struct = is_union && !a->union_type_member_count;
+        if (as_struct) {
+            dm_idx_t all = a->struct_type_child_count(lt);
+            if (all < 2)
+                return false;
+            n->children = calloc(all, sizeof(*n->children));
+            n->names = calloc(all, sizeof(char *));
+            if (!n->children || !n->names)
+                return false;
+            n->nchildren = (uint32_t)all;
+            n->children[0].type = DM_T_UTINYINT;
+            n->children[0].width = 1;
+            n->names[0] = strdup("");
+            for (dm_idx_t i = 1; i < all; i++) {
+                char *name = a->struct_type_child_name(lt, i);
+                n->names[i] = name ? strdup(name) : NULL;
+                if (name)
+                    a->free(name);
+                dm_ddb_ltype ct = a->struct_type_child_type(lt, i);
+                bool ok =
+                    ct && worker_describe(w, ct, &n->children[i], depth + 1);
+                if (ct)
+                    a->destroy_logical_type(&ct);
+                if (!ok)
+                    return false;
+            }
+            return true;
+        }
         dm_idx_t members = is_union ? a->union_type_member_count(lt)
                                     : a->struct_type_child_count(lt);
         /* a union is a struct whose first child is the tag */
