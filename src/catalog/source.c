@@ -30,9 +30,17 @@ static enum dm_code copy_file(const char *from, const char *to,
                               struct dm_error *err)
 {
     enum dm_code rc = DM_OK;
-    int in = open(from, O_RDONLY | O_CLOEXEC);
+    /* non-blocking until it is known to be a regular file: a FIFO must
+     * not hang the copy */
+    int in = open(from, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
     if (in < 0)
         return dm_fail_errno(err, DM_ERR_IO, errno, "cannot open '%s'", from);
+    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(in);
+        return dm_fail(err, DM_ERR_IO, "'%s' is not a regular file", from);
+    }
+    fcntl(in, F_SETFL, fcntl(in, F_GETFL) & ~O_NONBLOCK);
     int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0) {
         rc = dm_fail_errno(err, DM_ERR_IO, errno, "cannot create '%s'", to);

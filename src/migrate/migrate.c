@@ -440,6 +440,7 @@ enum dm_code dm_migrate(const struct dm_migrate_opts *o,
 
     memset(res, 0, sizeof(*res));
     memset(&st, 0, sizeof(st));
+    st.lock_fd = st.dir_lock_fd = -1;
     const char *to = o->to ? o->to : getenv("DUCKDB_MIGRATE_VERSION");
     if (!to || !*to)
         to = DM_RELEASE_SEED_DEFAULT;
@@ -506,6 +507,12 @@ enum dm_code dm_migrate(const struct dm_migrate_opts *o,
     rc = staging_create(&st, o->dst, err);
     if (rc)
         return rc;
+    /* another migration may have written DST while this one waited */
+    if (!o->force && stat(o->dst, &dst_st) == 0) {
+        staging_remove(&st);
+        return dm_fail(err, DM_ERR_USAGE,
+                       "%s exists; use --force to replace it", o->dst);
+    }
     dm_info("migrate", "%s: storage %llu -> DuckDB %s (storage %llu)", o->src,
             (unsigned long long)info.storage_version, res->dst_release,
             (unsigned long long)res->dst_storage);
@@ -531,7 +538,7 @@ enum dm_code dm_migrate(const struct dm_migrate_opts *o,
         struct stat nst;
         if (stat(st.path, &nst) == 0)
             res->dst_size = (uint64_t)nst.st_size;
-        rc = staging_publish(&st, err);
+        rc = staging_publish(&st, o->force, err);
     }
     staging_remove(&st);
     res->seconds = now() - t0;

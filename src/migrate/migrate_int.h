@@ -25,13 +25,22 @@ struct staging {
     char path[PATH_MAX + NAME_MAX + 2]; /* dir/<DST's file name> */
     char final[PATH_MAX];
     char stem[NAME_MAX + 1]; /* catalog name: file name without extension */
+    char lock_path[PATH_MAX + NAME_MAX + 16]; /* the lock beside DST */
+    int lock_fd;     /* held: this migration writes DST */
+    int dir_lock_fd; /* held: this migration owns dir */
 };
 
+/*
+ * Take DST's lock (waiting for another migration of it, within a limit),
+ * remove the staging folders of dead migrations beside it, and make one.
+ */
 enum dm_code staging_create(struct staging *s, const char *dst,
                             struct dm_error *err);
-/* fsync the file, rename it over DST, fsync DST's folder. */
-enum dm_code staging_publish(struct staging *s, struct dm_error *err);
-/* Remove the staging folder and whatever is in it (no subfolders). */
+/* fsync the file, rename it to DST (over it only when replace; a DST
+ * that appeared meanwhile is refused otherwise), fsync DST's folder. */
+enum dm_code staging_publish(struct staging *s, bool replace,
+                             struct dm_error *err);
+/* Remove the staging folder and what is in it; release DST's lock. */
 void staging_remove(struct staging *s);
 
 /* ---- schema.c ----------------------------------------------------------- */

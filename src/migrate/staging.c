@@ -2,39 +2,186 @@
  * staging.c - the destination's temporary home: a folder beside DST
  * holding the new file under DST's own name (the catalog name views may
  * mention), renamed over DST only once it is verified.
+ *
+ * A migration owns its folder through a lock (flock on .lock inside it)
+ * held for its whole life: a folder whose lock nobody holds belongs to a
+ * duckmig that died (killed, out of memory), and the next migration into
+ * the same folder removes it. One migration writes one DST at a time: a
+ * lock file beside DST, held from the start to the rename; and without
+ * --force the rename refuses to replace a DST that appeared meanwhile.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "catalog/source.h"
 #include "migrate/migrate_int.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#define STAGING_PREFIX ".duckmig-"
+#define LOCK_NAME      ".lock"
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void rm_tree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * Remove the staging folders in dir that no living duckmig holds: their
+ * lock can be taken at once. A folder of an older duckmig (no lock file)
+ * goes once it is a day old.
+ */
+static void sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, STAGING_PREFIX, sizeof(STAGING_PREFIX) - 1) != 0)
+            continue;
+        char path[PATH_MAX], lock[PATH_MAX + 8];
+        struct stat st;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+                (int)sizeof(path) ||
+            lstat(path, &st) != 0)
+            continue;
+        if (S_ISREG(st.st_mode)) {
+            /* a DST lock nobody holds: its holder died */
+            int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+                unlink(path);
+            if (fd >= 0)
+                close(fd);
+            continue;
+        }
+        if (!S_ISDIR(st.st_mode))
+            continue;
+        snprintf(lock, sizeof(lock), "%s/" LOCK_NAME, path);
+        int fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        bool dead;
+        if (fd >= 0) {
+            dead = flock(fd, LOCK_EX | LOCK_NB) == 0;
+            close(fd);
+        } else {
+            dead = errno == ENOENT && time(NULL) - st.st_mtime > 86400;
+        }
+        if (dead) {
+            dm_info("migrate",
+                    "removing %s, left by a duckmig that stopped before it "
+                    "was done",
+                    path);
+            rm_tree(path);
+        }
+    }
+    closedir(d);
+}
+
+/*
+ * Take the lock that lets one migration write DST: a file beside it,
+ * flock'ed; waited for at most $DUCKMIG_LOCK_WAIT seconds (default 600),
+ * said in the log. The lock file is removed when released, so whoever
+ * took it checks that it is still the file at that name.
+ */
+static enum dm_code lock_dst(struct staging *s, const char *dir,
+                             const char *base, struct dm_error *err)
+{
+    long limit = strtol(dm_env_or("DUCKMIG_LOCK_WAIT", "600"), NULL, 10);
+    if (snprintf(s->lock_path, sizeof(s->lock_path),
+                 "%s/" STAGING_PREFIX "%s.lock", dir,
+                 base) >= (int)sizeof(s->lock_path))
+        return dm_fail(err, DM_ERR_USAGE, "'%s' is too long", base);
+    for (long waited_ms = 0;; waited_ms += 100) {
+        int fd =
+            open(s->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return dm_fail_errno(err, DM_ERR_IO, errno,
+                                 "cannot create a lock file in '%s'", dir);
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            struct stat a, b;
+            if (fstat(fd, &a) == 0 && stat(s->lock_path, &b) == 0 &&
+                a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+                s->lock_fd = fd;
+                return DM_OK;
+            }
+            close(fd); /* released and removed meanwhile: again */
+            continue;
+        }
+        close(fd);
+        if (waited_ms == 0)
+            dm_info("migrate",
+                    "waiting for another duckmig writing %s/%s (the lock %s, "
+                    "at most %ld s)",
+                    dir, base, s->lock_path, limit);
+        if (waited_ms >= limit * 1000)
+            return dm_fail(err, DM_ERR_IO,
+                           "another duckmig has been writing %s/%s for %ld s "
+                           "(DUCKMIG_LOCK_WAIT sets the limit)",
+                           dir, base, limit);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
 
 enum dm_code staging_create(struct staging *s, const char *dst,
                             struct dm_error *err)
 {
     char a[PATH_MAX], b[PATH_MAX];
+    memset(s, 0, sizeof(*s));
+    s->lock_fd = s->dir_lock_fd = -1;
     snprintf(a, sizeof(a), "%s", dst);
     snprintf(b, sizeof(b), "%s", dst);
     const char *dir = dirname(a), *base = basename(b);
     if (!*base || strcmp(base, ".") == 0 || strcmp(base, "/") == 0 ||
-        strlen(base) > NAME_MAX)
+        strlen(base) > NAME_MAX - sizeof(STAGING_PREFIX) - 8)
         return dm_fail(err, DM_ERR_USAGE, "'%s' is not a file name", dst);
-    if (snprintf(s->dir, sizeof(s->dir), "%s/.duckmig-XXXXXX", dir) >=
+    if (snprintf(s->dir, sizeof(s->dir), "%s/" STAGING_PREFIX "XXXXXX", dir) >=
             (int)sizeof(s->dir) ||
         snprintf(s->final, sizeof(s->final), "%s", dst) >=
-            (int)sizeof(s->final))
+            (int)sizeof(s->final)) {
+        s->dir[0] = '\0';
         return dm_fail(err, DM_ERR_USAGE, "'%s' is too long", dst);
+    }
+    enum dm_code rc = lock_dst(s, dir, base, err);
+    if (rc) {
+        s->dir[0] = '\0';
+        return rc;
+    }
+    sweep(dir);
     if (!mkdtemp(s->dir)) {
         int e = errno;
         s->dir[0] = '\0';
+        staging_remove(s);
         return dm_fail_errno(err, DM_ERR_IO, e,
                              "cannot create a temporary folder in '%s'", dir);
+    }
+    char lock[sizeof(s->dir) + 8];
+    snprintf(lock, sizeof(lock), "%s/" LOCK_NAME, s->dir);
+    s->dir_lock_fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (s->dir_lock_fd < 0 || flock(s->dir_lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        staging_remove(s);
+        return dm_fail_errno(err, DM_ERR_IO, e, "cannot lock '%s'", lock);
     }
     snprintf(s->path, sizeof(s->path), "%s/%s", s->dir, base);
     snprintf(s->stem, sizeof(s->stem), "%s", base);
@@ -44,10 +191,19 @@ enum dm_code staging_create(struct staging *s, const char *dst,
     return DM_OK;
 }
 
-/* Remove the staging folder and whatever is in it (no subfolders). */
 void staging_remove(struct staging *s)
 {
-    dm_db_folder_remove(s->dir, s->path);
+    if (s->dir[0])
+        rm_tree(s->dir);
+    s->dir[0] = '\0';
+    if (s->dir_lock_fd >= 0)
+        close(s->dir_lock_fd);
+    s->dir_lock_fd = -1;
+    if (s->lock_fd >= 0) {
+        unlink(s->lock_path);
+        close(s->lock_fd);
+    }
+    s->lock_fd = -1;
 }
 
 static enum dm_code fsync_path(const char *path, int flags,
@@ -64,8 +220,8 @@ static enum dm_code fsync_path(const char *path, int flags,
     return DM_OK;
 }
 
-/* fsync the file, rename it over DST, fsync DST's folder. */
-enum dm_code staging_publish(struct staging *s, struct dm_error *err)
+enum dm_code staging_publish(struct staging *s, bool replace,
+                             struct dm_error *err)
 {
     char wal[sizeof(s->path) + 8], a[PATH_MAX];
     snprintf(wal, sizeof(wal), "%s.wal", s->path);
@@ -75,12 +231,17 @@ enum dm_code staging_publish(struct staging *s, struct dm_error *err)
     enum dm_code rc = fsync_path(s->path, O_RDONLY, err);
     if (rc)
         return rc;
-    if (rename(s->path, s->final) != 0)
+    int moved = replace ? rename(s->path, s->final)
+                        : renameat2(AT_FDCWD, s->path, AT_FDCWD, s->final,
+                                    RENAME_NOREPLACE);
+    if (moved != 0 && errno == EEXIST)
+        return dm_fail(err, DM_ERR_USAGE,
+                       "%s appeared while it was migrated; use --force to "
+                       "replace it",
+                       s->final);
+    if (moved != 0)
         return dm_fail_errno(err, DM_ERR_IO, errno, "cannot move '%s' to '%s'",
                              s->path, s->final);
     snprintf(a, sizeof(a), "%s", s->final);
-    rc = fsync_path(dirname(a), O_RDONLY | O_DIRECTORY, err);
-    rmdir(s->dir);
-    s->dir[0] = '\0';
-    return rc;
+    return fsync_path(dirname(a), O_RDONLY | O_DIRECTORY, err);
 }

@@ -51,8 +51,8 @@ clean out; ok $? "still nothing in the destination folder"
 
 # the destination folder cannot be written
 touch afile
-fails 3 "*cannot create a temporary folder in 'afile'*" "DST under a file" -- good.duckdb afile/x.duckdb
-fails 3 "*cannot create a temporary folder in '/proc'*" "DST in a folder that refuses files" -- good.duckdb /proc/x.duckdb
+fails 3 "*cannot create a lock file in 'afile'*" "DST under a file" -- good.duckdb afile/x.duckdb
+fails 3 "*cannot create a lock file in '/proc'*" "DST in a folder that refuses files" -- good.duckdb /proc/x.duckdb
 
 # disk full: a file size limit, and (when it can be mounted) a tiny tmpfs
 run bash -c "ulimit -f 1024; exec \"$DUCKMIG\" migrate --to 1.5.6 good.duckdb out/g.duckdb"
@@ -126,6 +126,23 @@ for _ in $(seq 10); do
     sleep 0.1
 done
 ok $([ -n "$workers" ] && [ -z "$left" ] && echo 0 || echo 1) "duckmig killed while rows flow: its workers ($workers) end within 1 s"
+# what the killed duckmig left (its staging folder, DST's lock) goes with
+# the next migration into that folder, which does not wait for it
+left=$(ls -A out | tr '\n' ' ')
+like "$left" "*.duckmig-*" "duckmig killed: it left its staging folder ($left)"
+run "$DUCKMIG" migrate --to 1.5.6 good.duckdb out/g.duckdb
+is "$rc/$(ls -A out | tr '\n' ' ')" "0/g.duckdb " "the next migration into the folder removes what was left, nothing else"
+rm -rf out && mkdir out
+# one migration writes a DST at a time: three at once without --force,
+# one writes it and the others say it exists
+for j in 1 2 3; do
+    "$DUCKMIG" migrate --to 1.5.6 good.duckdb out/same.duckdb >/dev/null 2>"$TMP/same$j.err" &
+done
+codes=
+for j in 1 2 3; do wait -n; codes="$codes$?"; done
+is "$(echo "$codes" | grep -o . | sort | tr -d '\n')" "022" "three migrations of one DST at once: one writes it, two exit 2"
+is "$(cat "$TMP"/same*.err | grep -c 'exists; use --force')" 2 "... and the two say it exists"
+is "$(ls -A out | tr '\n' ' ')" "same.duckdb " "... nothing else left in the folder"
 rm -rf out && mkdir out
 is "$(sha256sum big.duckdb | cut -d' ' -f1)" "$bigsum" "the big SRC unchanged"
 
