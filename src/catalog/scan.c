@@ -17,45 +17,26 @@
 static char *columns_sql(const struct dm_cat_table *t, const size_t *group,
                          size_t g)
 {
-    size_t cap = 64, len = 0;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    out[0] = '\0';
+    struct dm_sbuf b = DM_SBUF_INIT;
+    bool first = true;
     for (size_t i = 0, k = 0; i < t->ncols; i++) {
         if (t->cols[i].generated)
             continue;
         if (group && group[k++] != g)
             continue;
-        char *id = dm_sql_ident(t->cols[i].name);
-        if (!id)
-            goto oom;
-        size_t need = len + strlen(id) + 3;
-        if (need > cap) {
-            while (cap < need)
-                cap *= 2;
-            char *p = realloc(out, cap);
-            if (!p) {
-                free(id);
-                goto oom;
-            }
-            out = p;
-        }
-        len += (size_t)sprintf(out + len, "%s%s", len ? ", " : "", id);
-        free(id);
+        if (!first)
+            dm_sbuf_add(&b, ", ");
+        dm_sbuf_add_owned(&b, dm_sql_ident(t->cols[i].name));
+        first = false;
     }
-    return out;
-oom:
-    free(out);
-    return NULL;
+    return dm_sbuf_take(&b);
 }
 
 /* a positive integer from the environment, else dflt */
 static uint64_t env_size(const char *name, uint64_t dflt)
 {
-    const char *env = getenv(name);
-    long long v = env ? atoll(env) : 0;
-    return v > 0 ? (uint64_t)v : dflt;
+    uint64_t v;
+    return dm_parse_u64(getenv(name), &v) && v > 0 ? v : dflt;
 }
 
 /* A column's share of the work of fingerprinting it, roughly. */

@@ -20,13 +20,18 @@
 #include "util/error.h"
 
 typedef uint64_t dm_idx_t;
-typedef void *dm_ddb_database;
-typedef void *dm_ddb_connection;
-typedef void *dm_ddb_config;
-typedef void *dm_ddb_chunk;
-typedef void *dm_ddb_vector;
-typedef void *dm_ddb_ltype;
-typedef void *dm_ddb_appender;
+/* DuckDB's handles, each its own type (as duckdb.h declares them), so
+ * that passing one for another does not compile */
+typedef struct dm_ddb_database_s *dm_ddb_database;
+typedef struct dm_ddb_connection_s *dm_ddb_connection;
+typedef struct dm_ddb_config_s *dm_ddb_config;
+typedef struct dm_ddb_chunk_s *dm_ddb_chunk;
+typedef struct dm_ddb_vector_s *dm_ddb_vector;
+typedef struct dm_ddb_ltype_s *dm_ddb_ltype;
+typedef struct dm_ddb_appender_s *dm_ddb_appender;
+typedef struct dm_ddb_prepared_s *dm_ddb_prepared;
+typedef struct dm_ddb_extracted_s *dm_ddb_extracted;
+typedef struct dm_ddb_pending_s *dm_ddb_pending;
 
 /* duckdb_result: five deprecated words then internal_data (0.3.2 - 1.5). */
 struct dm_ddb_result {
@@ -115,27 +120,30 @@ struct dm_duckdb_api {
     dm_ddb_ltype (*union_type_member_type)(dm_ddb_ltype t, dm_idx_t i);
     /* optional: 0.7+ (statement by statement, so no error goes unseen) */
     dm_idx_t (*extract_statements)(dm_ddb_connection con, const char *sql,
-                                   void **out);
-    int (*prepare_extracted_statement)(dm_ddb_connection con, void *stmts,
-                                       dm_idx_t i, void **out);
-    const char *(*extract_statements_error)(void *stmts);
-    void (*destroy_extracted)(void **stmts);
+                                   dm_ddb_extracted *out);
+    int (*prepare_extracted_statement)(dm_ddb_connection con,
+                                       dm_ddb_extracted stmts, dm_idx_t i,
+                                       dm_ddb_prepared *out);
+    const char *(*extract_statements_error)(dm_ddb_extracted stmts);
+    void (*destroy_extracted)(dm_ddb_extracted *stmts);
     /* optional: 1.5+, a string assigned without UTF-8 validation */
     void (*unsafe_vector_assign_string_element_len)(dm_ddb_vector v,
                                                     dm_idx_t row, const char *s,
                                                     dm_idx_t len);
     /* optional: streaming results (0.8+; fetch_chunk 1.0+) */
-    int (*pending_prepared_streaming)(void *prep, void **out_pending);
+    int (*pending_prepared_streaming)(dm_ddb_prepared prep,
+                                      dm_ddb_pending *out_pending);
     dm_ddb_chunk (*stream_fetch_chunk)(struct dm_ddb_result res);
     dm_ddb_chunk (*fetch_chunk)(struct dm_ddb_result res);
     /* prepared statements (0.6+) */
-    int (*prepare)(dm_ddb_connection con, const char *sql, void **out);
-    int (*execute_pending)(void *pending, struct dm_ddb_result *out);
-    const char *(*pending_error)(void *pending);
-    void (*destroy_pending)(void **pending);
-    int (*execute_prepared)(void *prep, struct dm_ddb_result *out);
-    const char *(*prepare_error)(void *prep);
-    void (*destroy_prepare)(void **prep);
+    int (*prepare)(dm_ddb_connection con, const char *sql,
+                   dm_ddb_prepared *out);
+    int (*execute_pending)(dm_ddb_pending pending, struct dm_ddb_result *out);
+    const char *(*pending_error)(dm_ddb_pending pending);
+    void (*destroy_pending)(dm_ddb_pending *pending);
+    int (*execute_prepared)(dm_ddb_prepared prep, struct dm_ddb_result *out);
+    const char *(*prepare_error)(dm_ddb_prepared prep);
+    void (*destroy_prepare)(dm_ddb_prepared *prep);
 };
 
 /*

@@ -113,13 +113,7 @@ struct dm_scan_schema {
  */
 typedef int (*dm_scan_fn)(void *ctx, const struct dm_scan_schema *schema);
 
-enum dm_scan_flags {
-    /* send the rows, as CHUNK frames (vec.h) then END, to the peer socket
-     * of dm_scan_ranges: a writer's (dm_engine_append_begin), so that
-     * they go from reader to writer without passing through duckmig */
-    DM_SCAN_CHUNKS = 1 << 0,
-    DM_SCAN_PRINT = 1 << 1, /* fingerprint them in the worker */
-};
+/* SCAN's flags (enum dm_scan_flags) are in wire.h: both sides use them. */
 
 /*
  * Run a query in the worker; fn (may be NULL) gets the schema. With

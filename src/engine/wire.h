@@ -63,6 +63,14 @@ enum dm_wire_type {
 /* A frame larger than this is a protocol error, not a reason to OOM. */
 #define DM_WIRE_MAX_FRAME (256u << 20)
 
+enum dm_scan_flags {
+    /* send the rows, as CHUNK frames (vec.h) then END, to the peer socket
+     * of dm_scan_ranges: a writer's (dm_engine_append_begin), so that
+     * they go from reader to writer without passing through duckmig */
+    DM_SCAN_CHUNKS = 1 << 0,
+    DM_SCAN_PRINT = 1 << 1, /* fingerprint them in the worker */
+};
+
 enum dm_open_flags {
     DM_OPEN_READ_ONLY = 1 << 0,
     /* fail (DM_ERR_DAMAGED) when the release reports that it could not

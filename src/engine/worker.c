@@ -233,14 +233,14 @@ static const char *run_script(struct worker *w, const char *sql,
     *owned = NULL;
     memset(res, 0, sizeof(*res));
     if (a->extract_statements && a->prepare_extracted_statement) {
-        void *stmts = NULL;
+        dm_ddb_extracted stmts = NULL;
         dm_idx_t n = a->extract_statements(w->con, sql, &stmts);
         if (n == 0) {
             const char *e = a->extract_statements_error(stmts);
             *owned = strdup(e ? e : "no statement to run");
         }
         for (dm_idx_t i = 0; i < n && !*owned; i++) {
-            void *prep = NULL;
+            dm_ddb_prepared prep = NULL;
             if (a->prepare_extracted_statement(w->con, stmts, i, &prep) !=
                 DM_DDB_SUCCESS) {
                 const char *e = a->prepare_error(prep);
@@ -300,11 +300,11 @@ static const char *run_one(struct worker *w, const char *sql,
                            struct dm_ddb_result *res, char **owned)
 {
     const struct dm_duckdb_api *a = &w->api;
-    void *prep = NULL;
+    dm_ddb_prepared prep = NULL;
     *owned = NULL;
     memset(res, 0, sizeof(*res));
     if (a->extract_statements && a->prepare_extracted_statement) {
-        void *stmts = NULL;
+        dm_ddb_extracted stmts = NULL;
         dm_idx_t n = a->extract_statements(w->con, sql, &stmts);
         if (n == 0) {
             const char *e = a->extract_statements_error(stmts);

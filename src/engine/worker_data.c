@@ -13,9 +13,6 @@
 #include "engine/vec.h"
 #include "engine/worker_int.h"
 
-/* the SCAN flags of engine.h, which the worker does not include */
-#define DM_SCAN_CHUNKS_FLAG 1u /* to the writer's socket SCAN brought */
-#define DM_SCAN_PRINT_FLAG  2u
 
 /* duckdb_string_t (16 bytes): u32 length, then 12 inlined bytes, or a
  * 4-byte prefix and a pointer at offset 8 */
@@ -345,7 +342,8 @@ static bool start_result(struct worker *w, dm_ddb_connection con,
         snprintf(msg, msg_size, "%s", m ? m : "query failed");
         return false;
     }
-    void *prep = NULL, *pending = NULL;
+    dm_ddb_prepared prep = NULL;
+    dm_ddb_pending pending = NULL;
     bool ok = false;
     if (a->prepare(con, sql, &prep) != DM_DDB_SUCCESS) {
         const char *m = a->prepare_error(prep);
@@ -517,7 +515,7 @@ static enum dm_code send_schema(struct worker *w, struct dm_ddb_result *res,
     return dm_wire_send(w->fd, &w->out, &err);
 }
 
-/* Encode (and with DM_SCAN_CHUNKS_FLAG send) every chunk of res. */
+/* Encode (and with DM_SCAN_CHUNKS send) every chunk of res. */
 static enum dm_code send_chunks(struct worker *w, struct dm_ddb_result *res,
                                 bool streaming, struct scan_out *so)
 {
@@ -548,12 +546,12 @@ static enum dm_code send_chunks(struct worker *w, struct dm_ddb_result *res,
         so->bytes += so->buf->len;
         /* hash here, where the data is: the rows go to a writer, not to
          * the parent */
-        if ((so->flags & DM_SCAN_PRINT_FLAG) &&
+        if ((so->flags & DM_SCAN_PRINT) &&
             !dm_table_print_chunk(&so->print, so->ncols, so->types,
                                   so->buf->data + 5, so->buf->len - 5))
             return scan_fail(w, so, DM_ERR_INTERNAL,
                              "cannot fingerprint a chunk");
-        if (so->flags & DM_SCAN_CHUNKS_FLAG) {
+        if (so->flags & DM_SCAN_CHUNKS) {
             if (dm_wire_send(so->peer, so->buf, &err))
                 return scan_fail(w, so, DM_ERR_ENGINE,
                                  "the writer stopped taking rows");
@@ -610,7 +608,7 @@ static enum dm_code send_done(struct worker *w, const struct scan_out *so)
     dm_wbuf_u64(&w->out, so->rows);
     /* no rows: no chunk made the prints, and every column prints empty */
     size_t n = so->print.cols                     ? so->print.ncols
-               : (so->flags & DM_SCAN_PRINT_FLAG) ? so->ncols
+               : (so->flags & DM_SCAN_PRINT) ? so->ncols
                                                   : 0;
     dm_wbuf_u32(&w->out, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
@@ -783,7 +781,7 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
      * it, the writer knows the rows stopped short */
     so.peer = w->passed;
     w->passed = -1;
-    if (c->bad || !sql || ((so.flags & DM_SCAN_CHUNKS_FLAG) && so.peer < 0)) {
+    if (c->bad || !sql || ((so.flags & DM_SCAN_CHUNKS) && so.peer < 0)) {
         rc = scan_fail(w, &so, DM_ERR_PROTOCOL, "malformed SCAN");
         goto out;
     }
@@ -803,7 +801,7 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
         if (!rc && !so.failed)
             rc = send_chunks(w, &res, streaming, &so);
     }
-    if (!rc && !so.failed && (so.flags & DM_SCAN_CHUNKS_FLAG)) {
+    if (!rc && !so.failed && (so.flags & DM_SCAN_CHUNKS)) {
         struct dm_error err = DM_ERROR_INIT;
         dm_wbuf_begin(&w->out, DM_W_END);
         if (dm_wire_send(so.peer, &w->out, &err))
@@ -878,7 +876,7 @@ enum dm_code worker_handle_print(struct worker *w, struct dm_wcur *c)
         p->w = w;
         p->sql = dm_wcur_str(c, NULL);
         p->so.quiet = true;
-        p->so.flags = DM_SCAN_PRINT_FLAG;
+        p->so.flags = DM_SCAN_PRINT;
         p->so.peer = -1;
         p->so.buf = &p->buf;
         if (!p->sql)

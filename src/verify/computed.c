@@ -61,9 +61,10 @@ static uint64_t view_rows(const struct dm_verify_opts *o)
 {
     if (o && o->view_rows)
         return o->view_rows;
-    const char *env = getenv("DUCKMIG_VIEW_ROWS");
-    long long v = env ? atoll(env) : 0;
-    return v > 0 ? (uint64_t)v : DM_VIEW_ROWS;
+    uint64_t v;
+    return dm_parse_u64(getenv("DUCKMIG_VIEW_ROWS"), &v) && v > 0
+               ? v
+               : DM_VIEW_ROWS;
 }
 
 /*
