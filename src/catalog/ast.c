@@ -84,9 +84,9 @@ static json_t *load_raw(const char *text)
             buf = p;
         }
         if (wrap)
-            o += (size_t)snprintf(buf + o, cap - o,
-                                  "{\"" RAW_KEY "\":\"%.*s\"}", (int)tok,
-                                  text + i);
+            o +=
+                (size_t)snprintf(buf + o, cap - o, "{\"" RAW_KEY "\":\"%.*s\"}",
+                                 (int)tok, text + i);
         else {
             memcpy(buf + o, text + i, tok);
             o += tok;
