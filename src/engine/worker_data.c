@@ -13,7 +13,6 @@
 #include "engine/vec.h"
 #include "engine/worker_int.h"
 
-
 /* duckdb_string_t (16 bytes): u32 length, then 12 inlined bytes, or a
  * 4-byte prefix and a pointer at offset 8 */
 union ddb_string {
@@ -607,9 +606,9 @@ static enum dm_code send_done(struct worker *w, const struct scan_out *so)
     dm_wbuf_begin(&w->out, DM_W_DONE);
     dm_wbuf_u64(&w->out, so->rows);
     /* no rows: no chunk made the prints, and every column prints empty */
-    size_t n = so->print.cols                     ? so->print.ncols
+    size_t n = so->print.cols                ? so->print.ncols
                : (so->flags & DM_SCAN_PRINT) ? so->ncols
-                                                  : 0;
+                                             : 0;
     dm_wbuf_u32(&w->out, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         struct dm_fingerprint none = {0, 0, 0, 0};
