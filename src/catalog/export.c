@@ -142,11 +142,31 @@ enum dm_code dm_catalog_export_macros(struct dm_engine *reader,
     int turn = export_turn_take(&rc, err);
     if (rc)
         goto out;
-    rc = dm_engine_exec_one(reader, sql, err);
+    struct dm_error xerr = DM_ERROR_INIT;
+    rc = dm_engine_exec_one(reader, sql, &xerr);
     if (turn >= 0)
         close(turn);
-    if (rc)
+    if (rc == DM_ERR_SQL) {
+        /* EXPORT refused (a table whose file name is too long, say): the
+         * macros cannot be read, the rest of the file still can */
+        char line[300];
+        snprintf(line, sizeof(line), "%.299s", xerr.msg);
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        for (size_t i = 0; i < cat->nmacros; i++)
+            if (!cat->macros[i].problem)
+                cat->macros[i].problem =
+                    dm_fmt("0.6-0.8 keep its definition only in EXPORT "
+                           "DATABASE, which failed: %s",
+                           line);
+        rc = DM_OK;
         goto out;
+    }
+    if (rc) {
+        dm_fail(err, rc, "%s", xerr.msg);
+        goto out;
+    }
     snprintf(file, sizeof(file), "%s/schema.sql", dir);
     schema_sql = slurp(file);
     if (!schema_sql) {

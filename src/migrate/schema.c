@@ -50,17 +50,26 @@ static void not_carried(struct dm_report *r, const char *kind,
             line);
 }
 
-/* Run sql in schema's search path; DuckDB's reason in err. */
+/*
+ * Run sql in schema's search path; DuckDB's reason in err. 0.8 reads a
+ * search path naming a schema with a '"' wrongly and refuses it: the
+ * statement then runs with main's (every name duckmig writes is
+ * qualified; what a definition leaves unqualified is checked by verify).
+ */
 static enum dm_code exec_in(struct dm_engine *w, const char *schema,
                             const char *sql, struct dm_error *err)
 {
+    struct dm_error perr = DM_ERROR_INIT;
     char *path = dm_ddl_search_path(schema);
-    enum dm_code rc = path ? dm_engine_exec_one(w, path, err)
-                           : dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    if (!path)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    enum dm_code rc = dm_engine_exec_one(w, path, &perr);
     free(path);
-    if (!rc)
-        rc = dm_engine_exec_one(w, sql, err);
-    return rc;
+    if (rc == DM_ERR_SQL)
+        rc = dm_engine_exec_one(w, "SET search_path = 'main'", &perr);
+    if (rc)
+        return dm_fail(err, rc, "%s", perr.msg);
+    return dm_engine_exec_one(w, sql, err);
 }
 
 static void note_changes(struct dm_report *r, const char *kind,
