@@ -114,9 +114,16 @@ enum dm_code dm_catalog_open(const char *release, const char *path, bool seal,
 {
     enum dm_code rc = dm_engine_start(release, e, err);
     if (!rc)
-        rc = dm_engine_open(*e, ":memory:", 0, NULL, 0, err);
+        rc = dm_catalog_reopen(*e, path, seal, builtin, err);
+    return rc;
+}
+
+enum dm_code dm_catalog_reopen(struct dm_engine *e, const char *path, bool seal,
+                               struct dm_rows **builtin, struct dm_error *err)
+{
+    enum dm_code rc = dm_engine_open(e, ":memory:", 0, NULL, 0, err);
     if (!rc)
-        rc = dm_catalog_builtin_macros(*e, builtin, err);
+        rc = dm_catalog_builtin_macros(e, builtin, err);
     /* a reader's buffer pool would otherwise keep every block it has
      * scanned, up to DuckDB's default of 80% of the machine's memory;
      * a small pool costs little, since scans read each block once (a
@@ -131,12 +138,11 @@ enum dm_code dm_catalog_open(const char *release, const char *path, bool seal,
     bool explicit_limit = limit && *limit;
     struct dm_setting set = {"memory_limit", limit};
     if (!rc)
-        rc = dm_engine_open(*e, path, DM_OPEN_READ_ONLY, &set,
+        rc = dm_engine_open(e, path, DM_OPEN_READ_ONLY, &set,
                             explicit_limit ? 1 : 0, err);
     if (!rc && !explicit_limit) {
         struct dm_error serr = DM_ERROR_INIT;
-        if (dm_engine_exec(*e,
-                           "SET memory_limit = '" DM_READER_MEMORY_LIMIT "'",
+        if (dm_engine_exec(e, "SET memory_limit = '" DM_READER_MEMORY_LIMIT "'",
                            &serr) != DM_OK)
             dm_info("migrate",
                     "%s: the reader keeps DuckDB's memory limit, not %s: %s",
@@ -145,7 +151,7 @@ enum dm_code dm_catalog_open(const char *release, const char *path, bool seal,
     /* the reader's queries, and the views and macros verification runs,
      * read this file and nothing else */
     if (!rc && seal)
-        rc = dm_catalog_seal(*e, false, err);
+        rc = dm_catalog_seal(e, false, err);
     return rc;
 }
 

@@ -162,6 +162,14 @@ enum dm_code dm_catalog_open(const char *release, const char *path, bool seal,
                              struct dm_engine **e, struct dm_rows **builtin,
                              struct dm_error *err);
 
+/*
+ * The same, in an engine already started (of the file's release): the
+ * database it had open is closed first, so what is read comes from disk,
+ * not from what that database held.
+ */
+enum dm_code dm_catalog_reopen(struct dm_engine *e, const char *path, bool seal,
+                               struct dm_rows **builtin, struct dm_error *err);
+
 /* Turn external access off in e (and lock its configuration where the
  * release allows it and lock is true). */
 enum dm_code dm_catalog_seal(struct dm_engine *e, bool lock,

@@ -68,16 +68,16 @@ enum dm_code dm_target_storage(const char *release, const char *opt,
 }
 
 /*
- * Start the target release and open (or create) path with the writer's
+ * Open (or create) path in the target's engine w with the writer's
  * settings: the storage version asked for, a memory limit when
  * DUCKMIG_MEMORY_LIMIT gives one (DuckDB's own syntax, "1GB"), threads
  * (0: DuckDB's default); external access off, and (1.x) the
  * configuration locked, so that nothing built from the source's
- * definitions can reach another file.
+ * definitions can reach another file. w's parser (ddl.h) comes with it.
  */
-static enum dm_code writer_open(const char *release, const char *path,
+static enum dm_code writer_open(struct dm_engine *w, const char *path,
                                 const char *storage_version, size_t threads,
-                                struct dm_engine **out, struct dm_error *err)
+                                struct dm_ast **ast, struct dm_error *err)
 {
     struct dm_setting set[4];
     char nthreads[24];
@@ -93,29 +93,13 @@ static enum dm_code writer_open(const char *release, const char *path,
         set[nset++] = (struct dm_setting){"threads", nthreads};
     }
     set[nset++] = (struct dm_setting){"enable_external_access", "false"};
-    enum dm_code rc = dm_engine_start(release, out, err);
+    dm_ast_close(*ast);
+    *ast = NULL;
+    enum dm_code rc = dm_engine_open(w, path, 0, set, nset, err);
     if (!rc)
-        rc = dm_engine_open(*out, path, 0, set, nset, err);
+        rc = dm_catalog_seal(w, true, err);
     if (!rc)
-        rc = dm_catalog_seal(*out, true, err);
-    if (rc) {
-        dm_engine_stop(*out);
-        *out = NULL;
-    }
-    return rc;
-}
-
-/* A writer with its parser (the target's own: ddl.h). */
-static enum dm_code writer_with_parser(const char *release, const char *path,
-                                       const char *storage_version,
-                                       size_t threads, struct dm_engine **w,
-                                       struct dm_ast **ast,
-                                       struct dm_error *err)
-{
-    enum dm_code rc =
-        writer_open(release, path, storage_version, threads, w, err);
-    if (!rc)
-        rc = dm_ast_open(*w, ast, err);
+        rc = dm_ast_open(w, ast, err);
     return rc;
 }
 
@@ -131,10 +115,42 @@ static enum dm_code reader_again(const char *release, const char *src,
 }
 
 /*
+ * A file this small is migrated by two engine processes, each used for
+ * every step of its side (a fresh database handle per step: the writer
+ * reopens the file from disk to build the indexes and again, read-only,
+ * to verify it; docs/engines.md says why that verification is still
+ * independent). A larger one gets a fresh process per step, so that no
+ * step's memory is held through the next. $DUCKMIG_REUSE_BELOW sets the
+ * size, in bytes.
+ */
+#define REUSE_BELOW (256u << 20)
+
+static bool reuse_engines(uint64_t src_size)
+{
+    uint64_t below;
+    if (!dm_parse_u64(getenv("DUCKMIG_REUSE_BELOW"), &below))
+        below = REUSE_BELOW;
+    return src_size < below;
+}
+
+/* Restart e (a fresh process of the same release) unless reuse. */
+static enum dm_code fresh_engine(struct dm_engine **e, bool reuse,
+                                 struct dm_error *err)
+{
+    if (reuse)
+        return DM_OK;
+    char release[DM_RELEASE_MAX];
+    snprintf(release, sizeof(release), "%s", dm_engine_release(*e));
+    dm_engine_stop(*e);
+    *e = NULL;
+    return dm_engine_start(release, e, err);
+}
+
+/*
  * 0.6-0.8 files: the source release reads, the target writes; the
  * target's objects are built by ddl.c from the catalog, rows stream from
- * reader to writer, indexes are built after the rows by a fresh writer,
- * and a fresh engine verifies the file on disk.
+ * reader to writer, indexes are built after the rows, and the file on
+ * disk is verified through a database handle of its own.
  */
 static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
                                    struct dm_migrate_result *res,
@@ -142,14 +158,15 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
                                    struct dm_error *err)
 {
     double t0 = now();
-    struct dm_engine *reader = NULL, *writer = NULL, *check = NULL;
-    struct dm_ast *ast = NULL, *check_ast = NULL;
+    struct dm_engine *reader = NULL, *writer = NULL;
+    struct dm_ast *ast = NULL;
     struct dm_rows *builtin = NULL, *tbuiltin = NULL;
     struct dm_catalog src, dst;
     bool have_src = false, have_dst = false;
     struct plan plan;
     struct dm_table_print *prints = NULL;
     struct dm_report *r = &res->report;
+    bool reuse = reuse_engines(res->src_size);
     enum dm_code rc;
     memset(&plan, 0, sizeof(plan));
 
@@ -172,15 +189,14 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     bool indexes_first = when && strcmp(when, "before") == 0;
     /* the writer's append lanes are its parallelism while rows load: its
      * own task threads would only spin waiting for their work */
-    rc = writer_with_parser(res->dst_release, st->path, o->storage_version, 1,
-                            &writer, &ast, err);
+    rc = dm_engine_start(res->dst_release, &writer, err);
+    if (!rc)
+        rc = writer_open(writer, st->path, o->storage_version, 1, &ast, err);
     if (rc)
         goto out;
     struct dm_ddl ddl = {ast, res->src_release};
     rc = schema_create(writer, &ddl, &src, &plan, r, err);
-    if (rc)
-        goto out;
-    if (indexes_first)
+    if (!rc && indexes_first)
         rc = create_indexes(writer, &ddl, &src, r, err);
     if (rc)
         goto out;
@@ -206,21 +222,23 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     double t2 = now();
     res->t_data = t2 - t1;
     /* the source is read: its engine's memory is not held through the
-     * index build */
-    dm_engine_stop(reader);
-    reader = NULL;
+     * index build (a small file's reader stays, for verification) */
+    bool computed = dm_verify_has_computed(&src);
+    if (!reuse || !computed) {
+        dm_engine_stop(reader);
+        reader = NULL;
+    }
     if (!indexes_first) {
-        /* a fresh writer builds the indexes: the one that loaded the rows
-         * holds their blocks in memory, and an index build (in memory in
-         * 0.8) on top of them would raise the peak by the table's size */
+        /* a fresh database builds the indexes (a fresh process, unless
+         * the file is small): the one that loaded the rows holds their
+         * blocks in memory, and an index build (in memory in 0.8) on top
+         * of them would raise the peak by the table's size */
         rc = dm_engine_exec_one(writer, "CHECKPOINT", err);
-        dm_ast_close(ast);
-        ast = NULL;
-        dm_engine_stop(writer);
-        writer = NULL;
         if (!rc)
-            rc = writer_with_parser(res->dst_release, st->path,
-                                    o->storage_version, 0, &writer, &ast, err);
+            rc = fresh_engine(&writer, reuse, err);
+        if (!rc)
+            rc =
+                writer_open(writer, st->path, o->storage_version, 0, &ast, err);
         if (rc)
             goto out;
         ddl.ast = ast;
@@ -232,24 +250,23 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     res->t_indexes = now() - t2;
     if (rc)
         goto out;
+
+    /* verify what is on disk, read afresh, read-only */
+    double t3 = now();
     dm_ast_close(ast);
     ast = NULL;
-    dm_engine_stop(writer);
-    writer = NULL;
-
-    /* verify what is on disk, with a fresh engine */
-    double t3 = now();
-    rc = dm_catalog_open(res->dst_release, st->path, true, &check, &tbuiltin,
-                         err);
+    rc = fresh_engine(&writer, reuse, err);
     if (!rc)
-        rc = dm_catalog_read(check, tbuiltin, &dst, err);
+        rc = dm_catalog_reopen(writer, st->path, true, &tbuiltin, err);
+    if (!rc)
+        rc = dm_catalog_read(writer, tbuiltin, &dst, err);
     have_dst = !rc;
     if (!rc)
-        rc = dm_ast_open(check, &check_ast, err);
+        rc = dm_ast_open(writer, &ast, err);
     if (rc)
         goto out;
     struct dm_verify_opts vo = {o->view_rows, r};
-    dm_verify_catalog(check_ast, &src, &dst, &vo, r);
+    dm_verify_catalog(ast, &src, &dst, &vo, r);
     for (size_t i = 0; i < src.ntables; i++) {
         const struct dm_cat_table *t = &src.tables[i];
         const struct dm_cat_table *u =
@@ -257,17 +274,18 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         if (!u || !plan.created[i])
             continue;
         struct dm_table_print p;
-        rc = dm_table_fingerprint(check, u, &p, err);
+        rc = dm_table_fingerprint(writer, u, &p, err);
         if (!rc)
             dm_verify_table_data(t, &prints[i], &p, r);
         dm_table_print_release(&p);
         if (rc)
             goto out;
     }
-    if (dm_verify_has_computed(&src)) {
-        rc = reader_again(res->src_release, o->src, &reader, err);
+    if (computed) {
+        if (!reader)
+            rc = reader_again(res->src_release, o->src, &reader, err);
         if (!rc)
-            rc = dm_verify_computed(reader, check, &src, &dst, &vo, r, err);
+            rc = dm_verify_computed(reader, writer, &src, &dst, &vo, r, err);
         if (rc)
             goto out;
     }
@@ -283,9 +301,7 @@ out:
         dm_catalog_release(&src);
     dm_rows_free(tbuiltin);
     dm_rows_free(builtin);
-    dm_ast_close(check_ast);
     dm_ast_close(ast);
-    dm_engine_stop(check);
     dm_engine_stop(writer);
     dm_engine_stop(reader);
     return rc;
