@@ -1,4 +1,9 @@
-/* log.c - human or JSON log lines on stderr. */
+/*
+ * log.c - human or JSON log lines on stderr. A message often carries a
+ * name from outside (a key, a file name, a server's answer): human lines
+ * escape its control characters (util/text.h), and JSON lines replace
+ * what is not UTF-8, which jansson would refuse, losing the line.
+ */
 #include "util/log.h"
 
 #include <jansson.h>
@@ -10,6 +15,8 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/text.h"
 
 enum dm_log_level dm_log_threshold = DM_LOG_INFO;
 static bool log_json;
@@ -48,9 +55,9 @@ static void emit_json(enum dm_log_level level, const char *component,
     size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 
-    json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:i}", "ts", ts, "level",
+    json_t *obj = json_pack("{s:s, s:s, s:s, s:o, s:i}", "ts", ts, "level",
                             level_names[level], "component", component, "msg",
-                            msg, "pid", (int)getpid());
+                            dm_json_text(msg, NULL), "pid", (int)getpid());
     char *line = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     if (line)
         fprintf(stderr, "%s\n", line);
@@ -72,5 +79,8 @@ void dm_log_emit(enum dm_log_level level, const char *component,
         return;
     }
     static const char *const prefix[] = {"debug: ", "", "warning: ", "error: "};
-    fprintf(stderr, "duckmig: %s%s: %s\n", prefix[level], component, msg);
+    char *safe = dm_escape(msg);
+    fprintf(stderr, "duckmig: %s%s: %s\n", prefix[level], component,
+            safe ? safe : "(out of memory)");
+    free(safe);
 }

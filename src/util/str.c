@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "util/text.h"
+
 char *dm_fmt(const char *fmt, ...)
 {
     va_list ap;
@@ -117,17 +119,10 @@ void dm_sbuf_release(struct dm_sbuf *b)
 
 void dm_fputs_safe(const char *s, FILE *f)
 {
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\t')
-            fputs("\\t", f);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\x%02x", c);
-        else
-            fputc(c, f);
-    }
+    /* one escaping rule for every terminal output (text.h), C1 controls
+     * and bytes that are not UTF-8 included */
+    if (s)
+        dm_fputs_escaped(s, f);
 }
 
 bool dm_parse_u64(const char *s, uint64_t *out)

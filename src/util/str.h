@@ -24,7 +24,8 @@ bool dm_parse_u64(const char *s, uint64_t *out);
 
 /*
  * Write s to f with control characters escaped (\n, \t, \xNN), so that
- * text taken from a file or a message cannot drive a terminal.
+ * text taken from a file or a message cannot drive a terminal; C1
+ * controls and bytes that are not UTF-8 too (util/text.h).
  */
 void dm_fputs_safe(const char *s, FILE *f);
 
