@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/file.h"
+
 #define CHECKSUM_MULTIPLIER 0xbf58476d1ce4e5b9ULL
 
 static uint64_t le64(const uint8_t *p)
@@ -319,17 +321,13 @@ enum dm_code dm_header_read_file(const char *path, struct dm_header_info *out,
     struct stat st;
     size_t got = 0;
 
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* non-blocking until it is known to be a regular file: a FIFO
+     * named like a database must not hang inspect, migrate or verify */
+    int fd = dm_open_regular(AT_FDCWD, path, O_RDONLY, &st);
+    if (fd < 0 && errno == ENODEV)
+        return dm_fail(err, DM_ERR_IO, "%s: not a regular file", path);
     if (fd < 0)
         return dm_fail_errno(err, DM_ERR_IO, errno, "%s", path);
-    if (fstat(fd, &st) != 0) {
-        rc = dm_fail_errno(err, DM_ERR_IO, errno, "%s", path);
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = dm_fail(err, DM_ERR_IO, "%s: not a regular file", path);
-        goto out;
-    }
     if (file_size)
         *file_size = (uint64_t)st.st_size;
     while (got < sizeof(buf)) {

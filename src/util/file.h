@@ -1,0 +1,27 @@
+/*
+ * file.h - opening a path somebody else named, which must be a regular
+ * file. open(2) of a FIFO waits for a writer, forever, and a device may
+ * do anything; so the open is non-blocking until fstat says the
+ * descriptor is a regular file, and only then made blocking again.
+ */
+#ifndef DM_UTIL_FILE_H
+#define DM_UTIL_FILE_H
+
+#include <sys/stat.h>
+
+/*
+ * openat(dirfd, path, flags | O_NONBLOCK | O_CLOEXEC), then
+ * dm_regular_fd. -1 with errno set on failure; ENODEV means "there is
+ * something at path, but not a regular file".
+ */
+int dm_open_regular(int dirfd, const char *path, int flags, struct stat *st);
+
+/*
+ * fd, just opened with O_NONBLOCK: when it is a regular file, fill *st
+ * (may be NULL), clear O_NONBLOCK unless flags asks for it, and return
+ * fd; otherwise close it and return -1 (errno ENODEV when it is not a
+ * regular file).
+ */
+int dm_regular_fd(int fd, int flags, struct stat *st);
+
+#endif
