@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "util/file.h"
 #include "util/str.h"
 
 struct local_store {
@@ -48,22 +49,21 @@ static enum dm_code open_error(const struct local_store *ls, const char *key,
                          ls->base.name);
 }
 
-/* Open a key for reading: a regular file beneath the root. */
+/* Open a key for reading: a regular file beneath the root. Non-blocking
+ * until fstat says so: a FIFO under a key must not hang a job. */
 static enum dm_code open_key(struct local_store *ls, const char *key, int *fd,
                              struct stat *st, struct dm_error *err)
 {
     enum dm_code rc = dm_key_check(key, strlen(key), err);
     if (rc)
         return rc;
-    *fd = open_beneath(ls->rootfd, key, O_RDONLY);
-    if (*fd < 0)
-        return open_error(ls, key, errno, err);
-    if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
-        close(*fd);
-        *fd = -1;
+    *fd = dm_regular_fd(open_beneath(ls->rootfd, key, O_RDONLY | O_NONBLOCK),
+                        O_RDONLY, st);
+    if (*fd < 0 && errno == ENODEV)
         return dm_fail(err, DM_ERR_NOT_FOUND, "'%s' in %s is not a file", key,
                        ls->base.name);
-    }
+    if (*fd < 0)
+        return open_error(ls, key, errno, err);
     return DM_OK;
 }
 
@@ -93,6 +93,8 @@ static enum dm_code local_stat(struct dm_store *s, const char *key,
     close(fd);
     out->key = strdup(key);
     out->size = (uint64_t)st.st_size;
+    out->dev = (uint64_t)st.st_dev;
+    out->ino = (uint64_t)st.st_ino;
     return out->key ? DM_OK : dm_fail(err, DM_ERR_NOMEM, "out of memory");
 }
 
@@ -118,6 +120,8 @@ static enum dm_code local_get(struct dm_store *s, const char *key,
     if (!rc && got) {
         got->key = strdup(key);
         got->size = (uint64_t)st.st_size;
+        got->dev = (uint64_t)st.st_dev;
+        got->ino = (uint64_t)st.st_ino;
     }
     close(fd);
     return rc;
@@ -227,8 +231,58 @@ static int cmp_object(const void *a, const void *b)
                   ((const struct dm_object *)b)->key);
 }
 
+/* Add key (which out now owns) to out: an object, or an entry the store
+ * will not serve when problem is not NULL. */
+static enum dm_code add_entry(struct key_list *out, char *key,
+                              const struct stat *st, const char *problem,
+                              struct dm_error *err)
+{
+    if (out->n == out->cap) {
+        size_t cap = out->cap ? 2 * out->cap : 64;
+        struct dm_object *items = realloc(out->items, cap * sizeof(*items));
+        if (!items) {
+            free(key);
+            return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        }
+        out->items = items;
+        out->cap = cap;
+    }
+    out->items[out->n++] = (struct dm_object){
+        key,
+        problem ? 0 : (uint64_t)st->st_size,
+        NULL,
+        problem ? 0 : (uint64_t)st->st_dev,
+        problem ? 0 : (uint64_t)st->st_ino,
+        problem,
+    };
+    return DM_OK;
+}
+
+/* Why a symlink at key cannot be listed as a file; NULL when it leads to
+ * a regular file beneath the root (then *st describes that file). O_PATH:
+ * the target is looked at, not opened, so a FIFO cannot hang us. */
+static const char *symlink_problem(struct local_store *ls, const char *key,
+                                   struct stat *st)
+{
+    int fd = open_beneath(ls->rootfd, key, O_PATH);
+    if (fd < 0)
+        return errno == EXDEV || errno == ELOOP
+                   ? "a symlink that leads out of the root"
+               : errno == ENOENT ? "a symlink to nothing"
+                                 : "a symlink that cannot be followed";
+    int rc = fstat(fd, st);
+    close(fd);
+    if (rc != 0)
+        return "a symlink that cannot be followed";
+    if (S_ISDIR(st->st_mode))
+        return "a symlink to a folder (not entered)";
+    return NULL;
+}
+
 /* Walk dirfd (key prefix rel) depth first; folders reached through a
- * symlink are not entered, files behind one only when they stay beneath. */
+ * symlink are not entered, files behind one only when they stay beneath.
+ * What is skipped is listed too, with the reason (dm_object.problem), so
+ * that a caller can say so. */
 static enum dm_code walk(struct local_store *ls, int folder, const char *rel,
                          const char *prefix, struct key_list *out,
                          struct dm_error *err)
@@ -240,6 +294,7 @@ static enum dm_code walk(struct local_store *ls, int folder, const char *rel,
     }
     enum dm_code rc = DM_OK;
     struct dirent *e;
+    size_t pl = strlen(prefix);
     while (!rc && (e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue; /* ., .., hidden files and our temporaries */
@@ -249,54 +304,43 @@ static enum dm_code walk(struct local_store *ls, int folder, const char *rel,
             break;
         }
         struct stat st;
+        const char *problem = NULL;
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
             free(key);
-            continue;
+            continue; /* gone meanwhile */
         }
+        size_t kl = strlen(key);
         if (S_ISDIR(st.st_mode)) {
-            size_t kl = strlen(key), pl = strlen(prefix);
             /* enter only folders that can hold a key with the prefix */
             if (strncmp(key, prefix, kl < pl ? kl : pl) == 0) {
                 int sub =
                     openat(dirfd(d), e->d_name,
                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 char *subrel = dm_fmt("%s/", key);
-                if (sub >= 0 && subrel)
+                if (sub >= 0 && subrel) {
                     rc = walk(ls, sub, subrel, prefix, out, err);
-                else if (sub >= 0)
+                } else if (sub >= 0) {
                     close(sub);
+                    rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+                } else if (subrel && strncmp(subrel, prefix, pl) == 0) {
+                    rc = add_entry(out, subrel, &st,
+                                   "a folder that cannot be read", err);
+                    subrel = NULL;
+                }
                 free(subrel);
             }
             free(key);
             continue;
         }
-        if (S_ISLNK(st.st_mode)) {
-            int fd = open_beneath(ls->rootfd, key, O_RDONLY);
-            if (fd < 0 || fstat(fd, &st) != 0) {
-                if (fd >= 0)
-                    close(fd);
-                free(key);
-                continue;
-            }
-            close(fd);
-        }
-        if (!S_ISREG(st.st_mode) || strncmp(key, prefix, strlen(prefix)) != 0) {
+        if (strncmp(key, prefix, pl) != 0) {
             free(key);
             continue;
         }
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? 2 * out->cap : 64;
-            struct dm_object *items = realloc(out->items, cap * sizeof(*items));
-            if (!items) {
-                free(key);
-                rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-                break;
-            }
-            out->items = items;
-            out->cap = cap;
-        }
-        out->items[out->n++] =
-            (struct dm_object){key, (uint64_t)st.st_size, NULL};
+        if (S_ISLNK(st.st_mode))
+            problem = symlink_problem(ls, key, &st);
+        if (!problem && !S_ISREG(st.st_mode))
+            problem = "not a regular file (a FIFO, a socket or a device)";
+        rc = add_entry(out, key, &st, problem, err);
     }
     closedir(d);
     return rc;
@@ -338,6 +382,39 @@ out:
     return rc;
 }
 
+static enum dm_code local_remove(struct dm_store *s, const char *key,
+                                 struct dm_error *err)
+{
+    struct local_store *ls = (struct local_store *)s;
+    enum dm_code rc = dm_key_check(key, strlen(key), err);
+    if (rc)
+        return rc;
+    const char *slash = strrchr(key, '/');
+    char *dir = slash ? strndup(key, (size_t)(slash - key)) : strdup(".");
+    if (!dir)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    /* through the parent opened beneath the root, like every open */
+    int dirfd = open_beneath(ls->rootfd, dir, O_RDONLY | O_DIRECTORY);
+    if (dirfd < 0) {
+        if (errno != ENOENT)
+            rc = open_error(ls, key, errno, err);
+        goto out;
+    }
+    if (unlinkat(dirfd, slash ? slash + 1 : key, 0) != 0) {
+        if (errno != ENOENT)
+            rc = dm_fail_errno(err, DM_ERR_IO, errno,
+                               "cannot remove '%s' in %s", key, ls->base.name);
+    } else if (fsync(dirfd) != 0 && errno != EINVAL) {
+        rc = dm_fail_errno(err, DM_ERR_IO, errno,
+                           "cannot sync the folder of '%s' in %s", key,
+                           ls->base.name);
+    }
+    close(dirfd);
+out:
+    free(dir);
+    return rc;
+}
+
 static void local_close(struct dm_store *s)
 {
     struct local_store *ls = (struct local_store *)s;
@@ -348,7 +425,8 @@ static void local_close(struct dm_store *s)
 }
 
 static const struct dm_store_ops local_ops = {
-    "efs", local_stat, local_get, local_put, local_list, local_close,
+    "efs",      local_stat,   local_get,   local_put,
+    local_list, local_remove, local_close,
 };
 
 enum dm_code dm_store_open_local(const char *root, struct dm_store **out,

@@ -877,9 +877,10 @@ static enum dm_code s3_list(struct dm_store *st, const char *prefix,
                 strcmp((const char *)c->name, "Contents") != 0)
                 continue;
             char *size = child_text(c, "Size");
-            struct dm_object o = {child_text(c, "Key"),
-                                  size ? strtoull(size, NULL, 10) : 0,
-                                  child_text(c, "ETag")};
+            struct dm_object o = {0};
+            o.key = child_text(c, "Key");
+            o.size = size ? strtoull(size, NULL, 10) : 0;
+            o.etag = child_text(c, "ETag");
             free(size);
             if (o.key && url_keys && !url_decode(o.key)) {
                 rc = dm_fail(err, DM_ERR_REMOTE, "%s: a badly encoded key",
@@ -912,6 +913,38 @@ out:
     return rc;
 }
 
+static enum dm_code s3_remove(struct dm_store *st, const char *key,
+                              struct dm_error *err)
+{
+    struct s3_store *s = (struct s3_store *)st;
+    struct dm_aws_request rq;
+    struct dm_aws_response resp = {0};
+    enum dm_code rc = dm_key_check(key, strlen(key), err);
+    char *path = rc ? NULL : object_path(s, key);
+    char *what = dm_fmt("DELETE s3://%s/%s", s->bucket, key);
+    CURL *curl = curl_easy_init();
+    if (rc)
+        goto out;
+    if (!path || !what || !curl) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    request_for(s, &rq, "DELETE", path, NULL);
+    rc = s3_call(s, curl, &rq, &resp, what, false, err);
+    if (rc == DM_ERR_NOT_FOUND) {
+        /* S3 answers 204 for a missing key; some servers 404 */
+        dm_error_clear(err);
+        rc = DM_OK;
+    }
+out:
+    dm_aws_response_release(&resp);
+    if (curl)
+        curl_easy_cleanup(curl);
+    free(what);
+    free(path);
+    return rc;
+}
+
 static void s3_close(struct dm_store *st)
 {
     struct s3_store *s = (struct s3_store *)st;
@@ -925,7 +958,7 @@ static void s3_close(struct dm_store *st)
 }
 
 static const struct dm_store_ops s3_ops = {
-    "s3", s3_stat, s3_get, s3_put, s3_list, s3_close,
+    "s3", s3_stat, s3_get, s3_put, s3_list, s3_remove, s3_close,
 };
 
 enum dm_code dm_store_open_s3(const char *bucket, struct dm_store **out,

@@ -4,14 +4,19 @@
  */
 #include "store/store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "util/file.h"
 #include "util/str.h"
 
 void dm_object_release(struct dm_object *o)
@@ -123,16 +128,14 @@ enum dm_code dm_open_upload(const char *path, int *fd, uint64_t *size,
                             struct dm_error *err)
 {
     struct stat st;
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* a FIFO given as the file to send must not hang cp or a job */
+    *fd = dm_open_regular(AT_FDCWD, path, O_RDONLY, &st);
+    if (*fd < 0 && errno == ENODEV)
+        return dm_fail(err, DM_ERR_IO, "'%s' is not a file", path);
     if (*fd < 0)
         return dm_fail_errno(err,
                              errno == ENOENT ? DM_ERR_NOT_FOUND : DM_ERR_IO,
                              errno, "cannot open '%s'", path);
-    if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(*fd);
-        *fd = -1;
-        return dm_fail(err, DM_ERR_IO, "'%s' is not a file", path);
-    }
     *size = (uint64_t)st.st_size;
     return DM_OK;
 }
@@ -187,16 +190,213 @@ enum dm_code dm_location_store(const struct dm_location *loc, bool as_dest,
     switch (loc->kind) {
     case DM_LOC_S3:
         return dm_store_open_s3(loc->bucket, out, err);
-    case DM_LOC_EFS: {
-        const char *root = getenv(as_dest ? "MIGRATE_DST" : "MIGRATE_SRC");
-        if (!root || !*root)
-            root = as_dest ? DM_EFS_DST_DEFAULT : DM_EFS_SRC_DEFAULT;
-        return dm_store_open_local(root, out, err);
-    }
+    case DM_LOC_EFS:
+        return dm_store_open_local(dm_efs_root(as_dest), out, err);
     case DM_LOC_PATH:
         break;
     }
     return dm_fail(err, DM_ERR_INTERNAL, "a local path is not a store");
+}
+
+const char *dm_efs_root(bool as_dest)
+{
+    const char *root = getenv(as_dest ? "MIGRATE_DST" : "MIGRATE_SRC");
+    if (!root || !*root)
+        root = as_dest ? DM_EFS_DST_DEFAULT : DM_EFS_SRC_DEFAULT;
+    return root;
+}
+
+enum dm_code dm_location_folder(const struct dm_location *loc, char **prefix,
+                                struct dm_error *err)
+{
+    *prefix = NULL;
+    const char *key = loc->kind == DM_LOC_PATH ? "" : loc->key;
+    size_t n = strlen(key);
+    while (n > 0 && key[n - 1] == '/')
+        n--; /* "pfx/" and "pfx" name the same folder */
+    char *p = n ? dm_fmt("%.*s/", (int)n, key) : strdup("");
+    if (!p)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    enum dm_code rc = dm_prefix_check(p, err);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    *prefix = p;
+    return DM_OK;
+}
+
+/*
+ * path made absolute, the symlinks of its longest existing part resolved
+ * by realpath, the rest (which does not exist yet) appended with "." and
+ * ".." taken lexically; with a '/' at the end.
+ */
+static char *resolve_path(const char *path)
+{
+    char cwd[PATH_MAX];
+    char *cur = path[0] == '/'             ? strdup(path)
+                : getcwd(cwd, sizeof(cwd)) ? dm_fmt("%s/%s", cwd, path)
+                                           : NULL;
+    char *real = NULL, *rest = NULL, *out = NULL;
+    if (!cur)
+        return NULL;
+    size_t restlen = strlen(cur);
+    rest = calloc(1, restlen + 2);
+    if (!rest)
+        goto done;
+    /* walk up until a part exists; what was cut off is rest */
+    for (;;) {
+        real = realpath(cur, NULL);
+        if (real)
+            break;
+        char *slash = strrchr(cur, '/');
+        if (!slash || (errno != ENOENT && errno != ENOTDIR))
+            goto done;
+        /* rest = last component + "/" + rest */
+        size_t cl = strlen(slash + 1), rl = strlen(rest);
+        memmove(rest + cl + 1, rest, rl + 1);
+        memcpy(rest, slash + 1, cl);
+        rest[cl] = '/';
+        if (slash == cur)
+            slash[1] = '\0'; /* "/" always exists */
+        else
+            *slash = '\0';
+    }
+    struct dm_sbuf b = DM_SBUF_INIT;
+    dm_sbuf_add(&b, strcmp(real, "/") == 0 ? "" : real);
+    for (char *c = rest, *next; *c; c = next) {
+        next = strchr(c, '/');
+        next = next ? next + 1 : c + strlen(c);
+        size_t n = (size_t)(next - c) - (next[-1] == '/');
+        if (n == 0 || (n == 1 && c[0] == '.'))
+            continue;
+        if (n == 2 && c[0] == '.' && c[1] == '.') {
+            char *slash = b.s ? strrchr(b.s, '/') : NULL;
+            if (slash) {
+                *slash = '\0';
+                b.len = (size_t)(slash - b.s);
+            }
+            continue;
+        }
+        dm_sbuf_add(&b, "/");
+        dm_sbuf_addn(&b, c, n);
+    }
+    dm_sbuf_add(&b, "/");
+    out = dm_sbuf_take(&b);
+done:
+    free(real);
+    free(rest);
+    free(cur);
+    return out;
+}
+
+enum dm_code dm_location_resolve(const struct dm_location *loc, bool as_dest,
+                                 char **where, struct dm_error *err)
+{
+    char *prefix = NULL, *path = NULL;
+    *where = NULL;
+    enum dm_code rc = dm_location_folder(loc, &prefix, err);
+    if (rc)
+        return rc;
+    if (loc->kind == DM_LOC_S3) {
+        *where = dm_fmt("s3://%s/%s", loc->bucket, prefix);
+    } else {
+        path = loc->kind == DM_LOC_PATH
+                   ? strdup(loc->key)
+                   : dm_fmt("%s/%s", dm_efs_root(as_dest), prefix);
+        *where = path ? resolve_path(path) : NULL;
+    }
+    if (!*where)
+        rc = dm_fail_errno(err, errno == ENOMEM ? DM_ERR_NOMEM : DM_ERR_IO,
+                           errno, "cannot resolve the folder of '%s'",
+                           loc->kind == DM_LOC_PATH ? loc->key : prefix);
+    free(path);
+    free(prefix);
+    return rc;
+}
+
+bool dm_folders_overlap(const char *a, const char *b)
+{
+    /* both end with '/': a prefix of the string is one of whole folders */
+    size_t la = strlen(a), lb = strlen(b);
+    return strncmp(a, b, la < lb ? la : lb) == 0;
+}
+
+/*
+ * Temporary files of ours beside name whose writer is gone (killed in
+ * the middle of a put): a writer holds a flock on its temporary file
+ * from its birth to its rename, so one whose lock is free is nobody's.
+ * An empty one may be a writer's between its create and its lock (where
+ * O_TMPFILE is missing): left alone until it is a minute old.
+ */
+static void sweep_temps(int dirfd, const char *name)
+{
+    char *prefix = dm_fmt(".%s.duckmig-", name);
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d && fd >= 0)
+        close(fd);
+    if (!d || !prefix) {
+        if (d)
+            closedir(d);
+        free(prefix);
+        return;
+    }
+    size_t plen = strlen(prefix);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, plen) != 0 ||
+            strlen(e->d_name) != plen + 8)
+            continue;
+        int t = openat(dirfd, e->d_name,
+                       O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat st;
+        if (t >= 0 && fstat(t, &st) == 0 && S_ISREG(st.st_mode) &&
+            flock(t, LOCK_EX | LOCK_NB) == 0 &&
+            (st.st_size > 0 || time(NULL) - st.st_mtime > 60))
+            unlinkat(dirfd, e->d_name, 0);
+        if (t >= 0)
+            close(t);
+    }
+    closedir(d);
+    free(prefix);
+}
+
+/* A name for the next temporary file: dot-prefixed, so that listings and
+ * globs of *.duckdb skip it. */
+static char *temp_name(const char *name)
+{
+    return dm_fmt(".%s.duckmig-%08lx", name,
+                  (unsigned long)(random() ^ getpid()) & 0xffffffffUL);
+}
+
+/*
+ * The temporary file, born locked where the kernel can: an unnamed file
+ * (O_TMPFILE), locked, then linked under its name, so no sweep ever sees
+ * it unlocked. -1 when the filesystem cannot (NFS): the caller creates
+ * it by name, then locks it.
+ */
+static int open_locked_unnamed(int dirfd, char **tmp, const char *name)
+{
+    int fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        for (int i = 0; i < 100; i++) {
+            free(*tmp);
+            *tmp = temp_name(name);
+            if (!*tmp)
+                break;
+            if (linkat(AT_FDCWD, proc, dirfd, *tmp, AT_SYMLINK_FOLLOW) == 0)
+                return fd;
+            if (errno != EEXIST)
+                break;
+        }
+    }
+    close(fd);
+    return -1;
 }
 
 enum dm_code dm_atomic_openat(int dirfd, const char *name,
@@ -208,17 +408,22 @@ enum dm_code dm_atomic_openat(int dirfd, const char *name,
     f->tmp = NULL;
     if (!f->name)
         goto nomem;
+    sweep_temps(dirfd, name);
+    f->fd = open_locked_unnamed(dirfd, &f->tmp, name);
+    if (f->fd >= 0)
+        return DM_OK;
     for (int i = 0; i < 100; i++) {
         free(f->tmp);
-        /* dot-prefixed so that listings and globs of *.duckdb skip it */
-        f->tmp = dm_fmt(".%s.duckmig-%08lx", name,
-                        (unsigned long)(random() ^ getpid()) & 0xffffffffUL);
+        f->tmp = temp_name(name);
         if (!f->tmp)
             goto nomem;
         f->fd = openat(dirfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                        0644);
-        if (f->fd >= 0)
+        if (f->fd >= 0) {
+            /* held to the rename: a sweep takes only unlocked files */
+            flock(f->fd, LOCK_EX | LOCK_NB);
             return DM_OK;
+        }
         if (errno != EEXIST) {
             int e = errno;
             enum dm_code rc = dm_fail_errno(
@@ -281,17 +486,23 @@ enum dm_code dm_atomic_commit(struct dm_atomic_file *f, struct dm_error *err)
         rc = dm_fail_errno(err, DM_ERR_IO, errno, "cannot write '%s'", f->name);
         goto fail;
     }
+    /* the lock goes with the last descriptor: a duplicate keeps it over
+     * the rename, so that no sweep takes the file between the two */
+    int lock = dup(f->fd);
     if (close(f->fd) != 0) {
-        f->fd = -1;
+        f->fd = lock;
         rc = dm_fail_errno(err, DM_ERR_IO, errno, "cannot write '%s'", f->name);
         goto fail;
     }
-    f->fd = -1;
+    f->fd = lock;
     if (renameat(f->dirfd, f->tmp, f->dirfd, f->name) != 0) {
         rc = dm_fail_errno(err, DM_ERR_IO, errno, "cannot rename into '%s'",
                            f->name);
         goto fail;
     }
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
     free(f->tmp);
     f->tmp = NULL;
     /* the rename is durable only once the folder is */
@@ -310,11 +521,12 @@ fail:
 
 void dm_atomic_abort(struct dm_atomic_file *f)
 {
+    /* removed while still locked, like the sweep would */
+    if (f->tmp && f->dirfd >= 0)
+        unlinkat(f->dirfd, f->tmp, 0);
     if (f->fd >= 0)
         close(f->fd);
     f->fd = -1;
-    if (f->tmp && f->dirfd >= 0)
-        unlinkat(f->dirfd, f->tmp, 0);
     if (f->dirfd >= 0)
         close(f->dirfd);
     f->dirfd = -1;

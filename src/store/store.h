@@ -29,6 +29,13 @@ struct dm_object {
     char *key;
     uint64_t size;
     char *etag; /* S3's ETag with its quotes; NULL for local files */
+    /* local files: device and inode, which tell one file under two names
+     * (0 for S3) */
+    uint64_t dev, ino;
+    /* listings only: why the store will not serve this entry (a symlink
+     * that leads out of the root, a FIFO, ...), static text; NULL for an
+     * object. A list callback skips such an entry, and may say so. */
+    const char *problem;
 };
 
 void dm_object_release(struct dm_object *o);
@@ -56,6 +63,9 @@ struct dm_store_ops {
                         struct dm_error *err);
     enum dm_code (*list)(struct dm_store *s, const char *prefix, dm_list_fn fn,
                          void *ud, struct dm_error *err);
+    /* Delete key; a key that is not there is no error. */
+    enum dm_code (*remove)(struct dm_store *s, const char *key,
+                           struct dm_error *err);
     void (*close)(struct dm_store *s);
 };
 
@@ -119,11 +129,44 @@ void dm_location_release(struct dm_location *loc);
 enum dm_code dm_location_store(const struct dm_location *loc, bool as_dest,
                                struct dm_store **out, struct dm_error *err);
 
+/* The EFS root: $MIGRATE_DST when as_dest, else $MIGRATE_SRC, or their
+ * defaults. */
+const char *dm_efs_root(bool as_dest);
+
+/*
+ * A location that names a folder (batch's SRC and DST): the key as a
+ * prefix of whole path segments, "" or ending with one '/', so that
+ * "s3://b/run1" takes run1/... and not run10/...; checked like a key (a
+ * '..' or empty component is refused, exit 18). A local path is not a
+ * key: "" for it. *prefix is malloc'd.
+ */
+enum dm_code dm_location_folder(const struct dm_location *loc, char **prefix,
+                                struct dm_error *err);
+
+/*
+ * Where a folder location lies, to tell whether two overlap:
+ * "s3://bucket/prefix/", or the absolute path of a local folder or of
+ * efs:PREFIX under its root (MIGRATE_DST when as_dest, else MIGRATE_SRC)
+ * with every symlink of the part that exists resolved; always ending
+ * with '/'. *where is malloc'd.
+ */
+enum dm_code dm_location_resolve(const struct dm_location *loc, bool as_dest,
+                                 char **where, struct dm_error *err);
+
+/* Do two dm_location_resolve answers overlap: the same folder, or one
+ * inside the other? */
+bool dm_folders_overlap(const char *a, const char *b);
+
 /*
  * A local file written under a temporary name beside its final path and
  * renamed into place by commit (after fsync of the file and the folder).
  * abort, or a commit that fails, removes the temporary file. Once open,
  * f owns dirfd and closes it on commit or abort.
+ *
+ * The temporary file is flock'ed by its writer until the rename (born
+ * locked through O_TMPFILE where the filesystem has it), so that the
+ * temporary files of a writer that was killed are known: the next
+ * dm_atomic_open beside the same name removes them.
  */
 struct dm_atomic_file {
     int dirfd;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # store-local.t - the local / EFS backend through `duckmig cp` and `ls`:
 # keys under MIGRATE_SRC and MIGRATE_DST, traversal refused (.., absolute,
-# symlinks out of the root), atomic replace, a full disk leaves nothing.
+# symlinks out of the root), atomic replace, a full disk leaves nothing, a
+# FIFO hangs nothing (cp, inspect, migrate, verify).
 . "$(dirname "$0")/../lib.sh"
 cd "$TMP"
 
@@ -58,6 +59,21 @@ is "$(sha256sum <&7 | cut -d' ' -f1)" "$old_sum" "... while an open reader still
 exec 7<&-
 is "$(ls -A dst/51/9324670152232801)" "VolumeCases.duckdb" "... and no temporary file is left"
 
+# the temporary file of a writer that was killed mid-copy is removed by
+# the next write beside it; a live writer's (its lock held) is not
+d=dst/51/9324670152232801
+head -c 1000 /dev/urandom >"$d/.VolumeCases.duckdb.duckmig-deadbeef"
+head -c 1000 /dev/urandom >"$d/.VolumeCases.duckdb.duckmig-0000a11e"
+bash -c 'exec 9<"$1" && flock 9 && exec sleep 30' _ "$d/.VolumeCases.duckdb.duckmig-0000a11e" &
+lock_pid=$!
+sleep 0.3
+run "$DUCKMIG" cp new-version efs:51/9324670152232801/VolumeCases.duckdb
+is "$rc/$(ls -A "$d" | tr '\n' ' ')" "0/.VolumeCases.duckdb.duckmig-0000a11e VolumeCases.duckdb " \
+   "a dead writer's temporary file is removed, a live one's kept"
+kill "$lock_pid"
+wait "$lock_pid" 2>/dev/null
+rm "$d/.VolumeCases.duckdb.duckmig-0000a11e"
+
 # local paths: to a folder, missing source
 mkdir -p plain
 run "$DUCKMIG" cp new-version plain/
@@ -87,5 +103,22 @@ else
 fi
 run env MIGRATE_SRC="$TMP/none" "$DUCKMIG" ls efs:
 is "$rc" 17 "a missing root: exit 17"
+
+# a FIFO under a database's name hangs nothing: every open of a path a
+# user names is non-blocking until it is known to be a regular file
+mkfifo src/51/pipe.duckdb
+ln -s pipe.duckdb src/51/to-pipe.duckdb
+for cmd in "inspect src/51/pipe.duckdb" "migrate src/51/pipe.duckdb fifo-out.duckdb" \
+           "verify src/51/pipe.duckdb src/51/pipe.duckdb" "cp src/51/pipe.duckdb fifo-copy" \
+           "cp efs:51/pipe.duckdb fifo-copy" "cp efs:51/to-pipe.duckdb fifo-copy" \
+           "cp src/51/pipe.duckdb efs:x/pipe.duckdb"; do
+    run timeout 20 "$DUCKMIG" $cmd
+    ok "$([ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && echo 0 || echo 1)" "$cmd: refused at once (exit $rc)"
+    like "$err" "*not a *file*" "... saying it is not a file"
+done
+[ ! -e fifo-out.duckdb ] && [ ! -e fifo-copy ] && [ ! -e dst/x/pipe.duckdb ]; ok $? "... and nothing was written"
+run timeout 20 "$DUCKMIG" ls efs:51/
+is "$rc" 0 "ls lists beside a FIFO and a symlink to it"
+like "$err" "*pipe.duckdb: not a regular file*to-pipe.duckdb: not a regular file*" "... naming them on stderr"
 
 done_testing
