@@ -6,14 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/catalog.h"
 #include "catalog/sqltext.h"
+#include "engine/registry.h"
 #include "header/header.h"
+#include "util/log.h"
 #include "util/str.h"
 
 struct dm_ast {
     struct dm_engine *e;
-    json_t *select_stmt;  /* the statement of "SELECT 1", a template */
-    char nulls_first[24]; /* how this release spells NULLS FIRST */
+    struct dm_engine *own; /* a parser of another release, when e has none */
+    json_t *select_stmt;   /* the statement of "SELECT 1", a template */
+    char nulls_first[24];  /* how this release spells NULLS FIRST */
 };
 
 bool dm_ast_release_ok(const char *release)
@@ -202,8 +206,9 @@ const char *dm_ast_release(const struct dm_ast *a)
     return dm_engine_release(a->e);
 }
 
-enum dm_code dm_ast_open(struct dm_engine *e, struct dm_ast **out,
-                         struct dm_error *err)
+/* A parser on e: its template statement and spelling of NULLS FIRST. */
+static enum dm_code open_on(struct dm_engine *e, struct dm_ast **out,
+                            struct dm_error *err)
 {
     json_t *stmts = NULL;
     *out = NULL;
@@ -244,11 +249,53 @@ fail:
     return rc;
 }
 
+enum dm_code dm_ast_open(struct dm_engine *e, struct dm_ast **out,
+                         struct dm_error *err)
+{
+    struct dm_error first = DM_ERROR_INIT;
+    enum dm_code rc = open_on(e, out, &first);
+    if (rc != DM_ERR_ENGINE && rc != DM_ERR_SQL)
+        return rc ? dm_fail(err, rc, "%s", first.msg) : DM_OK;
+    /* a release without json_serialize_sql (before 0.8, or a build
+     * without its JSON extension): the newest installed one that has it
+     * parses, in a worker of its own that opens no file */
+    char rel[8][DM_RELEASE_MAX];
+    size_t n = dm_engines_installed(rel, 8);
+    for (size_t i = 0; i < n; i++) {
+        struct dm_engine *own = NULL;
+        struct dm_error e2 = DM_ERROR_INIT;
+        if (!dm_ast_release_ok(rel[i]) ||
+            strcmp(rel[i], dm_engine_release(e)) == 0)
+            continue;
+        rc = dm_engine_start(rel[i], &own, &e2);
+        if (!rc)
+            rc = dm_engine_open(own, ":memory:", 0, NULL, 0, &e2);
+        if (!rc)
+            rc = dm_catalog_seal(own, true, &e2);
+        if (!rc)
+            rc = open_on(own, out, &e2);
+        if (!rc) {
+            (*out)->own = own;
+            dm_info("catalog",
+                    "DuckDB %s cannot parse definitions (%s): DuckDB %s "
+                    "does",
+                    dm_engine_release(e), first.msg, rel[i]);
+            return DM_OK;
+        }
+        dm_engine_stop(own);
+    }
+    return dm_fail(err, DM_ERR_ENGINE,
+                   "no installed DuckDB release can parse the definitions "
+                   "(DuckDB %s: %s)",
+                   dm_engine_release(e), first.msg);
+}
+
 void dm_ast_close(struct dm_ast *a)
 {
     if (!a)
         return;
     json_decref(a->select_stmt);
+    dm_engine_stop(a->own);
     free(a);
 }
 

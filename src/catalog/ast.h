@@ -36,7 +36,11 @@ struct dm_ast;
 /* Can release parse and render SQL as JSON (0.8 and later)? */
 bool dm_ast_release_ok(const char *release);
 
-/* A parser on e (open, release 0.8 or later), which it does not own. */
+/*
+ * A parser on e (open), which it does not own; when e's release cannot
+ * parse into a tree (before 0.8, or built without JSON), the newest
+ * installed release that can does, in a worker of its own (no file).
+ */
 enum dm_code dm_ast_open(struct dm_engine *e, struct dm_ast **out,
                          struct dm_error *err);
 void dm_ast_close(struct dm_ast *a);

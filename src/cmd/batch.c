@@ -4,14 +4,27 @@
  * local tree, efs:PREFIX or s3://bucket/prefix) is migrated into the same
  * place under DST (a local tree, efs:PREFIX or s3://bucket/prefix) by N
  * jobs at a time, each the consumer's own job (`duckmig __job`, in a
- * child process): download, migrate, verify, upload, clean up. A second
- * run skips what is done: a destination that verifies against its source
- * is "already_done", and nothing is rewritten.
+ * child process): download, migrate, verify, upload. A second run skips
+ * what is done: a destination that verifies against its source is
+ * "already_done", and nothing is rewritten.
+ *
+ * Locations are folders: a prefix takes whole path segments. SRC and DST
+ * must not overlap (the same folder, or one inside the other, symlinks
+ * resolved), or the new files would land over or among the originals:
+ * that is refused, unless --in-place asks to migrate each file where it
+ * is, keeping the original beside it (fleet/job.c has the steps).
+ *
+ * Everything temporary lives in one folder under $TMPDIR, with a folder
+ * per job inside; batch removes each job's folder when the job ends
+ * (also a job it killed), and its own at the end, also after SIGINT or
+ * SIGTERM (the jobs are stopped first). A batch killed outright leaves
+ * its folder unlocked, and the next batch removes it (util/tmpdir.h).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,20 +39,40 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "util/text.h"
+#include "util/tmpdir.h"
+
+#define DEFAULT_BACKUP_SUFFIX ".orig"
+#define MAX_JOBS              256
 
 const char cmd_batch_usage[] =
     "usage: duckmig batch [--to RELEASE] [--jobs N] [--ignore-wal-errors]\n"
     "                     [--json] SRC DST\n"
+    "       duckmig batch --in-place [--backup-suffix S] [...] SRC\n"
     "\n"
     "Migrate every *.duckdb file (*.new.duckdb included) under SRC into the\n"
     "same place under DST, N files at a time (default: the number of CPUs),\n"
     "each verified before it is written. SRC and DST are local folders,\n"
-    "efs:PREFIX (MIGRATE_SRC / MIGRATE_DST) or s3://bucket/prefix.\n"
+    "efs:PREFIX (MIGRATE_SRC / MIGRATE_DST) or s3://bucket/prefix; a prefix\n"
+    "is a folder (s3://b/run1 holds run1/..., not run10/...).\n"
     "Files already migrated and verified are skipped, so an interrupted\n"
     "run can be started again.\n"
     "\n"
+    "SRC and DST must not overlap (the same folder, or one inside the\n"
+    "other, symlinks resolved): an original is never overwritten. To\n"
+    "migrate files where they are, use --in-place: each original is kept,\n"
+    "byte for byte, beside its new file as FILE" DEFAULT_BACKUP_SUFFIX
+    " (its WAL as\n"
+    "FILE.wal" DEFAULT_BACKUP_SUFFIX "), and a run stopped at any point is "
+    "finished by running it\n"
+    "again.\n"
+    "\n"
     "  --to RELEASE   target (default $DUCKDB_MIGRATE_VERSION, else 0.8.1)\n"
     "  --jobs N       files at a time\n"
+    "  --in-place     migrate in place (DST, when given, must be SRC)\n"
+    "  --backup-suffix S  the originals' suffix (default " DEFAULT_BACKUP_SUFFIX
+    "; not\n"
+    "                 ending with .duckdb or .wal)\n"
     "  --ignore-wal-errors  migrate a file whose WAL its release cannot\n"
     "                 replay without it (named in its report, incomplete);\n"
     "                 default: that file fails (DUCKMIG_IGNORE_WAL_ERRORS=1\n"
@@ -47,14 +80,18 @@ const char cmd_batch_usage[] =
     "  --json         a JSON summary on stdout (per file: versions, sizes,\n"
     "                 time, verification, error)\n"
     "\n"
-    "A progress line on a terminal, a log line per file otherwise.\n"
-    "Exit status: 0 when every file is done, 1 when any failed.\n";
+    "A progress line on a terminal, a log line per file otherwise. A name\n"
+    "that cannot be migrated (not UTF-8, a control character, a symlink\n"
+    "out of SRC, a FIFO) is skipped and said. SIGINT or SIGTERM stops the\n"
+    "jobs and removes every temporary file.\n"
+    "Exit status: 0 when every file is done, 1 when any failed or was\n"
+    "skipped, 2 when SRC and DST overlap, 18 for a prefix with '..'.\n";
 
 struct item {
     char *src_key, *dst_key;
     char *tracker; /* the folder that holds the file ({site}/{tracker}/) */
     uint64_t size;
-    char *body;
+    char *body; /* NULL: not run (skipped when listed, or batch stopped) */
     struct dm_job_outcome outcome;
 };
 
@@ -62,13 +99,26 @@ struct batch {
     struct item *items;
     size_t n, cap;
     const char *src_prefix, *dst_prefix;
+    const char *backup_suffix; /* --in-place */
+    const char *download;
     struct dm_location src, dst;
     size_t next, finished, failed;
     uint64_t bytes_total, bytes_done;
     pthread_mutex_t lock;
     bool tty, json;
     struct timespec start;
+    /* the jobs running now, by worker, for a stop (under lock) */
+    struct dm_job_run *running[MAX_JOBS];
+    size_t slots;  /* workers started, each with its slot in running */
+    size_t active; /* workers not done yet */
 };
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
 
 static double since(const struct timespec *t0)
 {
@@ -78,27 +128,50 @@ static double since(const struct timespec *t0)
            (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static int collect(const struct dm_object *o, void *ud)
+static struct item *new_item(struct batch *b)
 {
-    struct batch *b = ud;
-    size_t n = strlen(o->key);
-    if (n < 7 || strcmp(o->key + n - 7, ".duckdb") != 0)
-        return 0;
     if (b->n == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 64;
         struct item *it = realloc(b->items, cap * sizeof(*it));
         if (!it)
-            return 1;
+            return NULL;
         b->items = it;
         b->cap = cap;
     }
     struct item *it = &b->items[b->n];
     memset(it, 0, sizeof(*it));
+    return it;
+}
+
+/* An item that is listed but not run: skipped, with the reason. */
+static void skip_item(struct item *it, enum dm_code code, const char *why)
+{
+    it->outcome.status = "skipped";
+    it->outcome.code = code;
+    it->outcome.permanent = true;
+    snprintf(it->outcome.error, sizeof(it->outcome.error), "%s", why);
+    dm_warn("batch", "%s: skipped: %s", it->src_key, why);
+}
+
+static int collect(const struct dm_object *o, void *ud)
+{
+    struct batch *b = ud;
+    if (stop_signal)
+        return 1;
+    size_t n = strlen(o->key);
+    if (n < 7 || strcmp(o->key + n - 7, ".duckdb") != 0) {
+        if (o->problem) /* a folder not entered, say, may hold files */
+            dm_warn("batch", "%s: %s: skipped", o->key, o->problem);
+        return 0;
+    }
+    struct item *it = new_item(b);
+    if (!it)
+        return 1;
     it->src_key = strdup(o->key);
     /* the same place under DST: the key without SRC's prefix */
     const char *rel = o->key + strlen(b->src_prefix);
     it->dst_key = dm_fmt("%s%s", b->dst_prefix, rel);
-    it->size = o->size;
+    it->size = o->problem ? 0 : o->size;
     const char *end = strrchr(o->key, '/'), *start = end;
     while (start && start > o->key && start[-1] != '/')
         start--;
@@ -110,8 +183,20 @@ static int collect(const struct dm_object *o, void *ud)
         free(it->dst_key);
         return 1;
     }
-    b->bytes_total += o->size;
     b->n++;
+    /* what no job can take is said here, per file, and the run goes on */
+    struct dm_error err = DM_ERROR_INIT;
+    if (o->problem)
+        skip_item(it, DM_ERR_NOT_FOUND, o->problem);
+    else if (!dm_utf8_valid(o->key))
+        skip_item(it, DM_ERR_BAD_KEY,
+                  "the name is not UTF-8, and a job's message (JSON) "
+                  "cannot carry it");
+    else if (dm_key_check(it->src_key, strlen(it->src_key), &err) ||
+             dm_key_check(it->dst_key, strlen(it->dst_key), &err))
+        skip_item(it, err.code, err.msg);
+    else
+        b->bytes_total += o->size;
     return 0;
 }
 
@@ -129,18 +214,31 @@ static void progress_line(struct batch *b)
 static void *worker(void *arg)
 {
     struct batch *b = arg;
+    pthread_mutex_lock(&b->lock);
+    size_t slot = b->slots++;
+    pthread_mutex_unlock(&b->lock);
     for (;;) {
         pthread_mutex_lock(&b->lock);
-        size_t i = b->next++;
+        size_t i = b->next;
+        while (i < b->n && !b->items[i].body)
+            i++; /* skipped when listed */
+        b->next = i + 1;
         pthread_mutex_unlock(&b->lock);
-        if (i >= b->n)
+        if (i >= b->n || stop_signal)
             break;
         struct item *it = &b->items[i];
         struct dm_job_run run;
         memset(&run, 0, sizeof(run));
         run.body = it->body;
         run.len = strlen(it->body);
+        run.download_root = b->download;
+        pthread_mutex_lock(&b->lock);
+        b->running[slot] = &run;
+        pthread_mutex_unlock(&b->lock);
         dm_job_run_child(&run);
+        pthread_mutex_lock(&b->lock);
+        b->running[slot] = NULL;
+        pthread_mutex_unlock(&b->lock);
         dm_job_run_outcome(&run, &it->outcome);
         free(run.output);
         pthread_mutex_lock(&b->lock);
@@ -162,15 +260,42 @@ static void *worker(void *arg)
         }
         pthread_mutex_unlock(&b->lock);
     }
+    pthread_mutex_lock(&b->lock);
+    b->active--;
+    pthread_mutex_unlock(&b->lock);
     return NULL;
+}
+
+/*
+ * Wait for the workers; on SIGINT or SIGTERM kill the running jobs (each
+ * worker's runner then removes the job's folder) and let the workers
+ * stop. Kills are sent again every tick: a job that was starting when
+ * the signal came is killed at the next.
+ */
+static void supervise(struct batch *b, pthread_t *tid, long started)
+{
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        size_t active = b->active;
+        if (stop_signal)
+            for (size_t i = 0; i < MAX_JOBS; i++)
+                if (b->running[i])
+                    dm_job_run_kill(b->running[i], 0);
+        pthread_mutex_unlock(&b->lock);
+        if (active == 0)
+            break;
+        struct timespec tick = {0, 50 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
+    for (long i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
 }
 
 /* A location as the job's datastore: a local folder becomes the EFS root
  * of the child (MIGRATE_SRC or MIGRATE_DST), with an empty prefix. */
 static enum dm_code as_datastore(struct dm_location *loc, const char *root_env,
-                                 const char **prefix, struct dm_error *err)
+                                 struct dm_error *err)
 {
-    *prefix = loc->key;
     if (loc->kind != DM_LOC_PATH)
         return DM_OK;
     struct stat st;
@@ -183,8 +308,113 @@ static enum dm_code as_datastore(struct dm_location *loc, const char *root_env,
                        "'%s' is not a folder", loc->key);
     setenv(root_env, loc->key, 1);
     loc->kind = DM_LOC_EFS;
-    *prefix = "";
-    return DM_OK;
+    free(loc->key);
+    loc->key = strdup("");
+    return loc->key ? DM_OK : dm_fail(err, DM_ERR_NOMEM, "out of memory");
+}
+
+/*
+ * SRC and DST as folders, checked against each other before anything is
+ * written: overlapping is refused, unless in place, where they must be
+ * one folder.
+ */
+static enum dm_code check_places(struct batch *b, const char *src_arg,
+                                 const char *dst_arg, struct dm_error *err)
+{
+    char *src = NULL, *dst = NULL;
+    bool in_place = b->backup_suffix != NULL;
+    enum dm_code rc = dm_location_resolve(&b->src, false, &src, err);
+    /* in place, an efs: DST is SRC's own folder, under MIGRATE_SRC */
+    if (!rc)
+        rc = dm_location_resolve(&b->dst, !in_place, &dst, err);
+    if (rc)
+        goto out;
+    bool overlap = dm_folders_overlap(src, dst);
+    if (in_place && strcmp(src, dst) != 0) {
+        rc = dm_fail(err, DM_ERR_USAGE,
+                     "--in-place migrates SRC where it is, and DST '%s' (%s) "
+                     "is not SRC '%s' (%s)",
+                     dst_arg, dst, src_arg, src);
+    } else if (!in_place && overlap) {
+        rc = dm_fail(err, DM_ERR_USAGE,
+                     "SRC '%s' and DST '%s' overlap (%s and %s): the new files "
+                     "would be written %s the originals. Choose a DST outside "
+                     "SRC, or migrate in place with --in-place, which keeps "
+                     "each original beside its new file",
+                     src_arg, dst_arg, src, dst,
+                     strcmp(src, dst) == 0 ? "over" : "among");
+    }
+out:
+    free(src);
+    free(dst);
+    return rc;
+}
+
+/* Print the summary: JSON, or a line of counts and a line per file. */
+static void report(struct batch *b)
+{
+    double secs = since(&b->start);
+    json_t *results = json_array();
+    size_t by_status[6] = {0};
+    static const char *const names[] = {"migrated",     "already_at_target",
+                                        "already_done", "incomplete",
+                                        "skipped",      "failed"};
+    for (size_t i = 0; i < b->n; i++) {
+        json_t *o = dm_job_outcome_json(&b->items[i].outcome);
+        /* a name that is not UTF-8 is shown with U+FFFD and marked, never
+         * dropped with the whole output */
+        dm_json_set_name(o, "source", b->items[i].src_key);
+        dm_json_set_name(o, "destination", b->items[i].dst_key);
+        json_array_append_new(results, o);
+        for (size_t k = 0; k < 6; k++)
+            if (strcmp(b->items[i].outcome.status, names[k]) == 0)
+                by_status[k]++;
+    }
+    if (b->json) {
+        json_t *sum =
+            json_pack("{s:I, s:I, s:f, s:f}", "files", (json_int_t)b->n,
+                      "failed", (json_int_t)b->failed, "seconds", secs,
+                      "files_per_second", secs > 0 ? b->n / secs : 0.0);
+        json_t *counts = json_object();
+        for (size_t k = 0; k < 6; k++)
+            json_object_set_new(counts, names[k],
+                                json_integer((json_int_t)by_status[k]));
+        json_object_set_new(sum, "counts", counts);
+        json_object_set_new(sum, "bytes",
+                            json_integer((json_int_t)b->bytes_total));
+        if (b->backup_suffix)
+            json_object_set_new(sum, "backup_suffix",
+                                json_string(b->backup_suffix));
+        if (stop_signal)
+            json_object_set_new(sum, "stopped_by",
+                                json_string(strsignal(stop_signal)));
+        json_object_set(sum, "results", results);
+        char *s = json_dumps(sum, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        json_decref(sum);
+    } else {
+        printf("%zu files in %.1f s:", b->n, secs);
+        for (size_t k = 0; k < 6; k++)
+            if (by_status[k])
+                printf(" %zu %s", by_status[k], names[k]);
+        printf("\n");
+        for (size_t i = 0; i < b->n; i++) {
+            struct dm_job_outcome *o = &b->items[i].outcome;
+            char *src = dm_escape(b->items[i].src_key);
+            char *dst = dm_escape(b->items[i].dst_key);
+            char *why = dm_escape(o->error);
+            printf("  %-17s %s -> %s (%s -> %s, %.1f s)%s%s\n", o->status,
+                   src ? src : "?", dst ? dst : "?", o->src_version,
+                   o->dst_version, o->seconds, o->error[0] ? ": " : "",
+                   o->error[0] && why ? why : "");
+            free(why);
+            free(dst);
+            free(src);
+        }
+    }
+    json_decref(results);
 }
 
 int cmd_batch(int argc, char **argv)
@@ -194,15 +424,18 @@ int cmd_batch(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},
         {"json", no_argument, NULL, 'J'},
         {"ignore-wal-errors", no_argument, NULL, 'W'},
+        {"in-place", no_argument, NULL, 'i'},
+        {"backup-suffix", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct batch b;
     memset(&b, 0, sizeof(b));
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *to = NULL;
+    const char *to = NULL, *suffix = NULL;
+    bool in_place = false;
     int c;
-    while ((c = getopt_long(argc, argv, "t:j:JWh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:j:JWiS:h", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             to = optarg;
@@ -216,6 +449,12 @@ int cmd_batch(int argc, char **argv)
         case 'W':
             setenv("DUCKMIG_IGNORE_WAL_ERRORS", "1", 1);
             break;
+        case 'i':
+            in_place = true;
+            break;
+        case 'S':
+            suffix = optarg;
+            break;
         case 'h':
             fputs(cmd_batch_usage, stdout);
             return 0;
@@ -224,48 +463,88 @@ int cmd_batch(int argc, char **argv)
             return DM_ERR_USAGE;
         }
     }
-    if (argc - optind != 2 || jobs < 1 || jobs > 256) {
+    int operands = argc - optind;
+    if (operands < 1 || operands > 2 || (operands == 1 && !in_place) ||
+        (suffix && !in_place) || jobs < 1 || jobs > MAX_JOBS) {
         fputs(cmd_batch_usage, stderr);
         return DM_ERR_USAGE;
     }
+    const char *src_arg = argv[optind];
+    const char *dst_arg = operands == 2 ? argv[optind + 1] : src_arg;
     struct dm_error err = DM_ERROR_INIT;
     struct dm_store *src = NULL;
-    enum dm_code rc = dm_location_parse(argv[optind], &b.src, &err);
+    char *src_prefix = NULL, *dst_prefix = NULL, *download = NULL;
+    int download_lock = -1;
+    bool listed = false;
+    enum dm_code rc = DM_OK;
+    if (in_place) {
+        b.backup_suffix = suffix ? suffix : DEFAULT_BACKUP_SUFFIX;
+        rc = dm_backup_suffix_check(b.backup_suffix, &err);
+    }
     if (!rc)
-        rc = dm_location_parse(argv[optind + 1], &b.dst, &err);
+        rc = dm_location_parse(src_arg, &b.src, &err);
     if (!rc)
-        rc = as_datastore(&b.src, "MIGRATE_SRC", &b.src_prefix, &err);
+        rc = dm_location_parse(dst_arg, &b.dst, &err);
+    /* where SRC and DST lie decides before anything is written */
     if (!rc)
-        rc = as_datastore(&b.dst, "MIGRATE_DST", &b.dst_prefix, &err);
+        rc = check_places(&b, src_arg, dst_arg, &err);
+    if (!rc)
+        rc = as_datastore(&b.src, "MIGRATE_SRC", &err);
+    if (!rc)
+        rc = as_datastore(&b.dst, "MIGRATE_DST", &err);
+    if (!rc && in_place && b.dst.kind == DM_LOC_EFS)
+        setenv("MIGRATE_DST", dm_efs_root(false), 1);
+    if (!rc)
+        rc = dm_location_folder(&b.src, &src_prefix, &err);
+    if (!rc)
+        rc = dm_location_folder(&b.dst, &dst_prefix, &err);
     if (rc)
         goto out;
+    b.src_prefix = src_prefix;
+    b.dst_prefix = dst_prefix;
     if (to)
         setenv("DUCKDB_MIGRATE_VERSION", to, 1);
-    /* the jobs' downloads: a private folder, removed at the end */
-    const char *tmp = getenv("TMPDIR");
-    char *download =
-        dm_fmt("%s/duckmig-batch-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!download || !mkdtemp(download)) {
-        rc = dm_fail(&err, DM_ERR_IO, "cannot create a download folder");
-        free(download);
+
+    /* stopped, batch stops its jobs and removes what they left */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    /* the jobs' folders: one private folder, removed at the end; those
+     * of batches that were killed go first */
+    const char *tmp = dm_env_or("TMPDIR", "/tmp");
+    dm_tmpdir_sweep(tmp, "duckmig-batch-");
+    rc = dm_tmpdir_create(tmp, "duckmig-batch-", &download, &download_lock,
+                          &err);
+    if (rc)
         goto out;
-    }
-    setenv("BATCH_DOWNLOAD", download, 1);
+    b.download = download;
 
     rc = dm_location_store(&b.src, false, &src, &err);
     if (!rc)
         rc = src->ops->list(src, b.src_prefix, collect, &b, &err);
+    listed = !rc;
     for (size_t i = 0; !rc && i < b.n; i++) {
+        struct item *it = &b.items[i];
+        if (it->outcome.status) { /* skipped when listed */
+            b.finished++;
+            b.failed++;
+            continue;
+        }
         struct dm_job_spec job = {
             b.src.kind == DM_LOC_S3 ? DM_DS_S3 : DM_DS_EFS,
             b.dst.kind == DM_LOC_S3 ? DM_DS_S3 : DM_DS_EFS,
             b.src.bucket,
-            b.items[i].src_key,
+            it->src_key,
             b.dst.bucket,
-            b.items[i].dst_key,
-            b.items[i].tracker};
-        b.items[i].body = dm_job_format(&job);
-        if (!b.items[i].body)
+            it->dst_key,
+            it->tracker,
+            (char *)b.backup_suffix};
+        it->body = dm_job_format(&job);
+        if (!it->body)
             rc = dm_fail(&err, DM_ERR_NOMEM, "out of memory");
     }
     if (!rc) {
@@ -274,77 +553,53 @@ int cmd_batch(int argc, char **argv)
         clock_gettime(CLOCK_MONOTONIC, &b.start);
         dm_info("batch", "%zu files, %.1f MiB, %ld at a time", b.n,
                 (double)b.bytes_total / 1048576.0, jobs);
-        pthread_t tid[256];
+        pthread_t tid[MAX_JOBS];
         long started = 0;
-        for (; started < jobs && (size_t)started < b.n; started++)
-            if (pthread_create(&tid[started], NULL, worker, &b) != 0)
+        /* counted before they start, so that supervise cannot find
+         * none active before the first one runs */
+        for (; started < jobs && (size_t)started < b.n; started++) {
+            pthread_mutex_lock(&b.lock);
+            b.active++;
+            pthread_mutex_unlock(&b.lock);
+            if (pthread_create(&tid[started], NULL, worker, &b) != 0) {
+                pthread_mutex_lock(&b.lock);
+                b.active--;
+                pthread_mutex_unlock(&b.lock);
                 break;
-        if (started == 0 && b.n)
+            }
+        }
+        if (started == 0 && b.n) {
+            b.active = 1;
             worker(&b);
-        for (long i = 0; i < started; i++)
-            pthread_join(tid[i], NULL);
+        } else {
+            supervise(&b, tid, started);
+        }
         if (b.tty)
             fputc('\n', stderr);
         pthread_mutex_destroy(&b.lock);
     }
-    rmdir(download);
-    free(download);
     if (rc)
         goto out;
-
-    double secs = since(&b.start);
-    json_t *results = json_array();
-    size_t by_status[6] = {0};
-    static const char *const names[] = {"migrated",     "already_at_target",
-                                        "already_done", "incomplete",
-                                        "skipped",      "failed"};
-    for (size_t i = 0; i < b.n; i++) {
-        json_t *o = dm_job_outcome_json(&b.items[i].outcome);
-        json_object_set_new(o, "source", json_string(b.items[i].src_key));
-        json_object_set_new(o, "destination", json_string(b.items[i].dst_key));
-        json_array_append_new(results, o);
-        for (size_t k = 0; k < 6; k++)
-            if (strcmp(b.items[i].outcome.status, names[k]) == 0)
-                by_status[k]++;
-    }
-    if (b.json) {
-        json_t *sum =
-            json_pack("{s:I, s:I, s:f, s:f}", "files", (json_int_t)b.n,
-                      "failed", (json_int_t)b.failed, "seconds", secs,
-                      "files_per_second", secs > 0 ? b.n / secs : 0.0);
-        json_t *counts = json_object();
-        for (size_t k = 0; k < 6; k++)
-            json_object_set_new(counts, names[k],
-                                json_integer((json_int_t)by_status[k]));
-        json_object_set_new(sum, "counts", counts);
-        json_object_set_new(sum, "bytes",
-                            json_integer((json_int_t)b.bytes_total));
-        json_object_set(sum, "results", results);
-        char *s = json_dumps(sum, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (s)
-            printf("%s\n", s);
-        free(s);
-        json_decref(sum);
-    } else {
-        printf("%zu files in %.1f s:", b.n, secs);
-        for (size_t k = 0; k < 6; k++)
-            if (by_status[k])
-                printf(" %zu %s", by_status[k], names[k]);
-        printf("\n");
-        for (size_t i = 0; i < b.n; i++) {
-            struct dm_job_outcome *o = &b.items[i].outcome;
-            printf("  %-17s %s -> %s (%s -> %s, %.1f s)%s%s\n", o->status,
-                   b.items[i].src_key, b.items[i].dst_key, o->src_version,
-                   o->dst_version, o->seconds, o->error[0] ? ": " : "",
-                   o->error);
+    for (size_t i = 0; i < b.n; i++)
+        if (!b.items[i].outcome.status) {
+            /* never started: the batch was stopped first */
+            b.items[i].outcome.status = "failed";
+            b.items[i].outcome.code = DM_ERR_GENERIC;
+            snprintf(b.items[i].outcome.error, sizeof(b.items[i].outcome.error),
+                     "not run: the batch was stopped");
+            b.failed++;
         }
-    }
-    json_decref(results);
+    report(&b);
     if (b.failed)
         rc = DM_ERR_GENERIC;
 out:
-    if (rc && rc != DM_ERR_GENERIC)
-        fprintf(stderr, "duckmig: batch: %s\n", err.msg);
+    if (rc && rc != DM_ERR_GENERIC) {
+        fputs("duckmig: batch: ", stderr);
+        dm_fputs_escaped(err.msg, stderr);
+        fputc('\n', stderr);
+    }
+    dm_tmpdir_remove(download, download_lock);
+    free(download);
     for (size_t i = 0; i < b.n; i++) {
         free(b.items[i].src_key);
         free(b.items[i].dst_key);
@@ -353,8 +608,18 @@ out:
         dm_job_outcome_release(&b.items[i].outcome);
     }
     free(b.items);
+    free(src_prefix);
+    free(dst_prefix);
     dm_store_close(src);
     dm_location_release(&b.dst);
     dm_location_release(&b.src);
+    if (stop_signal) {
+        /* the shell learns that batch was stopped, and by what */
+        if (!listed)
+            dm_warn("batch", "stopped by %s", strsignal(stop_signal));
+        fflush(stdout);
+        signal(stop_signal, SIG_DFL);
+        raise(stop_signal);
+    }
     return rc;
 }

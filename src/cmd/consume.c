@@ -16,6 +16,12 @@
  * after DUCKMIG_MAX_ATTEMPTS), then acked. A lost connection kills the
  * running job (its message returns to the queue by itself) and reconnects
  * with backoff.
+ *
+ * Each job works in its own folder under BATCH_DOWNLOAD, made and removed
+ * by the worker thread around the job (fleet/runner.h), also when the
+ * job had to be killed (lost connection, stop timeout, consumer_timeout);
+ * the folders of a consumer that was itself killed are removed by the
+ * next one to start.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -39,6 +45,8 @@
 #include "secrets/secrets.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "util/text.h"
+#include "util/tmpdir.h"
 
 const char cmd_consume_usage[] =
     "usage: duckmig consume [--max-messages N]\n"
@@ -85,24 +93,35 @@ static void job_kill(struct running_job *j)
     pthread_join(j->thread, NULL);
 }
 
-/* `duckmig __job`: the message on stdin, the outcome JSON on stdout. */
+/* `duckmig __job [DIR]`: the message on stdin, the outcome JSON on
+ * stdout; DIR is the job's folder, made (and removed) by the runner.
+ * Without it (by hand), a folder of its own under BATCH_DOWNLOAD. */
 int cmd_job(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
     size_t len = 0;
     char *body = dm_slurp(stdin, &len);
+    char *own = NULL;
+    int lockfd = -1;
     struct dm_job_spec job;
     struct dm_job_outcome o;
     struct dm_error err = DM_ERROR_INIT;
     memset(&o, 0, sizeof(o));
-    if (dm_job_parse(body ? body : "", len, &job, &err) == DM_OK) {
-        dm_job_run(&job, dm_env_or("BATCH_DOWNLOAD", "/batch_download"),
+    enum dm_code rc = dm_job_parse(body ? body : "", len, &job, &err);
+    bool parsed = rc == DM_OK;
+    if (!rc && argc < 2)
+        rc = dm_tmpdir_create(dm_env_or("BATCH_DOWNLOAD", "/batch_download"),
+                              "job-", &own, &lockfd, &err);
+    if (!rc) {
+        dm_job_run(&job, argc >= 2 ? argv[1] : own,
                    dm_env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1"), &o);
+        dm_tmpdir_remove(own, lockfd);
+        free(own);
+    }
+    if (parsed)
         dm_job_release(&job);
-    } else {
+    if (rc) {
         o.status = "failed";
-        o.permanent = true;
+        o.permanent = dm_code_permanent(err.code);
         o.code = err.code;
         snprintf(o.error, sizeof(o.error), "%s", err.msg);
     }
@@ -121,6 +140,7 @@ int cmd_job(int argc, char **argv)
 
 struct consumer {
     const char *queue, *dead, *rabbit_secret, *db_secret;
+    const char *download; /* BATCH_DOWNLOAD: the jobs' folders */
     int max_attempts;
     struct dm_secrets *secrets;
     struct dm_rabbit *rabbit;
@@ -266,6 +286,7 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
     }
     j->run.body = d->body;
     j->run.len = d->len;
+    j->run.download_root = c->download;
     if (pthread_create(&j->thread, NULL, job_thread, j) != 0) {
         free(j);
         j = NULL;
@@ -363,6 +384,7 @@ int cmd_consume(int argc, char **argv)
     c.queue = dm_env_or("QUEUE_NAME", "migrate_duckdb_release");
     c.rabbit_secret = dm_env_or("RABBIT_SECRET", "perform_rabbitmq_dev");
     c.db_secret = getenv("DB_SECRET");
+    c.download = dm_env_or("BATCH_DOWNLOAD", "/batch_download");
     c.max_attempts = atoi(dm_env_or("DUCKMIG_MAX_ATTEMPTS", "5"));
     if (c.max_attempts < 1)
         c.max_attempts = 1;
@@ -385,6 +407,10 @@ int cmd_consume(int argc, char **argv)
         if (rc)
             goto out;
     }
+    /* the folders of jobs whose consumer was killed (several consumers
+     * may share BATCH_DOWNLOAD: a folder goes only when nobody holds
+     * its lock) */
+    dm_tmpdir_sweep(c.download, "job-");
     dm_info("consume", "consuming %s (target %s)", c.queue,
             dm_env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1"));
     long handled = 0;
@@ -424,8 +450,11 @@ int cmd_consume(int argc, char **argv)
     rc = DM_OK;
     dm_info("consume", "stopping after %ld messages", handled);
 out:
-    if (rc)
-        fprintf(stderr, "duckmig: consume: %s\n", err.msg);
+    if (rc) {
+        fputs("duckmig: consume: ", stderr);
+        dm_fputs_escaped(err.msg, stderr);
+        fputc('\n', stderr);
+    }
     dm_rabbit_close(c.rabbit);
     dm_ledger_close(c.ledger);
     dm_secrets_free(c.secrets);

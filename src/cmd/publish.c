@@ -136,7 +136,8 @@ static int on_file(const struct dm_object *o, void *ud)
     size_t n = strlen(file);
     if (n < 7 || strcmp(file + n - 7, ".duckdb") != 0)
         return 0; /* *.duckdb and *.new.duckdb only */
-    struct dm_job_spec job = {p->from, p->to, NULL, NULL, NULL, NULL, NULL};
+    struct dm_job_spec job = {p->from, p->to, NULL, NULL,
+                              NULL,    NULL,  NULL, NULL};
     job.src_bucket = p->from == DM_DS_S3 ? (char *)p->src_bucket : NULL;
     job.src_key = (char *)o->key;
     job.dst_bucket = p->to == DM_DS_S3 ? (char *)p->dst_bucket : NULL;

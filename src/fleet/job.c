@@ -1,9 +1,38 @@
-/* job.c - one fleet job (see job.h). */
+/*
+ * job.c - one fleet job (see job.h), and its in-place form.
+ *
+ * A job never writes over its own source: when the destination is the
+ * source (the same S3 object, or the same file, device and inode, under
+ * both EFS roots) it is refused, unless the message asks for the
+ * in-place form ("backup_suffix", from `batch --in-place`). Then, with
+ * K the file, W = K.wal, and the backups B = K + suffix and WB = W +
+ * suffix, the steps and what a kill at each leaves are:
+ *
+ *   1. No B: download K (and W). B there: an earlier run stopped after
+ *      step 4, and B (and WB) is the original: download those, and
+ *      check that K (and W, when there) are still the same bytes. When
+ *      K is not, step 6 was done: already_done if K verifies against B,
+ *      else refused (K changed after it was migrated; nothing touched).
+ *   2. Migrate and verify, in the job's folder.
+ *      Killed in 1-2: nothing in the store has changed.
+ *   3. WB = the downloaded W (an atomic put), when K has a WAL.
+ *      Killed: WB whole or absent, no B: a rerun starts again at 1.
+ *   4. B = the downloaded K (an atomic put, its size checked).
+ *      Killed after: K, W, WB, B: a rerun finds B, K == B, W == WB, and
+ *      goes on from 2 with B as the source.
+ *   5. W removed: the new file must never meet the old WAL (DuckDB
+ *      would replay it into the new file). Killed after: K without W,
+ *      B and WB: the rerun goes on as after 4.
+ *   6. K = the new file (an atomic put). Killed after: a rerun finds K
+ *      not B, verifying against B: already_done.
+ *
+ * A file already at the target without a WAL is left as it is, and no
+ * backup is made (already_at_target). Backups are never removed.
+ */
 #define _XOPEN_SOURCE 700
 #include "fleet/job.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +46,7 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "util/text.h"
 #include "verify/verify.h"
 
 bool dm_code_permanent(enum dm_code code)
@@ -40,21 +70,6 @@ bool dm_code_permanent(enum dm_code code)
                 credentials (they rotate) */
         return false;
     }
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void rm_rf(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static double now_s(void)
@@ -150,42 +165,221 @@ out:
 }
 
 /*
- * Fetch key's WAL (key + ".wal"), if the store has one, to path + ".wal":
- * it holds rows the file does not, and travels with it.
+ * Fetch a source's WAL, wal_key, if the store has one, to path + ".wal":
+ * it holds rows the file does not, and travels with it. *have says
+ * whether there was one.
  */
-static enum dm_code get_wal(struct dm_store *src, const char *key,
-                            const char *path, struct dm_error *err)
+static enum dm_code get_wal(struct dm_store *src, const char *wal_key,
+                            const char *path, bool *have, struct dm_error *err)
 {
     struct dm_object obj = {0};
-    char *wal_key = dm_fmt("%s.wal", key), *wal_path = dm_fmt("%s.wal", path);
+    char *wal_path = dm_fmt("%s.wal", path);
     enum dm_code rc = DM_OK;
-    if (!wal_key || !wal_path) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
+    *have = false;
+    if (!wal_path)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
     /* a get of a missing key fails with NOT_FOUND before it writes */
     rc = src->ops->get(src, wal_key, wal_path, &obj, NULL, err);
     dm_object_release(&obj);
+    *have = rc == DM_OK;
     if (rc == DM_ERR_NOT_FOUND) {
         dm_error_clear(err);
         rc = DM_OK;
     }
-out:
     free(wal_path);
-    free(wal_key);
     return rc;
 }
 
-enum dm_code dm_job_run(const struct dm_job_spec *job,
-                        const char *download_root, const char *target,
-                        struct dm_job_outcome *out)
+/* Would writing the destination replace the source itself? S3: the same
+ * bucket and key; EFS: the same file (device and inode) under both
+ * roots. A source that cannot be looked at fails here, as its download
+ * would. */
+static enum dm_code same_object(const struct dm_job_spec *job,
+                                struct dm_store *src, struct dm_store *dst,
+                                bool *same, struct dm_error *err)
+{
+    *same = false;
+    if (job->src != job->dst)
+        return DM_OK;
+    if (job->src == DM_DS_S3) {
+        *same = strcmp(job->src_bucket, job->dst_bucket) == 0 &&
+                strcmp(job->src_key, job->dst_key) == 0;
+        return DM_OK;
+    }
+    struct dm_object a = {0}, b = {0};
+    struct dm_error e = DM_ERROR_INIT;
+    enum dm_code rc = src->ops->stat(src, job->src_key, &a, err);
+    if (!rc && dst->ops->stat(dst, job->dst_key, &b, &e) == DM_OK)
+        *same = a.dev == b.dev && a.ino == b.ino;
+    dm_object_release(&a);
+    dm_object_release(&b);
+    return rc;
+}
+
+/* Do local files a and b hold the same bytes? */
+static enum dm_code files_equal(const char *a, const char *b, bool *equal,
+                                struct dm_error *err)
+{
+    enum dm_code rc = DM_OK;
+    enum { CHUNK = 1 << 16 };
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    char *ba = malloc(CHUNK), *bb = malloc(CHUNK);
+    *equal = false;
+    if (!ba || !bb) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (!fa || !fb) {
+        rc = dm_fail_errno(err, DM_ERR_IO, errno, "cannot compare '%s'",
+                           fa ? b : a);
+        goto out;
+    }
+    for (;;) {
+        size_t na = fread(ba, 1, CHUNK, fa), nb = fread(bb, 1, CHUNK, fb);
+        if (ferror(fa) || ferror(fb)) {
+            rc = dm_fail(err, DM_ERR_IO, "cannot compare '%s' and '%s'", a, b);
+            goto out;
+        }
+        if (na != nb || memcmp(ba, bb, na) != 0)
+            goto out;
+        if (na == 0)
+            break;
+    }
+    *equal = true;
+out:
+    free(ba);
+    free(bb);
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return rc;
+}
+
+/* Does key in s hold the bytes of the local file path? Fetched to tmp
+ * (then removed) only when the sizes agree. DM_ERR_NOT_FOUND when key is
+ * not there. */
+static enum dm_code same_bytes(struct dm_store *s, const char *key,
+                               const char *path, const char *tmp, bool *same,
+                               struct dm_error *err)
+{
+    struct dm_object o = {0};
+    struct stat st;
+    *same = false;
+    enum dm_code rc = s->ops->stat(s, key, &o, err);
+    if (!rc && stat(path, &st) != 0)
+        rc = dm_fail_errno(err, DM_ERR_IO, errno, "cannot read '%s'", path);
+    if (!rc && o.size == (uint64_t)st.st_size) {
+        dm_object_release(&o);
+        rc = s->ops->get(s, key, tmp, &o, NULL, err);
+        if (!rc)
+            rc = files_equal(path, tmp, same, err);
+        unlink(tmp);
+    }
+    dm_object_release(&o);
+    return rc;
+}
+
+/* The names of the in-place form (see the top of this file). */
+struct in_place {
+    char *backup;     /* B = K + suffix */
+    char *wal;        /* W = K.wal */
+    char *wal_backup; /* WB = W + suffix */
+    bool have_backup; /* B was there: an earlier run got past step 4 */
+};
+
+static void in_place_release(struct in_place *ip)
+{
+    free(ip->backup);
+    free(ip->wal);
+    free(ip->wal_backup);
+    memset(ip, 0, sizeof(*ip));
+}
+
+/* Step 1 when B is there: are K and W still the original (B and WB, in
+ * the job's folder as in and in.wal)? *replaced: K is not (step 6 was
+ * done, or K changed since). Refused: a W that is not WB. */
+static enum dm_code check_original(struct dm_store *st,
+                                   const struct dm_job_spec *job,
+                                   const struct in_place *ip, const char *in,
+                                   bool have_wal, const char *tmp,
+                                   bool *replaced, struct dm_error *err)
+{
+    bool same = false;
+    enum dm_code rc = same_bytes(st, job->dst_key, in, tmp, &same, err);
+    *replaced = !same;
+    if (rc || !same)
+        return rc;
+    /* W may be gone (step 5), or still WB; anything else is newer than
+     * the backup, and removing it would lose its rows */
+    char *in_wal = dm_fmt("%s.wal", in);
+    if (!in_wal)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    if (have_wal) {
+        rc = same_bytes(st, ip->wal, in_wal, tmp, &same, err);
+    } else {
+        struct dm_object o = {0};
+        rc = st->ops->stat(st, ip->wal, &o, err);
+        dm_object_release(&o);
+        same = false;
+    }
+    free(in_wal);
+    if (rc == DM_ERR_NOT_FOUND) {
+        dm_error_clear(err);
+        return DM_OK;
+    }
+    if (!rc && !same)
+        rc = dm_fail(err, DM_ERR_USAGE,
+                     "%s has a WAL that its backup %s does not have: it was "
+                     "written to after the backup was made, and is left as "
+                     "it is",
+                     job->dst_key, have_wal ? ip->wal_backup : ip->backup);
+    return rc;
+}
+
+/* Steps 3-5: keep the original beside K, and take the old WAL away. */
+static enum dm_code keep_original(struct dm_store *st,
+                                  const struct in_place *ip, const char *in,
+                                  bool have_wal, uint64_t src_size,
+                                  struct dm_error *err)
+{
+    enum dm_code rc = DM_OK;
+    struct dm_object put = {0};
+    if (!ip->have_backup) {
+        if (have_wal) {
+            char *in_wal = dm_fmt("%s.wal", in);
+            rc = in_wal
+                     ? st->ops->put(st, in_wal, ip->wal_backup, &put, NULL, err)
+                     : dm_fail(err, DM_ERR_NOMEM, "out of memory");
+            dm_object_release(&put);
+            free(in_wal);
+            if (rc)
+                return rc;
+        }
+        rc = st->ops->put(st, in, ip->backup, &put, NULL, err);
+        if (!rc && put.size != src_size)
+            rc = dm_fail(err, DM_ERR_IO,
+                         "the backup %s has %llu bytes, the original %llu",
+                         ip->backup, (unsigned long long)put.size,
+                         (unsigned long long)src_size);
+        dm_object_release(&put);
+        if (rc)
+            return rc;
+    }
+    return st->ops->remove(st, ip->wal, err);
+}
+
+enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
+                        const char *target, struct dm_job_outcome *out)
 {
     struct dm_error err = DM_ERROR_INIT;
     struct dm_store *src = NULL, *dst = NULL;
-    char *dir = NULL, *in = NULL, *outp = NULL, *check = NULL;
+    char *in = NULL, *outp = NULL, *check = NULL, *wal_key = NULL;
     struct dm_migrate_result res;
     struct dm_source replayed = {{0}, {0}, {0}};
-    bool have_res = false;
+    struct in_place ip = {NULL, NULL, NULL, false};
+    bool have_res = false, have_wal = false, same = false;
+    const bool in_place = job->backup_suffix != NULL;
     double t0 = now_s();
     enum dm_code rc = DM_OK;
     memset(out, 0, sizeof(*out));
@@ -194,36 +388,66 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
     rc = dm_datastore_open(job->src, job->src_bucket, false, &src, &err);
     if (!rc)
         rc = dm_datastore_open(job->dst, job->dst_bucket, true, &dst, &err);
+    if (!rc)
+        rc = same_object(job, src, dst, &same, &err);
     if (rc)
         goto fail;
-    if (mkdir(download_root, 0755) != 0 && errno != EEXIST) {
-        rc = dm_fail_errno(&err, DM_ERR_IO, errno, "cannot create '%s'",
-                           download_root);
+    if (same && !in_place) {
+        char *uri = dm_job_dest_uri(job);
+        rc = dm_fail(&err, DM_ERR_USAGE,
+                     "the destination %s is the source itself, and an "
+                     "original is never replaced (batch --in-place keeps "
+                     "it beside the new file)",
+                     uri ? uri : job->dst_key);
+        free(uri);
         goto fail;
     }
-    dir = dm_fmt("%s/job-XXXXXX", download_root);
-    if (!dir || !mkdtemp(dir)) {
-        rc = dm_fail_errno(&err, DM_ERR_IO, errno,
-                           "cannot create a job folder in '%s'", download_root);
-        free(dir);
-        dir = NULL;
+    if (in_place && !same) {
+        rc = dm_fail(&err, DM_ERR_USAGE,
+                     "in place: the destination %s is not the source",
+                     job->dst_key);
         goto fail;
     }
     const char *name = dm_base_name(job->src_key);
     in = dm_fmt("%s/in-%s", dir, name);
     outp = dm_fmt("%s/%s", dir, dm_base_name(job->dst_key));
     check = dm_fmt("%s/check-%s", dir, name);
-    if (!in || !outp || !check) {
+    if (in_place) {
+        ip.backup = dm_fmt("%s%s", job->src_key, job->backup_suffix);
+        ip.wal = dm_fmt("%s.wal", job->src_key);
+        ip.wal_backup = dm_fmt("%s.wal%s", job->src_key, job->backup_suffix);
+    }
+    wal_key = dm_fmt("%s.wal", job->src_key);
+    if (!in || !outp || !check || !wal_key ||
+        (in_place && (!ip.backup || !ip.wal || !ip.wal_backup))) {
         rc = dm_fail(&err, DM_ERR_NOMEM, "out of memory");
         goto fail;
     }
 
+    /* the source: K, or in place after a stopped run, its backup B */
+    const char *src_key = job->src_key, *src_wal = wal_key;
+    if (in_place) {
+        struct dm_object b = {0};
+        rc = src->ops->stat(src, ip.backup, &b, &err);
+        dm_object_release(&b);
+        ip.have_backup = rc == DM_OK;
+        if (rc == DM_ERR_NOT_FOUND) {
+            dm_error_clear(&err);
+            rc = DM_OK;
+        }
+        if (rc)
+            goto fail;
+        if (ip.have_backup) {
+            src_key = ip.backup;
+            src_wal = ip.wal_backup;
+        }
+    }
     struct dm_object got = {0};
-    rc = src->ops->get(src, job->src_key, in, &got, NULL, &err);
+    rc = src->ops->get(src, src_key, in, &got, NULL, &err);
     out->src_size = got.size;
     dm_object_release(&got);
     if (!rc)
-        rc = get_wal(src, job->src_key, in, &err);
+        rc = get_wal(src, src_wal, in, &have_wal, &err);
     if (rc)
         goto fail;
     struct dm_header_info h;
@@ -239,9 +463,26 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
         rc = dm_target_storage(release, NULL, &target_storage, &err);
     if (rc)
         goto fail;
-    if (already_done(dst, job, in, check, target_storage, out)) {
+    bool replaced = !in_place;
+    if (ip.have_backup) {
+        rc =
+            check_original(dst, job, &ip, in, have_wal, check, &replaced, &err);
+        if (rc)
+            goto fail;
+    }
+    /* in place, K is the original until step 6: nothing to skip */
+    if (replaced && already_done(dst, job, in, check, target_storage, out)) {
         out->status = "already_done";
         goto done;
+    }
+    if (replaced && in_place) {
+        rc = dm_fail(&err, DM_ERR_USAGE,
+                     "%s is neither its backup %s nor that file migrated "
+                     "to %s and verified: it changed after an earlier run, "
+                     "and is left as it is (move %s away to migrate %s as "
+                     "it is now)",
+                     job->dst_key, ip.backup, release, ip.backup, job->dst_key);
+        goto fail;
     }
 
     struct dm_migrate_opts mo = {
@@ -270,6 +511,9 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
         out->status = "already_at_target";
         snprintf(out->dst_version, sizeof(out->dst_version), "%s",
                  out->src_version);
+        /* in place, such a file is already what it should be */
+        if (in_place && !have_wal && !ip.have_backup)
+            goto done;
     } else {
         out->status =
             res.status == DM_MIG_INCOMPLETE ? "incomplete" : "migrated";
@@ -279,6 +523,11 @@ enum dm_code dm_job_run(const struct dm_job_spec *job,
             snprintf(out->error, sizeof(out->error), "%s", err.msg);
     }
     dm_error_clear(&err);
+    if (in_place) {
+        rc = keep_original(dst, &ip, in, have_wal, out->src_size, &err);
+        if (rc)
+            goto fail;
+    }
     struct dm_object put = {0};
     rc = dst->ops->put(dst, upload, job->dst_key, &put, NULL, &err);
     out->dst_size = put.size;
@@ -299,12 +548,11 @@ done:
     dm_source_remove(&replayed);
     if (have_res)
         dm_report_release(&res.report);
-    if (dir)
-        rm_rf(dir);
+    in_place_release(&ip);
+    free(wal_key);
     free(check);
     free(outp);
     free(in);
-    free(dir);
     dm_store_close(dst);
     dm_store_close(src);
     out->seconds = now_s() - t0;
@@ -319,8 +567,10 @@ json_t *dm_job_outcome_json(const struct dm_job_outcome *o)
         dm_code_name(o->code), "src_version", o->src_version, "dst_version",
         o->dst_version, "src_size", (json_int_t)o->src_size, "dst_size",
         (json_int_t)o->dst_size, "seconds", o->seconds);
+    /* an error cut at DM_ERROR_MSG_MAX may end inside a UTF-8 sequence,
+     * and json_string would refuse it whole */
     if (j && o->error[0])
-        json_object_set_new(j, "error", json_string(o->error));
+        json_object_set_new(j, "error", dm_json_text(o->error, NULL));
     if (j && o->verification)
         json_object_set(j, "verification", o->verification);
     return j;

@@ -1,14 +1,17 @@
 /*
  * job.h - one fleet job, the seed's consumer steps for one message:
- * download the source into a private folder under the download root,
- * read its version from the header, skip what is already done, migrate
- * (or take the file as it is when it is already at the target), upload
- * the result to the destination, and clean up every local file.
+ * download the source into the job's own folder, read its version from
+ * the header, skip what is already done, migrate (or take the file as it
+ * is when it is already at the target), upload the result to the
+ * destination. The folder is made and removed by whoever runs the job
+ * (fleet/runner.h), also when the job is killed.
  *
  * Redelivery is safe: when the destination already holds a file at the
  * target's storage version that verifies against the source (catalog and
  * every column's fingerprint), the job reports "already_done" and writes
- * nothing. Destinations are only ever written whole (store.h).
+ * nothing. Destinations are only ever written whole (store.h), and never
+ * over their own source, except in the in-place form, which keeps the
+ * original beside the new file (job.c says how, step by step).
  */
 #ifndef DM_FLEET_JOB_H
 #define DM_FLEET_JOB_H
@@ -33,11 +36,11 @@ struct dm_job_outcome {
     json_t *verification; /* the report's summary, or NULL */
 };
 
-/* Run job into a fresh folder under download_root; target as migrate's
- * --to. Always fills out; the return value is out->code. */
-enum dm_code dm_job_run(const struct dm_job_spec *job,
-                        const char *download_root, const char *target,
-                        struct dm_job_outcome *out);
+/* Run job in dir, an empty folder of its own that the caller made and
+ * removes; target as migrate's --to. Always fills out; the return value
+ * is out->code. */
+enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
+                        const char *target, struct dm_job_outcome *out);
 
 json_t *dm_job_outcome_json(const struct dm_job_outcome *o);
 enum dm_code dm_job_outcome_parse(json_t *j, struct dm_job_outcome *o);

@@ -2,6 +2,7 @@
 #include "fleet/message.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ void dm_job_release(struct dm_job_spec *job)
     free(job->dst_bucket);
     free(job->dst_key);
     free(job->tracker);
+    free(job->backup_suffix);
     memset(job, 0, sizeof(*job));
 }
 
@@ -99,8 +101,15 @@ enum dm_code dm_job_parse(const char *body, size_t len, struct dm_job_spec *job,
             rc = field(msg, "dest_key", true, &job->dst_key, err);
     } else {
         /* the EFS destination is "key": the source's own key for EFS to
-         * EFS, the S3 to EFS message's "key" otherwise */
-        rc = field(msg, "key", true, &job->dst_key, err);
+         * EFS (unless a "dest_key" says otherwise), the S3 to EFS
+         * message's "key" otherwise */
+        bool own = job->src == DM_DS_EFS && json_object_get(msg, "dest_key");
+        rc = field(msg, own ? "dest_key" : "key", true, &job->dst_key, err);
+    }
+    if (!rc && json_object_get(msg, "backup_suffix")) {
+        rc = field(msg, "backup_suffix", false, &job->backup_suffix, err);
+        if (!rc)
+            rc = dm_backup_suffix_check(job->backup_suffix, err);
     }
     if (!rc && !job->tracker &&
         json_is_string(json_object_get(msg, "tracker-id")))
@@ -113,31 +122,62 @@ out:
     return rc;
 }
 
+/* o[name] = value; json_string refuses what is not UTF-8, and a message
+ * without its key is no message: *ok goes false then. */
+static void set_str(json_t *o, const char *name, const char *value, bool *ok)
+{
+    json_t *v = json_string(value ? value : "");
+    if (!v || json_object_set_new(o, name, v) != 0)
+        *ok = false;
+}
+
 char *dm_job_format(const struct dm_job_spec *job)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "source_datastore",
-                        json_string(dm_datastore_name(job->src)));
-    json_object_set_new(o, "destination_datastore",
-                        json_string(dm_datastore_name(job->dst)));
+    bool ok = o != NULL;
+    if (!ok)
+        return NULL;
+    set_str(o, "source_datastore", dm_datastore_name(job->src), &ok);
+    set_str(o, "destination_datastore", dm_datastore_name(job->dst), &ok);
     if (job->src == DM_DS_S3)
-        json_object_set_new(o, "source_bucket", json_string(job->src_bucket));
+        set_str(o, "source_bucket", job->src_bucket, &ok);
     if (job->dst == DM_DS_S3)
-        json_object_set_new(o, "destination_bucket",
-                            json_string(job->dst_bucket));
+        set_str(o, "destination_bucket", job->dst_bucket, &ok);
     if (job->src == DM_DS_S3 && job->tracker)
-        json_object_set_new(o, "tracker-id", json_string(job->tracker));
+        set_str(o, "tracker-id", job->tracker, &ok);
     if (job->src == DM_DS_S3)
-        json_object_set_new(o, "source_key", json_string(job->src_key));
+        set_str(o, "source_key", job->src_key, &ok);
     if (job->src == DM_DS_EFS)
-        json_object_set_new(o, "key", json_string(job->src_key));
+        set_str(o, "key", job->src_key, &ok);
     else if (job->dst == DM_DS_EFS)
-        json_object_set_new(o, "key", json_string(job->dst_key));
-    if (job->dst == DM_DS_S3)
-        json_object_set_new(o, "dest_key", json_string(job->dst_key));
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        set_str(o, "key", job->dst_key, &ok);
+    if (job->dst == DM_DS_S3 ||
+        (job->src == DM_DS_EFS && strcmp(job->src_key, job->dst_key) != 0))
+        set_str(o, "dest_key", job->dst_key, &ok);
+    if (job->backup_suffix)
+        set_str(o, "backup_suffix", job->backup_suffix, &ok);
+    char *s = ok ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     return s;
+}
+
+enum dm_code dm_backup_suffix_check(const char *suffix, struct dm_error *err)
+{
+    size_t n = strlen(suffix);
+    if (n == 0 || strchr(suffix, '/'))
+        return dm_fail(err, DM_ERR_USAGE,
+                       "backup suffix '%s': not empty, and no '/'", suffix);
+    for (const unsigned char *p = (const unsigned char *)suffix; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return dm_fail(err, DM_ERR_USAGE,
+                           "backup suffix: a control character");
+    if ((n >= 7 && strcmp(suffix + n - 7, ".duckdb") == 0) ||
+        (n >= 4 && strcmp(suffix + n - 4, ".wal") == 0))
+        return dm_fail(err, DM_ERR_USAGE,
+                       "backup suffix '%s' ends like a database or a WAL: a "
+                       "rerun would take the backups for files to migrate",
+                       suffix);
+    return DM_OK;
 }
 
 char *dm_job_source_uri(const struct dm_job_spec *job)

@@ -14,6 +14,15 @@
  * EFS keys resolve under MIGRATE_SRC (reading) and MIGRATE_DST (writing).
  * Parsing refuses, with a reason fit for the dead-letter queue: invalid
  * JSON, an unknown datastore, a missing field, a key that leaves its root.
+ *
+ * Two optional fields, which the seed's shapes do not have and which the
+ * publisher never writes (`batch` does):
+ *   dest_key       EFS -> EFS: the destination's key, when it is not the
+ *                  source's ("key"); batch into another prefix
+ *   backup_suffix  migrate the file where it is, keeping the original
+ *                  beside it under key + suffix (batch --in-place; the
+ *                  job's steps are in job.c); without it a job refuses a
+ *                  destination that is its source
  */
 #ifndef DM_FLEET_MESSAGE_H
 #define DM_FLEET_MESSAGE_H
@@ -31,8 +40,14 @@ struct dm_job_spec {
     char *src_key;
     char *dst_bucket; /* S3 destinations */
     char *dst_key;
-    char *tracker; /* may be NULL (EFS messages carry none) */
+    char *tracker;       /* may be NULL (EFS messages carry none) */
+    char *backup_suffix; /* in place, keeping the original; usually NULL */
 };
+
+/* A suffix fit for backups: not empty, no '/' or control character, and
+ * not ending with ".duckdb" or ".wal", so that no listing of *.duckdb (a
+ * rerun of batch, a publish) takes a backup for a database. */
+enum dm_code dm_backup_suffix_check(const char *suffix, struct dm_error *err);
 
 enum dm_code dm_job_parse(const char *body, size_t len, struct dm_job_spec *job,
                           struct dm_error *err);

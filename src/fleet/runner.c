@@ -12,14 +12,39 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/tmpdir.h"
+
+/* The outcome of a job that could not start, as the child would print it. */
+static char *not_started(const struct dm_error *err)
+{
+    struct dm_job_outcome o;
+    memset(&o, 0, sizeof(o));
+    o.status = "failed";
+    o.code = err->code;
+    o.permanent = dm_code_permanent(err->code);
+    snprintf(o.error, sizeof(o.error), "%s", err->msg);
+    json_t *j = dm_job_outcome_json(&o);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return s;
+}
+
 void dm_job_run_child(struct dm_job_run *r)
 {
-    char *out = NULL;
+    char *out = NULL, *dir = NULL;
     size_t len = 0;
-    FILE *mem = open_memstream(&out, &len);
-    int in[2] = {-1, -1}, res[2] = {-1, -1};
+    FILE *mem = NULL;
+    int in[2] = {-1, -1}, res[2] = {-1, -1}, lockfd = -1;
     pid_t pid = -1;
     r->status = -1;
+    if (r->download_root) {
+        struct dm_error err = DM_ERROR_INIT;
+        if (dm_tmpdir_create(r->download_root, "job-", &dir, &lockfd, &err)) {
+            r->output = not_started(&err);
+            return;
+        }
+    }
+    mem = open_memstream(&out, &len);
     if (!mem || pipe2(in, O_CLOEXEC) != 0 || pipe2(res, O_CLOEXEC) != 0)
         goto done;
     pid_t parent = getpid();
@@ -32,7 +57,7 @@ void dm_job_run_child(struct dm_job_run *r)
         setpgid(0, 0);
         dup2(in[0], 0);
         dup2(res[1], 1);
-        execl("/proc/self/exe", "duckmig", "__job", (char *)NULL);
+        execl("/proc/self/exe", "duckmig", "__job", dir, (char *)NULL);
         _exit(127);
     }
     close(in[0]);
@@ -58,6 +83,14 @@ void dm_job_run_child(struct dm_job_run *r)
             break;
         fwrite(buf, 1, (size_t)n, mem);
     }
+    /* wait for the end without reaping, so that the pid stays ours
+     * while it is forgotten: a kill from another thread can then never
+     * reach a process that got the pid again */
+    siginfo_t si;
+    while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 &&
+           errno == EINTR)
+        ;
+    atomic_store(&r->pid, 0);
     while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
         ;
 done:
@@ -70,6 +103,9 @@ done:
     if (mem)
         fclose(mem);
     r->output = out;
+    /* the job's files go with it, also when it was killed mid-way */
+    dm_tmpdir_remove(dir, lockfd);
+    free(dir);
 }
 
 void dm_job_run_kill(struct dm_job_run *r, int grace_ms)
@@ -80,12 +116,14 @@ void dm_job_run_kill(struct dm_job_run *r, int grace_ms)
     kill(-pid, SIGTERM);
     kill(pid, SIGTERM);
     for (int waited = 0; waited < grace_ms; waited += 100) {
-        if (kill(pid, 0) != 0)
-            break;
+        if (atomic_load(&r->pid) != pid)
+            break; /* ended, and reaped by dm_job_run_child */
         usleep(100000);
     }
+    /* the job's engine workers, which may outlive it by a moment */
     kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
+    if (atomic_load(&r->pid) == pid)
+        kill(pid, SIGKILL);
 }
 
 void dm_job_run_outcome(const struct dm_job_run *r, struct dm_job_outcome *o)

@@ -4,6 +4,13 @@
  * parent (PR_SET_PDEATHSIG) and leads its own process group, so that a
  * job and its engine workers can be stopped together. Used by `consume`
  * (one job at a time, watched by a thread) and `batch` (N at a time).
+ *
+ * The job's folder (its download, the migration's staging, the WAL) is
+ * made here, before the child starts, and removed here once the child is
+ * gone, however it ended: finished, failed, or killed by
+ * dm_job_run_kill. The folder's lock (util/tmpdir.h) is held by this
+ * process, so a folder left by a runner that was itself killed is swept
+ * by the next `consume` or `batch` that starts.
  */
 #ifndef DM_FLEET_RUNNER_H
 #define DM_FLEET_RUNNER_H
@@ -17,9 +24,11 @@
 struct dm_job_run {
     const char *body; /* the message */
     size_t len;
-    _Atomic pid_t pid; /* the child, once started (for dm_job_run_kill) */
-    char *output;      /* its stdout */
-    int status;        /* its waitpid status; -1 when it never ran */
+    const char *download_root; /* where the job's folder is made */
+    /* the child while it runs (for dm_job_run_kill); 0 once it ended */
+    _Atomic pid_t pid;
+    char *output; /* its stdout */
+    int status;   /* its waitpid status; -1 when it never ran */
 };
 
 /* Run the job to its end (blocking). */

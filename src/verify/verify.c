@@ -549,35 +549,6 @@ void dm_verify_table_data(const struct dm_cat_table *t,
 
 /* ---- whole files -------------------------------------------------------- */
 
-enum dm_code dm_verify_parser(struct dm_engine *e, struct dm_engine **own,
-                              struct dm_ast **ast, struct dm_error *err)
-{
-    char rel[8][DM_RELEASE_MAX];
-    *own = NULL;
-    if (dm_ast_release_ok(dm_engine_release(e)))
-        return dm_ast_open(e, ast, err);
-    size_t n = dm_engines_installed(rel, 8);
-    for (size_t i = 0; i < n; i++) {
-        if (!dm_ast_release_ok(rel[i]))
-            continue;
-        enum dm_code rc = dm_engine_start(rel[i], own, err);
-        if (!rc)
-            rc = dm_engine_open(*own, ":memory:", 0, NULL, 0, err);
-        if (!rc)
-            rc = dm_catalog_seal(*own, true, err);
-        if (!rc)
-            rc = dm_ast_open(*own, ast, err);
-        if (rc) {
-            dm_engine_stop(*own);
-            *own = NULL;
-        }
-        return rc;
-    }
-    return dm_fail(err, DM_ERR_ENGINE,
-                   "no installed DuckDB release (0.8 or later) can parse the "
-                   "definitions to compare them");
-}
-
 /* Start the engine that opens path and open it read-only (a 0.6-0.8 file
  * with a WAL: a replayed copy of it, in source). */
 static enum dm_code open_side(const char *path, bool ignore_wal, bool seal,
@@ -608,7 +579,7 @@ enum dm_code dm_verify_files(const char *src, const char *dst,
                              const struct dm_verify_opts *o,
                              struct dm_report *r, struct dm_error *err)
 {
-    struct dm_engine *es = NULL, *ed = NULL, *own = NULL;
+    struct dm_engine *es = NULL, *ed = NULL;
     struct dm_rows *bs = NULL, *bd = NULL;
     struct dm_ast *ast = NULL;
     struct dm_catalog cs, cd;
@@ -643,7 +614,7 @@ enum dm_code dm_verify_files(const char *src, const char *dst,
         rc = dm_catalog_read(ed, bd, &cd, err);
     have_cd = !rc;
     if (!rc)
-        rc = dm_verify_parser(ed, &own, &ast, err);
+        rc = dm_ast_open(ed, &ast, err);
     if (rc)
         goto out;
     dm_verify_catalog(ast, &cs, &cd, o, r);
@@ -668,7 +639,6 @@ enum dm_code dm_verify_files(const char *src, const char *dst,
         rc = dm_verify_computed(es, ed, &cs, &cd, o, r, err);
 out:
     dm_ast_close(ast);
-    dm_engine_stop(own);
     if (have_cd)
         dm_catalog_release(&cd);
     if (have_cs)

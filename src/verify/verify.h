@@ -85,9 +85,4 @@ enum dm_code dm_verify_files(const char *src, const char *dst,
 enum dm_code dm_verify_readable(const char *path, bool ignore_wal,
                                 struct dm_report *r, struct dm_error *err);
 
-/* A parser for comparing: release's engine when it has one (0.8+), else
- * the newest installed release's, in a worker of its own (*own). */
-enum dm_code dm_verify_parser(struct dm_engine *e, struct dm_engine **own,
-                              struct dm_ast **ast, struct dm_error *err);
-
 #endif
