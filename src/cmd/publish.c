@@ -6,6 +6,13 @@
  * the big queue by size. Every publish is confirmed by the broker; one
  * that is not is retried on a new connection, and the command fails
  * loudly if it never is. Each queued file gets a ledger row.
+ *
+ * What the goal table and the listings give is checked before it becomes
+ * a message: a tracker or site that is NULL, empty, '.', '..', holds a
+ * '/' or a control character, or is not UTF-8, skips its row; a file
+ * whose name is not UTF-8 (a message is JSON) or makes a key the
+ * consumer would refuse is skipped. Each is said, the others are
+ * published, and the exit status is 1.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -26,6 +33,7 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "util/text.h"
 
 #define DEFAULT_GOAL_QUERY                                                     \
     "SELECT tracker_id::text, site_id::text FROM goal ORDER BY tracker_id"
@@ -78,6 +86,7 @@ struct publisher {
     struct dm_rabbit *rabbit;
     struct dm_ledger *ledger;
     unsigned long published, small, bigs;
+    unsigned long bad_rows, bad_files; /* skipped, each said */
 };
 
 struct tracker_ctx {
@@ -128,6 +137,35 @@ static enum dm_code publish_confirmed(struct publisher *p, const char *queue,
     return rc;
 }
 
+/* Skip one listed file, saying why; the others go on. */
+static int skip_file(struct tracker_ctx *t, const char *key, const char *why)
+{
+    t->p->bad_files++;
+    dm_warn("publish", "tracker %s: %s: skipped: %s", t->tracker, key, why);
+    return 0;
+}
+
+/* Why a goal-table value cannot be one path segment of a key; NULL when
+ * it can be. */
+static const char *segment_problem(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return "NULL";
+    const char *v = PQgetvalue(res, row, col);
+    if (!*v)
+        return "empty";
+    if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+        return "'.' or '..'";
+    if (strchr(v, '/'))
+        return "more than one path segment (a '/')";
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return "holding a control character";
+    if (!dm_utf8_valid(v))
+        return "not UTF-8";
+    return NULL;
+}
+
 static int on_file(const struct dm_object *o, void *ud)
 {
     struct tracker_ctx *t = ud;
@@ -136,6 +174,12 @@ static int on_file(const struct dm_object *o, void *ud)
     size_t n = strlen(file);
     if (n < 7 || strcmp(file + n - 7, ".duckdb") != 0)
         return 0; /* *.duckdb and *.new.duckdb only */
+    if (o->problem)
+        return skip_file(t, o->key, o->problem);
+    if (!dm_utf8_valid(o->key))
+        return skip_file(t, o->key,
+                         "the name is not UTF-8, and a message (JSON) cannot "
+                         "carry it");
     struct dm_job_spec job = {p->from, p->to, NULL, NULL,
                               NULL,    NULL,  NULL, NULL};
     job.src_bucket = p->from == DM_DS_S3 ? (char *)p->src_bucket : NULL;
@@ -146,6 +190,14 @@ static int on_file(const struct dm_object *o, void *ud)
                         ? dm_fmt("%s/%s/%s", t->site, t->tracker, file)
                         : dm_fmt("%s/%s", t->tracker, file);
     job.dst_key = dst_key;
+    /* the consumer's own rules for keys, here, so that it is not the
+     * consumer that finds a newline or a '..' */
+    struct dm_error kerr = DM_ERROR_INIT;
+    if (dst_key && (dm_key_check(o->key, strlen(o->key), &kerr) ||
+                    dm_key_check(dst_key, strlen(dst_key), &kerr))) {
+        free(dst_key);
+        return skip_file(t, o->key, kerr.msg);
+    }
     char *body = dst_key ? dm_job_format(&job) : NULL;
     char *src_uri = dm_job_source_uri(&job), *dst_uri = dm_job_dest_uri(&job);
     char id[65];
@@ -273,6 +325,7 @@ int cmd_publish(int argc, char **argv)
     const char *goal = dm_env_or("GOAL_QUERY", DEFAULT_GOAL_QUERY);
     struct dm_store *src = NULL;
     PGresult *res = NULL;
+    enum dm_code return_code = DM_OK; /* 1 when something was skipped */
 
     rc = dm_secrets_new(&p.secrets, &err);
     if (!rc && raw) {
@@ -307,6 +360,20 @@ int cmd_publish(int argc, char **argv)
     for (int i = 0; !rc && i < PQntuples(res); i++) {
         const char *tracker = PQgetvalue(res, i, 0);
         const char *site = PQgetvalue(res, i, 1);
+        const char *why = segment_problem(res, i, 0), *what = "tracker";
+        if (!why && p.to == DM_DS_S3) { /* the site is in S3 keys only */
+            why = segment_problem(res, i, 1);
+            what = "site";
+        }
+        if (why) {
+            p.bad_rows++;
+            dm_warn("publish",
+                    "GOAL_QUERY row %d (tracker '%s', site '%s'): the %s is "
+                    "%s; skipped",
+                    i + 1, PQgetisnull(res, i, 0) ? "NULL" : tracker,
+                    PQgetisnull(res, i, 1) ? "NULL" : site, what, why);
+            continue;
+        }
         char *prefix = p.from == DM_DS_S3
                            ? dm_fmt("tracker-migration/%s/", tracker)
                            : dm_fmt("%s/", tracker);
@@ -325,13 +392,23 @@ int cmd_publish(int argc, char **argv)
                 "duckmig: publish: %lu messages (%lu to %s, %lu to %s)%s\n",
                 p.published, p.small, p.queue_small, p.bigs, p.queue_big,
                 p.dry_run ? " (dry run: nothing queued)" : "");
+    if (!rc && (p.bad_rows || p.bad_files)) {
+        fprintf(stderr,
+                "duckmig: publish: skipped %lu goal rows and %lu files, each "
+                "named above\n",
+                p.bad_rows, p.bad_files);
+        return_code = DM_ERR_GENERIC;
+    }
 out:
-    if (rc)
-        fprintf(stderr, "duckmig: publish: %s\n", err.msg);
+    if (rc) {
+        fputs("duckmig: publish: ", stderr);
+        dm_fputs_escaped(err.msg, stderr);
+        fputc('\n', stderr);
+    }
     PQclear(res);
     dm_store_close(src);
     dm_rabbit_close(p.rabbit);
     dm_ledger_close(p.ledger);
     dm_secrets_free(p.secrets);
-    return rc;
+    return rc ? rc : return_code;
 }
