@@ -18,6 +18,8 @@
 #include "cmd/cmd.h"
 #include "store/store.h"
 #include "util/str.h"
+#include "util/text.h"
+#include "util/tmpdir.h"
 
 const char cmd_cp_usage[] =
     "usage: duckmig cp [--json] SRC DST\n"
@@ -43,7 +45,12 @@ const char cmd_ls_usage[] =
     "\n"
     "List the files under LOCATION (s3://bucket/prefix, efs:prefix, or a\n"
     "local folder), in key order: size and key, one per line; --json gives\n"
-    "one object per line with key, size and etag.\n";
+    "one object per line with key, size and etag.\n"
+    "\n"
+    "Control characters in keys are shown as \\n, \\t or \\xNN. In JSON, a\n"
+    "key that is not UTF-8 has U+FFFD for its bad bytes, \"invalid_utf8\":\n"
+    "true and \"key_escaped\" (the \\xNN form). What the store will not\n"
+    "serve (a symlink out of the root, a FIFO) is named on stderr.\n";
 
 /* A progress line on a terminal for transfers worth watching. */
 struct progress_view {
@@ -124,7 +131,8 @@ static enum dm_code copy(const struct dm_location *src,
                          struct dm_error *err)
 {
     struct dm_store *from = NULL, *to = NULL;
-    char *tmp = NULL;
+    char *tmp = NULL, *tmpdir = NULL;
+    int tmplock = -1;
     enum dm_code rc = DM_OK;
     if (src->kind != DM_LOC_PATH) {
         rc = dm_location_store(src, false, &from, err);
@@ -156,10 +164,15 @@ static enum dm_code copy(const struct dm_location *src,
     } else if (!to) {
         rc = from->ops->get(from, src->key, dst_key, result, progress, err);
     } else {
-        /* store to store crosses a local temporary file */
-        const char *dir = getenv("TMPDIR");
-        tmp = dm_fmt("%s/duckmig-cp-%ld", dir && *dir ? dir : "/tmp",
-                     (long)getpid());
+        /* store to store crosses a local temporary file, in a folder of
+         * its own: a cp killed mid-way leaves it unlocked, and the next
+         * cp removes it */
+        const char *parent = dm_env_or("TMPDIR", "/tmp");
+        dm_tmpdir_sweep(parent, "duckmig-cp-");
+        rc = dm_tmpdir_create(parent, "duckmig-cp-", &tmpdir, &tmplock, err);
+        if (rc)
+            goto out;
+        tmp = dm_fmt("%s/%s", tmpdir, dm_base_name(src->key));
         if (!tmp) {
             rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
             goto out;
@@ -173,8 +186,8 @@ static enum dm_code copy(const struct dm_location *src,
         }
     }
 out:
-    if (tmp)
-        unlink(tmp);
+    dm_tmpdir_remove(tmpdir, tmplock);
+    free(tmpdir);
     free(tmp);
     dm_store_close(to);
     dm_store_close(from);
@@ -216,22 +229,34 @@ int cmd_cp(int argc, char **argv)
     rc = copy(&src, &dst, dst_key, &result, &progress, &err);
     progress_stop(&view);
     if (!rc && json) {
-        json_t *o = json_pack("{s:s, s:s, s:I, s:s?}", "src", argv[optind],
-                              "dst", argv[optind + 1], "size",
-                              (json_int_t)result.size, "etag", result.etag);
+        json_t *o = json_object();
+        dm_json_set_name(o, "src", argv[optind]);
+        dm_json_set_name(o, "dst", argv[optind + 1]);
+        json_object_set_new(o, "size", json_integer((json_int_t)result.size));
+        if (result.etag)
+            json_object_set_new(o, "etag", dm_json_text(result.etag, NULL));
         char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (s)
             printf("%s\n", s);
         free(s);
         json_decref(o);
     } else if (!rc) {
-        printf("%s -> %s: %llu bytes%s%s\n", argv[optind], argv[optind + 1],
-               (unsigned long long)result.size, result.etag ? ", ETag " : "",
-               result.etag ? result.etag : "");
+        dm_fputs_escaped(argv[optind], stdout);
+        fputs(" -> ", stdout);
+        dm_fputs_escaped(argv[optind + 1], stdout);
+        printf(": %llu bytes", (unsigned long long)result.size);
+        if (result.etag) {
+            fputs(", ETag ", stdout);
+            dm_fputs_escaped(result.etag, stdout);
+        }
+        fputc('\n', stdout);
     }
 out:
-    if (rc)
-        fprintf(stderr, "duckmig: cp: %s\n", err.msg);
+    if (rc) {
+        fputs("duckmig: cp: ", stderr);
+        dm_fputs_escaped(err.msg, stderr);
+        fputc('\n', stderr);
+    }
     dm_object_release(&result);
     free(dst_key);
     if (have_dst) {
@@ -249,14 +274,32 @@ struct ls_state {
 static int print_object(const struct dm_object *o, void *ud)
 {
     struct ls_state *st = ud;
-    st->count++;
-    if (!st->json) {
-        printf("%12llu  %s\n", (unsigned long long)o->size, o->key);
+    if (o->problem) {
+        /* not a file the store serves: said, not listed */
+        fputs("duckmig: ls: skipped ", stderr);
+        dm_fputs_escaped(o->key, stderr);
+        fprintf(stderr, ": %s\n", o->problem);
         return 0;
     }
-    json_t *j = json_pack("{s:s, s:I, s:s?}", "key", o->key, "size",
-                          (json_int_t)o->size, "etag", o->etag);
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    st->count++;
+    if (!st->json) {
+        /* a key is anybody's text: escaped, so that it cannot drive the
+         * terminal */
+        printf("%12llu  ", (unsigned long long)o->size);
+        dm_fputs_escaped(o->key, stdout);
+        fputc('\n', stdout);
+        return 0;
+    }
+    /* a key that is not UTF-8 is listed with U+FFFD, marked, and its
+     * escaped form ("key_escaped"); jansson would refuse it whole */
+    json_t *j = json_object();
+    if (!j)
+        return 1;
+    dm_json_set_name(j, "key", o->key);
+    json_object_set_new(j, "size", json_integer((json_int_t)o->size));
+    if (o->etag)
+        json_object_set_new(j, "etag", dm_json_text(o->etag, NULL));
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (s)
         printf("%s\n", s);
     free(s);
@@ -293,7 +336,10 @@ int cmd_ls(int argc, char **argv)
     dm_store_close(store);
     dm_location_release(&loc);
 out:
-    if (rc)
-        fprintf(stderr, "duckmig: ls: %s\n", err.msg);
+    if (rc) {
+        fputs("duckmig: ls: ", stderr);
+        dm_fputs_escaped(err.msg, stderr);
+        fputc('\n', stderr);
+    }
     return rc;
 }

@@ -15,6 +15,7 @@
 #include "queue/rabbit.h"
 #include "secrets/secrets.h"
 #include "util/str.h"
+#include "util/text.h"
 
 const char cmd_dlq_usage[] =
     "usage: duckmig dlq list [--json] [--queue Q]\n"
@@ -91,10 +92,25 @@ int cmd_dlq(int argc, char **argv)
         seen++;
         const char *id = d.message_id ? d.message_id : "";
         if (list && json) {
-            json_t *o = json_pack("{s:s, s:s?, s:s?, s:i, s:o?}", "id", id,
-                                  "queue", d.from_queue, "reason", d.reason,
-                                  "attempts", d.attempts, "message",
-                                  json_loadb(d.body, d.len, 0, NULL));
+            /* headers and bodies are anybody's bytes: what is not UTF-8
+             * is replaced, so that no entry is lost */
+            json_t *o = json_object();
+            json_object_set_new(o, "id", dm_json_text(id, NULL));
+            if (d.from_queue)
+                json_object_set_new(o, "queue",
+                                    dm_json_text(d.from_queue, NULL));
+            if (d.reason)
+                dm_json_set_name(o, "reason", d.reason);
+            json_object_set_new(o, "attempts", json_integer(d.attempts));
+            json_t *m = json_loadb(d.body, d.len, 0, NULL);
+            if (m) {
+                json_object_set_new(o, "message", m);
+            } else {
+                char *raw = strndup(d.body, d.len);
+                if (raw)
+                    dm_json_set_name(o, "body", raw);
+                free(raw);
+            }
             char *s =
                 o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
             if (s)
@@ -102,9 +118,16 @@ int cmd_dlq(int argc, char **argv)
             free(s);
             json_decref(o);
         } else if (list) {
-            printf("%s  attempts %d  %s\n    %.*s\n", *id ? id : "(no id)",
-                   d.attempts, d.reason ? d.reason : "(no reason recorded)",
-                   (int)d.len, d.body);
+            /* escaped: a reason or a body must not drive the terminal */
+            char *body = strndup(d.body, d.len);
+            dm_fputs_escaped(*id ? id : "(no id)", stdout);
+            printf("  attempts %d  ", d.attempts);
+            dm_fputs_escaped(d.reason ? d.reason : "(no reason recorded)",
+                             stdout);
+            fputs("\n    ", stdout);
+            dm_fputs_escaped(body ? body : "(out of memory)", stdout);
+            fputc('\n', stdout);
+            free(body);
         } else {
             bool want = all;
             for (int i = optind; !want && i < argc; i++)
@@ -117,7 +140,11 @@ int cmd_dlq(int argc, char **argv)
                     rc = dm_rabbit_ack(r, d.tag, &err);
                 if (!rc) {
                     moved++;
-                    printf("requeued %s to %s\n", *id ? id : "(no id)", to);
+                    fputs("requeued ", stdout);
+                    dm_fputs_escaped(*id ? id : "(no id)", stdout);
+                    fputs(" to ", stdout);
+                    dm_fputs_escaped(to, stdout);
+                    fputc('\n', stdout);
                 }
             }
         }
@@ -128,8 +155,11 @@ int cmd_dlq(int argc, char **argv)
                 seen);
     else if (!rc && !json)
         fprintf(stderr, "duckmig: dlq: %lu messages in %s\n", seen, dead);
-    if (rc)
-        fprintf(stderr, "duckmig: dlq: %s\n", err.msg);
+    if (rc) {
+        fputs("duckmig: dlq: ", stderr);
+        dm_fputs_escaped(err.msg, stderr);
+        fputc('\n', stderr);
+    }
     dm_rabbit_close(r); /* what was not requeued returns to Q.dead */
     dm_secrets_free(secrets);
     free(dead);

@@ -15,6 +15,7 @@
 #include "engine/registry.h"
 #include "header/header.h"
 #include "util/error.h"
+#include "util/text.h"
 
 const char cmd_inspect_usage[] =
     "usage: duckmig inspect [--json] FILE...\n"
@@ -55,7 +56,9 @@ static int print_json(const struct file_report *f)
     json_t *o = json_object();
     if (!o)
         return DM_ERR_NOMEM;
-    json_object_set_new(o, "path", json_string(f->path));
+    /* a path that is not UTF-8 is shown with U+FFFD and marked; jansson
+     * would refuse it, and the object would lose it */
+    dm_json_set_name(o, "path", f->path);
     json_object_set_new(o, "size", json_integer((json_int_t)f->size));
     json_object_set_new(o, "storage_version",
                         json_integer((json_int_t)h->storage_version));
@@ -102,7 +105,8 @@ static int print_json(const struct file_report *f)
 static void print_human(const struct file_report *f)
 {
     const struct dm_header_info *h = &f->info;
-    printf("%s\n", f->path);
+    dm_fputs_escaped(f->path, stdout);
+    fputc('\n', stdout);
     printf("  storage version  %llu", (unsigned long long)h->storage_version);
     const char *const *r = dm_storage_releases(h->storage_version);
     if (r) {
@@ -138,10 +142,11 @@ static void print_human(const struct file_report *f)
     }
     printf("  checksums        %s\n",
            dm_header_checksums_ok(h) ? "ok" : "MISMATCH");
-    if (f->wal)
-        printf("  wal              %s.wal (%llu bytes)\n", f->path,
-               (unsigned long long)f->wal_size);
-    else
+    if (f->wal) {
+        fputs("  wal              ", stdout);
+        dm_fputs_escaped(f->path, stdout);
+        printf(".wal (%llu bytes)\n", (unsigned long long)f->wal_size);
+    } else
         printf("  wal              none\n");
     if (f->has_engine)
         printf("  engine           %s\n", f->engine);
@@ -163,7 +168,9 @@ static int inspect_one(const char *path, bool json)
     f.path = path;
     enum dm_code rc = dm_header_read_file(path, &f.info, &f.size, &err);
     if (rc) {
-        fprintf(stderr, "duckmig: inspect: %s\n", err.msg);
+        fputs("duckmig: inspect: ", stderr);
+        dm_fputs_escaped(err.msg, stderr);
+        fputc('\n', stderr);
         return rc;
     }
     snprintf(walpath, sizeof(walpath), "%s.wal", path);
@@ -181,8 +188,9 @@ static int inspect_one(const char *path, bool json)
     if (rc)
         return rc;
     if (!dm_header_checksums_ok(&f.info)) {
-        fprintf(stderr, "duckmig: inspect: %s: header checksum mismatch\n",
-                path);
+        fputs("duckmig: inspect: ", stderr);
+        dm_fputs_escaped(path, stderr);
+        fputs(": header checksum mismatch\n", stderr);
         return DM_ERR_CHECKSUM;
     }
     return DM_OK;

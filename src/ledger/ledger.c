@@ -8,6 +8,7 @@
 
 #include "util/log.h"
 #include "util/str.h"
+#include "util/text.h"
 
 struct dm_ledger {
     PGconn *conn;
@@ -234,6 +235,10 @@ enum dm_code dm_ledger_finished(struct dm_ledger *l,
     snprintf(ds, sizeof(ds), "%llu", (unsigned long long)r->dst_size);
     snprintf(at, sizeof(at), "%d", r->attempts);
     snprintf(secs, sizeof(secs), "%.3f", r->seconds);
+    /* PostgreSQL refuses text that is not UTF-8, and an error message
+     * cut at its buffer's end may stop inside a sequence: the result
+     * would be lost for one broken byte */
+    char *error = r->error ? dm_utf8_lossy(r->error) : NULL;
     const char *p[13] = {r->source,
                          r->destination,
                          r->tracker,
@@ -244,7 +249,7 @@ enum dm_code dm_ledger_finished(struct dm_ledger *l,
                          ss,
                          r->dst_size ? ds : NULL,
                          at,
-                         r->error,
+                         error ? error : r->error,
                          r->verification,
                          secs};
     enum dm_code rc =
@@ -264,6 +269,7 @@ enum dm_code dm_ledger_finished(struct dm_ledger *l,
             "EXCLUDED.verification, seconds = EXCLUDED.seconds, finished_at = "
             "now(), updated_at = now()",
             13, p, "record result", err);
+    free(error);
     return rc;
 }
 
@@ -360,13 +366,19 @@ enum dm_code dm_ledger_report(struct dm_ledger *l, FILE *out, bool json,
             "pending: %lld, ETA unknown (nothing finished in the last hour)\n",
             pending);
     size_t i;
+    /* names and reasons come from files and servers: escaped */
     json_array_foreach(json_object_get(doc, "failures"), i, v)
-        fprintf(out, "  %s %s -> %s (attempts %d): %s\n",
-                json_string_value(json_object_get(v, "status")),
-                json_string_value(json_object_get(v, "source")),
-                json_string_value(json_object_get(v, "destination")),
-                (int)json_integer_value(json_object_get(v, "attempts")),
-                json_string_value(json_object_get(v, "error")));
+    {
+        fprintf(out, "  %s ", json_string_value(json_object_get(v, "status")));
+        dm_fputs_escaped(json_string_value(json_object_get(v, "source")), out);
+        fputs(" -> ", out);
+        dm_fputs_escaped(json_string_value(json_object_get(v, "destination")),
+                         out);
+        fprintf(out, " (attempts %d): ",
+                (int)json_integer_value(json_object_get(v, "attempts")));
+        dm_fputs_escaped(json_string_value(json_object_get(v, "error")), out);
+        fputc('\n', out);
+    }
 out:
     json_decref(counts);
     json_decref(failures);
