@@ -4,7 +4,10 @@
 # the goal table in all four directions, consumers migrate every file,
 # the ledger records it all; then the faults: poison messages, a consumer
 # killed with SIGKILL mid-migration, RabbitMQ restarted mid-run, SIGTERM
-# during a job, redelivery of finished work.
+# during a job, redelivery of finished work; a job killed mid-way (stop
+# timeout, broker restart) leaves no folder in BATCH_DOWNLOAD, and one of
+# a killed consumer is removed by the next; a FIFO, a destination that
+# is its own source, goal rows and file names publish must not take.
 . "$(dirname "$0")/../lib.sh"
 cd "$TMP"
 
@@ -195,16 +198,20 @@ rm -f "efs-dst/$big_key"
 echo "$big_msg" | "$DUCKMIG" publish --raw migrate_duckdb_release_big 2>/dev/null
 consumer k1 migrate_duckdb_release_big; k1=$cpid
 wait_ledger "status = 'running' AND $big_row" 1 60
+for i in $(seq 100); do compgen -G "batch_download/job-*" >/dev/null && break; sleep 0.05; done
 kill -9 "$k1"
 wait "$k1" 2>/dev/null
 sleep 0.5
-is "$(pgrep -f '__job' | wc -l)" 0 "SIGKILL of a consumer takes its job process with it"
+is "$(pgrep -f "__job $TMP/" | wc -l)" 0 "SIGKILL of a consumer takes its job process with it"
 [ ! -e "efs-dst/$big_key" ]; ok $? "... and leaves no destination"
+like "$(ls -A batch_download)" "job-*" "... but its job's folder, which nobody holds any more"
 consumer k2 migrate_duckdb_release_big; k2=$cpid
 wait_ledger "status = 'migrated' AND $big_row" 1 120
 ok $? "... the message came back and another consumer finished it"
 check_dst "efs-dst/$big_key" "src/$big_key"
 ok $? "... and the destination is whole and verified"
+is "$(ls -A batch_download)" "" "... and the consumer that started removed the dead one's folder"
+like "$(cat k2.log)" "*removing $TMP/batch_download/job-*left by a duckmig that stopped*" "... saying so"
 
 # SIGTERM during a job: back on the queue within the stop timeout, exit 0
 kill "$k2"
@@ -221,6 +228,7 @@ is "$?" 0 "SIGTERM during a job: exit 0"
 ok "$([ $(($(date +%s) - t0)) -le 10 ] && echo 0 || echo 1)" "... within the stop timeout"
 like "$(cat k3.log)" "*back to the queue*" "... the job was put back on the queue"
 is "$(depth migrate_duckdb_release_big)" 1 "... where it waits"
+is "$(ls -A batch_download)" "" "... and the killed job's folder is gone"
 
 # RabbitMQ restarted: the waiting message survives; consumers reconnect
 psql -c "UPDATE duckmig_ledger SET status = 'queued' WHERE $big_row"
@@ -265,5 +273,62 @@ like "$(QUEUE_NAME=migrate_duckdb_release_big "$DUCKMIG" dlq list 2>/dev/null)" 
 kill "$k6"
 wait "$k6"
 is "$?" 0 "an idle consumer exits 0 on SIGTERM"
+
+# the broker restarted while a job runs: the consumer kills the job and
+# removes its folder; the message comes back and migrates
+psql -c "UPDATE duckmig_ledger SET attempts = 0, status = 'queued' WHERE $big_row"
+rm -f "efs-dst/$big_key"
+echo "$big_msg" | "$DUCKMIG" publish --raw migrate_duckdb_release_big 2>/dev/null
+consumer k7 migrate_duckdb_release_big; k7=$cpid
+wait_ledger "status = 'running' AND $big_row" 1 60
+for i in $(seq 100); do compgen -G "batch_download/job-*/in-*" >/dev/null && break; sleep 0.05; done
+stop_rabbit
+for i in $(seq 100); do grep -q 'connection lost during the job' k7.log && break; sleep 0.1; done
+sleep 0.5
+is "$(ls -A batch_download)/$(pgrep -f "__job $TMP/" | wc -l)" "/0" \
+   "broker gone mid-job: the job is killed and its folder removed"
+start_rabbit "$TMP/rmq" "$RABBIT_PORT" || exit 1
+wait_ledger "status = 'migrated' AND $big_row" 1 120
+ok $? "... after the restart the message comes back and migrates"
+check_dst "efs-dst/$big_key" "src/$big_key"
+ok $? "... whole and verified"
+is "$(ls -A batch_download)" "" "... leaving no folder"
+kill "$k7"
+wait "$k7" 2>/dev/null
+
+# what a consumer refuses without hanging or writing: a FIFO named like a
+# database, a destination that is its own source; reasons with escape
+# sequences are shown escaped
+mkfifo efs-src/9324670152232788/Fifo.duckdb
+cp src/9324670152232788/VolumeCases-9324670152232788.duckdb efs-src/same.duckdb
+same_sum=$(sha256sum efs-src/same.duckdb | cut -d' ' -f1)
+printf '%s\n' '{"source_datastore":"efs","destination_datastore":"efs","key":"9324670152232788/Fifo.duckdb"}' \
+    '{"source_datastore":"efs","destination_datastore":"efs","key":"same.duckdb"}' \
+    '{"source_datastore":"efs","destination_datastore":"efs","key":"esc\u001b]0;owned\u0007.duckdb"}' |
+    "$DUCKMIG" publish --raw refusals 2>/dev/null
+run timeout 60 env QUEUE_NAME=refusals MIGRATE_DST="$MIGRATE_SRC" "$DUCKMIG" consume --max-messages 3
+is "$rc/$(depth refusals.dead)" "0/3" "a FIFO, a destination that is its source, a bad key: dead-lettered, no hang"
+is "$(sha256sum efs-src/same.duckdb | cut -d' ' -f1)" "$same_sum" "... the source that was its own destination untouched"
+run env QUEUE_NAME=refusals "$DUCKMIG" dlq list
+like "$out" "*Fifo.duckdb*is not a file*is the source itself*" "... each with its reason"
+[[ "$out$err" != *$'\e'* && "$out" == *'esc\x1b]0;owned\x07'* ]]; ok $? "dlq list shows an escape sequence escaped"
+is "$(ls -A batch_download)" "" "... and no folder is left"
+rm efs-src/9324670152232788/Fifo.duckdb efs-src/same.duckdb
+
+# publish takes what the goal table and the listings give with care: a
+# bad row or a bad name is skipped and said, the others published
+goal="SELECT * FROM (VALUES (NULL, '1'), ('', '2'), ('..', '3'), ('x/y', '4'), ('325929995912186', E'1\n2'), ('325929995912186', '12'), ('9324670152232788', '56')) v"
+run env GOAL_QUERY="$goal" "$DUCKMIG" publish --dry-run --from efs --to s3
+is "$rc/$(wc -l <<<"$out")" "1/5" "bad goal rows: exit 1, the 5 files of the good rows published"
+like "$err" "*row 1 *tracker is NULL*row 2 *tracker is empty*row 3 *tracker is '.' or '..'*row 4 *(a '/')*row 5 *site is holding a control character*" \
+   "... each bad row named with its reason"
+[[ "$err" != *$'1\n2'* ]]; ok $? "... a newline in a site shown escaped"
+cp src/325929995912186/VolumeCases-325929995912186.duckdb "efs-src/325929995912186/$(printf 'Bad\xff').duckdb"
+cp src/325929995912186/VolumeCases-325929995912186.duckdb "efs-src/325929995912186/$(printf 'Line\nBreak').duckdb"
+run env QUEUE_SMALL=names QUEUE_BIG=names_big "$DUCKMIG" publish --from efs --to efs
+is "$rc/$(depth names)/$(depth names_big)" "1/4/1" \
+   "file names that are not UTF-8 or hold a newline: skipped, every other file of every tracker queued"
+like "$err" '*Bad\\xff.duckdb: skipped*not UTF-8*Line\\nBreak.duckdb: skipped*control character*' "... each named, escaped"
+rm efs-src/325929995912186/Bad*.duckdb efs-src/325929995912186/Line*.duckdb
 
 done_testing
