@@ -109,9 +109,9 @@ static enum dm_code print_in_groups(struct dm_engine *e,
         goto out;
     if (got.ncols != nstored) {
         /* a bug of duckmig's, not a dead worker */
-        rc = dm_fail(err, DM_ERR_INTERNAL,
-                     "fingerprints of %zu columns, not %zu", got.ncols,
-                     nstored);
+        rc =
+            dm_fail(err, DM_ERR_INTERNAL,
+                    "fingerprints of %zu columns, not %zu", got.ncols, nstored);
         goto out;
     }
     *print = got;
