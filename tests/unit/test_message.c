@@ -111,11 +111,65 @@ static void refused(void **state)
     }
 }
 
+/* the two fields batch adds: a destination key for EFS to EFS, and the
+ * in-place form's backup suffix */
+static void batch_fields(void **state)
+{
+    (void)state;
+    char src[] = "run1/a.duckdb", dst[] = "out/a.duckdb", suffix[] = ".orig";
+    char bad[] = "bad\xff.duckdb";
+    struct dm_job_spec job;
+    memset(&job, 0, sizeof(job));
+    job.src = job.dst = DM_DS_EFS;
+    job.src_key = src;
+    job.dst_key = dst;
+    char *s = dm_job_format(&job);
+    assert_string_equal(s, "{\"source_datastore\":\"efs\",\"destination_"
+                           "datastore\":\"efs\",\"key\":\"run1/a.duckdb\","
+                           "\"dest_key\":\"out/a.duckdb\"}");
+    struct dm_job_spec back;
+    assert_int_equal(dm_job_parse(s, strlen(s), &back, NULL), DM_OK);
+    assert_string_equal(back.src_key, "run1/a.duckdb");
+    assert_string_equal(back.dst_key, "out/a.duckdb");
+    assert_null(back.backup_suffix);
+    dm_job_release(&back);
+    free(s);
+
+    job.dst_key = src;
+    job.backup_suffix = suffix;
+    s = dm_job_format(&job);
+    assert_string_equal(s, "{\"source_datastore\":\"efs\",\"destination_"
+                           "datastore\":\"efs\",\"key\":\"run1/a.duckdb\","
+                           "\"backup_suffix\":\".orig\"}");
+    assert_int_equal(dm_job_parse(s, strlen(s), &back, NULL), DM_OK);
+    assert_string_equal(back.dst_key, "run1/a.duckdb");
+    assert_string_equal(back.backup_suffix, ".orig");
+    dm_job_release(&back);
+    free(s);
+
+    /* a name that is not UTF-8 makes no message (its key would go
+     * missing) */
+    job.src_key = job.dst_key = bad;
+    assert_null(dm_job_format(&job));
+
+    const char *refused[] = {"",     "a/b", ".duckdb", ".bak.duckdb",
+                             ".wal", "x\n"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++)
+        assert_int_equal(dm_backup_suffix_check(refused[i], NULL),
+                         DM_ERR_USAGE);
+    assert_int_equal(dm_backup_suffix_check(".orig", NULL), DM_OK);
+    const char *msg = "{\"source_datastore\":\"efs\",\"destination_"
+                      "datastore\":\"efs\",\"key\":\"a.duckdb\","
+                      "\"backup_suffix\":\"x.duckdb\"}";
+    assert_int_equal(dm_job_parse(msg, strlen(msg), &back, NULL), DM_ERR_USAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(four_shapes),
         cmocka_unit_test(refused),
+        cmocka_unit_test(batch_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

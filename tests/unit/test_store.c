@@ -74,11 +74,66 @@ static void locations(void **state)
     }
 }
 
+/* batch's locations are folders of whole segments, checked like keys */
+static void folders(void **state)
+{
+    (void)state;
+    const struct {
+        const char *text, *prefix;
+        enum dm_code rc;
+    } cases[] = {
+        {"s3://bucket", "", DM_OK},
+        {"s3://bucket/", "", DM_OK},
+        {"s3://bucket/run1", "run1/", DM_OK},
+        {"s3://bucket/run1//", "run1/", DM_OK},
+        {"efs:a/b", "a/b/", DM_OK},
+        {"efs:", "", DM_OK},
+        {"efs:../x", NULL, DM_ERR_BAD_KEY},
+        {"efs:a//b", NULL, DM_ERR_BAD_KEY},
+        {"s3://bucket/a/./b", NULL, DM_ERR_BAD_KEY},
+        {"./any/../path", "", DM_OK},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct dm_location loc;
+        char *prefix = NULL;
+        assert_int_equal(dm_location_parse(cases[i].text, &loc, NULL), DM_OK);
+        assert_int_equal(dm_location_folder(&loc, &prefix, NULL), cases[i].rc);
+        if (cases[i].prefix)
+            assert_string_equal(prefix, cases[i].prefix);
+        free(prefix);
+        dm_location_release(&loc);
+    }
+    /* overlap is by whole folders */
+    assert_true(dm_folders_overlap("s3://b/run1/", "s3://b/run1/"));
+    assert_true(dm_folders_overlap("s3://b/run1/", "s3://b/run1/out/"));
+    assert_true(dm_folders_overlap("s3://b/", "s3://b/x/"));
+    assert_false(dm_folders_overlap("s3://b/run1/", "s3://b/run10/"));
+    assert_false(dm_folders_overlap("s3://b/run1/", "s3://c/run1/"));
+    assert_false(dm_folders_overlap("/t/a/", "/t/ab/"));
+
+    /* a path that does not exist yet resolves lexically below the part
+     * that does */
+    struct dm_location loc;
+    char *where = NULL;
+    assert_int_equal(
+        dm_location_parse("/no-such-dir-dm/x/../y/./z", &loc, NULL), DM_OK);
+    assert_int_equal(dm_location_resolve(&loc, true, &where, NULL), DM_OK);
+    assert_string_equal(where, "/no-such-dir-dm/y/z/");
+    free(where);
+    dm_location_release(&loc);
+    assert_int_equal(dm_location_parse("s3://bkt/p", &loc, NULL), DM_OK);
+    assert_int_equal(dm_location_resolve(&loc, true, &where, NULL), DM_OK);
+    assert_string_equal(where, "s3://bkt/p/");
+    free(where);
+    dm_location_release(&loc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(keys),
         cmocka_unit_test(locations),
+        cmocka_unit_test(folders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
