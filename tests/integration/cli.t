@@ -50,6 +50,15 @@ is "$out" "42" "sql: SQL from standard input"
 duckdb 0.7.1 seven.duckdb "CREATE TABLE t AS SELECT 7 AS i" >/dev/null
 run "$DUCKMIG" sql --no-header seven.duckdb "SELECT i FROM t" "SELECT version()"
 is "$out" "$(printf '7\nv0.7.1')" "sql: engine picked from the header (0.7.1)"
+# a file name that is not UTF-8, or holds an escape sequence: inspect
+# prints it escaped, and --json keeps the object (marked) instead of
+# printing nothing
+cp seven.duckdb "$(printf 'bad\xff\e[2J.duckdb')"
+run "$DUCKMIG" inspect --json "$(printf 'bad\xff\e[2J.duckdb')"
+is "$rc/$(jq -r '[.storage_version, .invalid_utf8, .path_escaped] | @tsv' <<<"$out")" \
+   "$(printf '0/43\ttrue\tbad\\\\xff\\\\x1b[2J.duckdb')" "inspect --json: a name that is not UTF-8 kept, marked, escaped"
+run "$DUCKMIG" inspect "$(printf 'bad\xff\e[2J.duckdb')"
+[[ "$out" != *$'\e'* && "$out" == *'bad\xff\x1b[2J.duckdb'* ]]; ok $? "inspect: the name shown escaped"
 run "$DUCKMIG" sql --read-only seven.duckdb "INSERT INTO t VALUES (8)"
 is "$rc" 11 "sql --read-only refuses writes (exit 11)"
 like "$err" "*read-only*" "read-only: DuckDB's message"
