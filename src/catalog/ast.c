@@ -9,7 +9,7 @@
 #include "catalog/catalog.h"
 #include "catalog/sqltext.h"
 #include "engine/registry.h"
-#include "header/header.h"
+#include "release/release.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -24,7 +24,7 @@ bool dm_ast_release_ok(const char *release)
 {
     int major, minor, patch;
     return dm_release_parse(release, &major, &minor, &patch) &&
-           (major > 0 || minor >= 8);
+           !dm_release_before(release, 0, 8);
 }
 
 /* ---- JSON that jansson can hold ---------------------------------------
@@ -658,14 +658,14 @@ static void meaning_visit(json_t *obj, void *ctx)
 unsigned dm_ast_keep_meaning(struct dm_ast *a, json_t *tree,
                              const char *from_release)
 {
-    int fmaj, fmin, fpat, tmaj, tmin, tpat;
-    if (!dm_release_parse(from_release, &fmaj, &fmin, &fpat) ||
-        !dm_release_parse(dm_engine_release(a->e), &tmaj, &tmin, &tpat))
+    const char *to = dm_engine_release(a->e);
+    int major, minor, patch;
+    if (!dm_release_parse(from_release, &major, &minor, &patch))
         return 0;
-    bool before_08 = fmaj == 0 && fmin < 8;
-    bool before_11 = fmaj == 0 || (fmaj == 1 && fmin < 1);
-    bool target_11 = tmaj > 1 || (tmaj == 1 && tmin >= 1);
-    struct meaning m = {a, before_08, before_08, before_11 && target_11, 0};
+    bool before_08 = dm_release_before(from_release, 0, 8);
+    bool zero =
+        dm_release_before(from_release, 1, 1) && !dm_release_before(to, 1, 1);
+    struct meaning m = {a, before_08, before_08, zero, 0};
     walk(tree, meaning_visit, &m);
     return m.changes;
 }

@@ -10,7 +10,7 @@
 
 #include "catalog/catalog_int.h"
 #include "catalog/sqltext.h"
-#include "header/header.h"
+#include "release/release.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -97,13 +97,11 @@ enum dm_code dm_catalog_builtin_macros(struct dm_engine *e,
 enum dm_code dm_catalog_seal(struct dm_engine *e, bool lock,
                              struct dm_error *err)
 {
-    int major = 0, minor = 0, patch = 0;
-    dm_release_parse(dm_engine_release(e), &major, &minor, &patch);
     enum dm_code rc =
         dm_engine_exec(e, "SET enable_external_access = false", err);
     /* lock_configuration is 0.8+; 0.8 also refuses SET search_path once
      * locked, which the writer needs to create objects in their schema */
-    if (!rc && lock && major >= 1)
+    if (!rc && lock && !dm_release_before(dm_engine_release(e), 1, 0))
         rc = dm_engine_exec(e, "SET lock_configuration = true", err);
     return rc;
 }
@@ -757,11 +755,9 @@ enum dm_code dm_catalog_read(struct dm_engine *e,
                              const struct dm_rows *builtin_macros,
                              struct dm_catalog *cat, struct dm_error *err)
 {
-    int major = 0, minor = 0, patch = 0;
     memset(cat, 0, sizeof(*cat));
     snprintf(cat->release, sizeof(cat->release), "%s", dm_engine_release(e));
-    dm_release_parse(cat->release, &major, &minor, &patch);
-    cat->legacy = major == 0 && minor < 9;
+    cat->legacy = dm_release_legacy(cat->release);
 
     enum dm_code rc = read_schemas(e, cat, err);
     if (!rc)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
-#include "header/header.h"
+#include "release/release.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -93,14 +93,14 @@ enum dm_code dm_source_prepare(const char *src, const char *release,
                                const char *parent, bool ignore_wal,
                                struct dm_source *s, struct dm_error *err)
 {
-    int major, minor, patch;
     enum dm_code rc = DM_OK;
     memset(s, 0, sizeof(*s));
     if (snprintf(s->path, sizeof(s->path), "%s", src) >= (int)sizeof(s->path))
         return dm_fail(err, DM_ERR_USAGE, "'%s' is too long", src);
+    int major, minor, patch;
     if (!dm_release_parse(release, &major, &minor, &patch) || !has_wal(src))
         return DM_OK;
-    bool legacy = major == 0 && minor < 9;
+    bool legacy = dm_release_legacy(release);
 
     if (!parent) {
         parent = getenv("TMPDIR");

@@ -43,21 +43,6 @@ const char *dm_engines_dir(void)
     return engines_dir;
 }
 
-enum dm_code dm_release_normalize(const char *spec, char out[DM_RELEASE_MAX],
-                                  struct dm_error *err)
-{
-    int a, b, c;
-    if (spec && strcmp(spec, "latest") == 0)
-        spec = DM_RELEASE_LATEST;
-    if (!dm_release_parse(spec, &a, &b, &c))
-        return dm_fail(err, DM_ERR_USAGE,
-                       "'%s' is not a DuckDB release (want e.g. 0.8.1, "
-                       "v0.8.1, duckdb0.8.1 or latest)",
-                       spec ? spec : "");
-    snprintf(out, DM_RELEASE_MAX, "%d.%d.%d", a, b, c);
-    return DM_OK;
-}
-
 enum dm_code dm_engine_library(const char *release, char *path, size_t n,
                                struct dm_error *err)
 {

@@ -13,23 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "release/release.h"
 #include "util/error.h"
-
-#define DM_RELEASE_MAX 24
-/* What `latest` means: the newest release duckmig is tested with. */
-#define DM_RELEASE_LATEST "1.5.6"
-/* The seed's default target (DUCKDB_MIGRATE_VERSION=duckdb0.8.1). */
-#define DM_RELEASE_SEED_DEFAULT "0.8.1"
 
 /* The engines folder in use (static storage). */
 const char *dm_engines_dir(void);
-
-/*
- * Normalize a release spelling ("duckdb0.8.1", "v0.8.1", "0.8.1",
- * "latest") into out ("0.8.1"). DM_ERR_USAGE for anything else.
- */
-enum dm_code dm_release_normalize(const char *spec, char out[DM_RELEASE_MAX],
-                                  struct dm_error *err);
 
 /* Path of release's libduckdb.so; DM_ERR_ENGINE if it is not installed. */
 enum dm_code dm_engine_library(const char *release, char *path, size_t n,

@@ -22,14 +22,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "release/release.h"
 #include "util/error.h"
 
 #define DM_HEADER_BLOCK 4096
 #define DM_HEADER_SIZE  (3 * DM_HEADER_BLOCK)
 /* Main header value from 2.0 on; the real version is in the db header. */
-#define DM_STORAGE_MARKER_2_0 999
-/* First storage version that 1.x engines open; also the 0.9 format. */
-#define DM_STORAGE_V0_9             64
+#define DM_STORAGE_MARKER_2_0       999
 #define DM_DEFAULT_BLOCK_ALLOC_SIZE 262144u
 
 struct dm_db_header {
@@ -77,31 +76,5 @@ enum dm_code dm_header_read_file(const char *path, struct dm_header_info *out,
 
 /* DuckDB's block checksum: 5381 xor-folded with each u64 word * C. */
 uint64_t dm_header_checksum(const uint8_t *buf, size_t len);
-
-/*
- * The releases that write storage version v, NULL-terminated, or NULL when
- * v is not a known version.
- */
-const char *const *dm_storage_releases(uint64_t v);
-
-/* Map a 1.2+ serialization (compat) version to the storage version. */
-uint64_t dm_storage_from_serialization(uint64_t ser);
-
-/*
- * Parse "0.8.1", "v0.8.1" or "duckdb0.8.1" into major/minor/patch.
- * Returns false for anything else.
- */
-bool dm_release_parse(const char *s, int *major, int *minor, int *patch);
-
-/*
- * The storage versions release r reads: [*lo, *hi]. Before 0.10 a release
- * reads only its own version. Returns false for an unknown release.
- */
-bool dm_release_storage_range(const char *release, uint64_t *lo, uint64_t *hi);
-
-bool dm_release_can_read(const char *release, uint64_t storage_version);
-
-/* Compare two release strings; <0, 0, >0 like strcmp. */
-int dm_release_cmp(const char *a, const char *b);
 
 #endif

@@ -33,40 +33,6 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-enum dm_code dm_target_storage(const char *release, const char *opt,
-                               uint64_t *storage, struct dm_error *err)
-{
-    uint64_t lo, hi;
-    int major, minor, patch;
-    if (!dm_release_storage_range(release, &lo, &hi) ||
-        !dm_release_parse(release, &major, &minor, &patch))
-        return dm_fail(err, DM_ERR_USAGE, "DuckDB %s is not a known release",
-                       release);
-    if (lo == hi) { /* before 0.9: one format */
-        if (opt)
-            return dm_fail(err, DM_ERR_USAGE,
-                           "--storage-version needs a 1.x target, not %s",
-                           release);
-        *storage = lo;
-        return DM_OK;
-    }
-    if (!opt) { /* what 1.2-1.5 write by default */
-        *storage = DM_STORAGE_V0_9;
-        return DM_OK;
-    }
-    int a, b, c;
-    if (!dm_release_parse(opt, &a, &b, &c) || a != 1 || b > 5 || c != 0)
-        return dm_fail(err, DM_ERR_USAGE,
-                       "--storage-version takes v1.0.0 ... v1.5.0, not '%s'",
-                       opt);
-    uint64_t v = b <= 1 ? DM_STORAGE_V0_9 : 63 + (uint64_t)b;
-    if (v > hi)
-        return dm_fail(err, DM_ERR_USAGE, "DuckDB %s cannot write %s", release,
-                       opt);
-    *storage = v;
-    return DM_OK;
-}
-
 /*
  * Open (or create) path in the target's engine w with the writer's
  * settings: the storage version asked for, a memory limit when

@@ -62,11 +62,4 @@ struct dm_migrate_result {
 enum dm_code dm_migrate(const struct dm_migrate_opts *o,
                         struct dm_migrate_result *res, struct dm_error *err);
 
-/*
- * The storage version a target writes: release + --storage-version.
- * DM_ERR_USAGE for a combination that does not exist.
- */
-enum dm_code dm_target_storage(const char *release, const char *storage_opt,
-                               uint64_t *storage, struct dm_error *err);
-
 #endif
