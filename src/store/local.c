@@ -370,7 +370,8 @@ static enum dm_code local_list(struct dm_store *s, const char *prefix,
     rc = walk(ls, start, rel, prefix, &list, err);
     if (rc)
         goto out;
-    qsort(list.items, list.n, sizeof(*list.items), cmp_object);
+    if (list.n) /* qsort's array may not be NULL, even empty (UBSan) */
+        qsort(list.items, list.n, sizeof(*list.items), cmp_object);
     for (size_t i = 0; i < list.n; i++)
         if (fn(&list.items[i], ud))
             break;
