@@ -835,6 +835,7 @@ void dm_catalog_release(struct dm_catalog *cat)
         free(t->kind);
         free(t->type_sql);
         free(t->type_key);
+        free(t->problem);
     }
     free(cat->types);
     for (size_t i = 0; i < cat->nsequences; i++) {

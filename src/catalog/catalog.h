@@ -65,6 +65,7 @@ struct dm_cat_type {
     char **labels;
     char *type_sql; /* an alias: the type it stands for, in DDL */
     char *type_key; /* an alias: comparable across releases */
+    char *problem;  /* why it cannot be built; NULL when it can */
 };
 
 struct dm_cat_sequence {

@@ -533,14 +533,24 @@ enum dm_code cat_read_types(struct dm_engine *e, struct dm_catalog *cat,
             rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
             break;
         }
-        rc = cat_query(e, &labels, err,
+        struct dm_error lerr = DM_ERROR_INIT;
+        rc = cat_query(e, &labels, &lerr,
                        "SELECT CAST(unnest(enum_range(CAST(NULL AS %s))) AS "
                        "VARCHAR)",
                        ref);
         free(ref);
         type_ref_done(e, cat);
-        if (rc)
+        if (rc == DM_ERR_SQL) {
+            /* 0.6-0.8 name a type through the search path, which they
+             * cannot set to a schema whose name holds a '"' */
+            cat_problem(&t->problem, "its labels cannot be read: %s", lerr.msg);
+            rc = DM_OK;
+            continue;
+        }
+        if (rc) {
+            dm_fail(err, rc, "%s", lerr.msg);
             break;
+        }
         t->labels = calloc(labels->nrows ? labels->nrows : 1, sizeof(char *));
         for (size_t k = 0; t->labels && k < labels->nrows; k++)
             t->labels[t->nlabels++] = cat_dup(dm_rows_get(labels, k, 0));

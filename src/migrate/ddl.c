@@ -28,6 +28,8 @@ enum dm_code dm_ddl_type(const struct dm_cat_type *t, char **sql,
     struct dm_sbuf b = DM_SBUF_INIT;
     bool is_enum = t->kind && strcmp(t->kind, "ENUM") == 0;
     *sql = NULL;
+    if (t->problem)
+        return dm_fail(err, DM_ERR_UNSUPPORTED, "%s", t->problem);
     if (!is_enum && !t->type_sql)
         return dm_fail(err, DM_ERR_UNSUPPORTED,
                        "the type it stands for cannot be read");

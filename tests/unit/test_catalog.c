@@ -202,8 +202,9 @@ static void types(void **state)
     char *labels[] = {sad, its};
     struct dm_cat_type ty[2];
     memset(ty, 0, sizeof(ty));
-    ty[0] = (struct dm_cat_type){smain, mood, kind, 2, labels, NULL, NULL};
-    ty[1] = (struct dm_cat_type){ss, years, kind, 2, labels, NULL, NULL};
+    ty[0] =
+        (struct dm_cat_type){smain, mood, kind, 2, labels, NULL, NULL, NULL};
+    ty[1] = (struct dm_cat_type){ss, years, kind, 2, labels, NULL, NULL, NULL};
     struct dm_catalog cat;
     memset(&cat, 0, sizeof(cat));
     cat.types = ty;
