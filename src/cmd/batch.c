@@ -63,9 +63,9 @@ const char cmd_batch_usage[] =
     "migrate files where they are, use --in-place: each original is kept,\n"
     "byte for byte, beside its new file as FILE" DEFAULT_BACKUP_SUFFIX
     " (its WAL as\n"
-    "FILE.wal" DEFAULT_BACKUP_SUFFIX "), and a run stopped at any point is "
-    "finished by running it\n"
-    "again.\n"
+    "FILE.wal" DEFAULT_BACKUP_SUFFIX "); a run stopped at any point is "
+    "finished by\n"
+    "running it again.\n"
     "\n"
     "  --to RELEASE   target (default $DUCKDB_MIGRATE_VERSION, else 0.8.1)\n"
     "  --jobs N       files at a time\n"
