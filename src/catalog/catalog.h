@@ -136,14 +136,14 @@ enum dm_code dm_catalog_read(struct dm_engine *e,
 void dm_catalog_add_export(struct dm_catalog *cat, const char *schema_sql);
 
 /*
- * Run the source release's EXPORT DATABASE in a new folder under parent
- * and hand its schema.sql to dm_catalog_add_export. Every table's data
- * file points at /dev/null; whatever EXPORT writes is removed. The
- * reader must not be sealed yet (EXPORT writes files); exports of all
- * duckmig processes on the machine take turns (a lock, waited for at
- * most $DUCKMIG_EXPORT_WAIT seconds).
+ * Run the source release's EXPORT DATABASE on a copy of path (in a new
+ * folder under parent, removed after) from which every table and type
+ * alias is dropped first, and hand its schema.sql to
+ * dm_catalog_add_export. An EXPORT that fails names every macro it could
+ * not give (their problem) and is no failure: the rest of the file
+ * migrates. release is path's.
  */
-enum dm_code dm_catalog_export_macros(struct dm_engine *reader,
+enum dm_code dm_catalog_export_macros(const char *release, const char *path,
                                       struct dm_catalog *cat,
                                       const char *parent, struct dm_error *err);
 

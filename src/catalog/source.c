@@ -25,9 +25,8 @@ static bool has_wal(const char *path)
     return stat(wal, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
-/* Copy the regular file from to a new file to. */
-static enum dm_code copy_file(const char *from, const char *to,
-                              struct dm_error *err)
+enum dm_code dm_file_copy(const char *from, const char *to,
+                          struct dm_error *err)
 {
     enum dm_code rc = DM_OK;
     /* non-blocking until it is known to be a regular file: a FIFO must
@@ -136,9 +135,9 @@ enum dm_code dm_source_prepare(const char *src, const char *release,
             "%s has a WAL: a copy is replayed and checkpointed by DuckDB %s "
             "in %s",
             src, release, s->dir);
-    rc = copy_file(src, copy, err);
+    rc = dm_file_copy(src, copy, err);
     if (!rc)
-        rc = copy_file(wal, copy_wal, err);
+        rc = dm_file_copy(wal, copy_wal, err);
     if (rc)
         goto out;
     struct dm_error rerr = DM_ERROR_INIT;

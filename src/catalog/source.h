@@ -50,6 +50,11 @@ enum dm_code dm_source_prepare(const char *src, const char *release,
                                const char *parent, bool ignore_wal,
                                struct dm_source *s, struct dm_error *err);
 
+/* Copy the regular file from (never waiting on a FIFO) to a new file to
+ * (a clone where the filesystem can). */
+enum dm_code dm_file_copy(const char *from, const char *to,
+                          struct dm_error *err);
+
 /* Remove the copy, if any. Safe to call twice, and on a zeroed s. */
 void dm_source_remove(struct dm_source *s);
 

@@ -136,16 +136,14 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     enum dm_code rc;
     memset(&plan, 0, sizeof(plan));
 
-    /* sealed once EXPORT, which writes files, has run */
-    rc = dm_catalog_open(res->src_release, o->src, false, &reader, &builtin,
-                         err);
+    rc =
+        dm_catalog_open(res->src_release, o->src, true, &reader, &builtin, err);
     if (!rc)
         rc = dm_catalog_read(reader, builtin, &src, err);
     have_src = !rc;
     if (!rc && src.nmacros)
-        rc = dm_catalog_export_macros(reader, &src, st->dir, err);
-    if (!rc)
-        rc = dm_catalog_seal(reader, false, err);
+        rc = dm_catalog_export_macros(res->src_release, o->src, &src, st->dir,
+                                      err);
     if (rc)
         goto out;
 

@@ -587,9 +587,7 @@ enum dm_code dm_verify_files(const char *src, const char *dst,
     bool have_cs = false, have_cd = false;
     memset(&ss, 0, sizeof(ss));
     memset(&sd, 0, sizeof(sd));
-    /* the source stays unsealed until its macros are read: 0.6-0.8 keep
-     * a table macro's query and the defaults only in EXPORT */
-    enum dm_code rc = open_side(src, false, false, &ss, &es, &bs, err);
+    enum dm_code rc = open_side(src, false, true, &ss, &es, &bs, err);
     if (!rc)
         rc = open_side(dst, false, true, &sd, &ed, &bd, err);
     if (!rc)
@@ -603,13 +601,13 @@ enum dm_code dm_verify_files(const char *src, const char *dst,
                          "cannot create a folder for the "
                          "source's EXPORT");
         } else {
-            rc = dm_catalog_export_macros(es, &cs, tmp, err);
+            /* 0.6-0.8 keep a table macro's query and the defaults only
+             * in EXPORT */
+            rc = dm_catalog_export_macros(cs.release, ss.path, &cs, tmp, err);
             rmdir(tmp);
         }
         free(tmp);
     }
-    if (!rc)
-        rc = dm_catalog_seal(es, false, err);
     if (!rc)
         rc = dm_catalog_read(ed, bd, &cd, err);
     have_cd = !rc;

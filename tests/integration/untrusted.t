@@ -94,17 +94,23 @@ for src in 0.6.1 0.7.1 0.8.1; do
             "classes $src -> $to: the foreign key in \"Sales Data\" still holds"
     done
 done
-# a table whose schema + name make EXPORT's file name too long: 0.6-0.8
-# keep a macro's definition only in EXPORT, so the macros are named, the
-# rest of the file migrates, exit 14
+# a table whose schema + name would make too long a file name for EXPORT
+# (which duckmig runs on a copy from which the tables are dropped)
 long_s=$(printf 's%.0s' $(seq 1 130))
 long_t=$(printf 't%.0s' $(seq 1 130))
 "$DUCKMIG_HELPER" sql --engine 0.7.1 long.duckdb "CREATE SCHEMA \"$long_s\"" \
     "CREATE TABLE \"$long_s\".\"$long_t\" (i INTEGER)" "INSERT INTO \"$long_s\".\"$long_t\" VALUES (1)" \
-    'CREATE MACRO times2(x) AS x * 2' >/dev/null
+    'CREATE MACRO times2(x, y := 2) AS x * y' >/dev/null
 mkdir -p long-out
 run "$DUCKMIG" migrate --json --to 1.5.6 long.duckdb long-out/long.duckdb
-is "$rc/$(jq -r '[.report.items[] | select(.status == "not_carried") | .kind + " " + .name] | join(",")' <<<"$out")" \
-    "14/macro main.times2" "a name too long for EXPORT: its macro named, exit 14"
-is "$(q long-out/long.duckdb "SELECT i FROM \"$long_s\".\"$long_t\"")" 1 "... the rest migrated"
+is "$rc/$(jq -r .status <<<"$out")" "0/migrated" "a name too long for EXPORT's file names: migrated whole"
+is "$(q long-out/long.duckdb "SELECT i, times2(4) FROM \"$long_s\".\"$long_t\"")" "$(printf '1\t8')" "... its rows and its macro"
+# a type alias: 0.6-0.8 EXPORT types that are ENUMs only (an INTERNAL
+# error otherwise); EXPORT runs on a copy without it
+"$DUCKMIG_HELPER" sql --engine 0.7.1 alias.duckdb "CREATE TYPE word AS VARCHAR" \
+    "CREATE TABLE w (v word)" "INSERT INTO w VALUES ('x')" "CREATE MACRO twice(s) AS s || s" >/dev/null
+mkdir -p alias-out
+run "$DUCKMIG" migrate --json --to 0.8.1 alias.duckdb alias-out/alias.duckdb
+is "$rc/$(jq -r .status <<<"$out")" "0/migrated" "a type alias and a macro: migrated whole"
+is "$(q alias-out/alias.duckdb "SELECT twice(v) FROM w")" "xx" "... the macro works on the alias's column"
 done_testing
