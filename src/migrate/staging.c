@@ -3,10 +3,10 @@
  * holding the new file under DST's own name (the catalog name views may
  * mention), renamed over DST only once it is verified.
  *
- * A migration owns its folder through a lock (flock on .lock inside it)
- * held for its whole life: a folder whose lock nobody holds belongs to a
- * duckmig that died (killed, out of memory), and the next migration into
- * the same folder removes it. One migration writes one DST at a time: a
+ * A migration owns its folder through a lock held for its whole life
+ * (util/tmpdir.h): a folder whose lock nobody holds belongs to a duckmig
+ * that died (killed, out of memory), and the next migration into the
+ * same folder removes it. One migration writes one DST at a time: a
  * lock file beside DST, held from the start to the rename; and without
  * --force the rename refuses to replace a DST that appeared meanwhile.
  */
@@ -27,72 +27,31 @@
 #include "migrate/migrate_int.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "util/tmpdir.h"
 
 #define STAGING_PREFIX ".duckmig-"
-#define LOCK_NAME      ".lock"
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void rm_tree(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/*
- * Remove the staging folders in dir that no living duckmig holds: their
- * lock can be taken at once. A folder of an older duckmig (no lock file)
- * goes once it is a day old.
- */
-static void sweep(const char *dir)
+/* The DST locks beside dir that nobody holds: their holder died. */
+static void sweep_locks(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
     if (!d)
         return;
     while ((e = readdir(d))) {
-        if (strncmp(e->d_name, STAGING_PREFIX, sizeof(STAGING_PREFIX) - 1) != 0)
+        size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, STAGING_PREFIX, sizeof(STAGING_PREFIX) - 1) !=
+                0 ||
+            n < 5 || strcmp(e->d_name + n - 5, ".lock") != 0)
             continue;
-        char path[PATH_MAX], lock[PATH_MAX + 8];
+        int fd = openat(dirfd(d), e->d_name,
+                        O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         struct stat st;
-        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
-                (int)sizeof(path) ||
-            lstat(path, &st) != 0)
-            continue;
-        if (S_ISREG(st.st_mode)) {
-            /* a DST lock nobody holds: its holder died */
-            int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-            if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
-                unlink(path);
-            if (fd >= 0)
-                close(fd);
-            continue;
-        }
-        if (!S_ISDIR(st.st_mode))
-            continue;
-        snprintf(lock, sizeof(lock), "%s/" LOCK_NAME, path);
-        int fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        bool dead;
-        if (fd >= 0) {
-            dead = flock(fd, LOCK_EX | LOCK_NB) == 0;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0)
+            unlinkat(dirfd(d), e->d_name, 0);
+        if (fd >= 0)
             close(fd);
-        } else {
-            dead = errno == ENOENT && time(NULL) - st.st_mtime > 86400;
-        }
-        if (dead) {
-            dm_info("migrate",
-                    "removing %s, left by a duckmig that stopped before it "
-                    "was done",
-                    path);
-            rm_tree(path);
-        }
     }
     closedir(d);
 }
@@ -167,22 +126,18 @@ enum dm_code staging_create(struct staging *s, const char *dst,
         s->dir[0] = '\0';
         return rc;
     }
-    sweep(dir);
-    if (!mkdtemp(s->dir)) {
-        int e = errno;
+    /* the staging folders and DST locks of migrations that died */
+    dm_tmpdir_sweep(dir, STAGING_PREFIX);
+    sweep_locks(dir);
+    char *made = NULL;
+    rc = dm_tmpdir_create(dir, STAGING_PREFIX, &made, &s->dir_lock_fd, err);
+    if (rc) {
         s->dir[0] = '\0';
         staging_remove(s);
-        return dm_fail_errno(err, DM_ERR_IO, e,
-                             "cannot create a temporary folder in '%s'", dir);
+        return rc;
     }
-    char lock[sizeof(s->dir) + 8];
-    snprintf(lock, sizeof(lock), "%s/" LOCK_NAME, s->dir);
-    s->dir_lock_fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (s->dir_lock_fd < 0 || flock(s->dir_lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        staging_remove(s);
-        return dm_fail_errno(err, DM_ERR_IO, e, "cannot lock '%s'", lock);
-    }
+    snprintf(s->dir, sizeof(s->dir), "%s", made);
+    free(made);
     snprintf(s->path, sizeof(s->path), "%s/%s", s->dir, base);
     snprintf(s->stem, sizeof(s->stem), "%s", base);
     char *dot = strchr(s->stem, '.');
@@ -194,10 +149,10 @@ enum dm_code staging_create(struct staging *s, const char *dst,
 void staging_remove(struct staging *s)
 {
     if (s->dir[0])
-        rm_tree(s->dir);
-    s->dir[0] = '\0';
-    if (s->dir_lock_fd >= 0)
+        dm_tmpdir_remove(s->dir, s->dir_lock_fd);
+    else if (s->dir_lock_fd >= 0)
         close(s->dir_lock_fd);
+    s->dir[0] = '\0';
     s->dir_lock_fd = -1;
     if (s->lock_fd >= 0) {
         unlink(s->lock_path);
