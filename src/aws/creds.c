@@ -2,6 +2,7 @@
 #include "aws/creds.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/file.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -151,9 +153,14 @@ static size_t collect(char *ptr, size_t size, size_t n, void *ud)
 
 static char *read_token_file(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
+    /* never waits on a FIFO */
+    int fd = dm_open_regular(AT_FDCWD, path, O_RDONLY, NULL);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return NULL;
+    }
     char buf[4096];
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);

@@ -2,6 +2,7 @@
 #include "secrets/secrets.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdbool.h>
@@ -12,6 +13,7 @@
 
 #include "aws/request.h"
 #include "util/log.h"
+#include "util/file.h"
 #include "util/str.h"
 
 #define MAX_ENTRIES 16
@@ -72,10 +74,16 @@ static enum dm_code parse_value(const char *text, size_t len, const char *name,
 static enum dm_code from_file(const char *name, json_t **out,
                               struct dm_error *err)
 {
-    FILE *f = fopen(name, "r");
-    if (!f)
-        return dm_fail_errno(err, DM_ERR_NOT_FOUND, errno,
+    /* never waits on a FIFO: a regular file, or a clear failure */
+    int fd = dm_open_regular(AT_FDCWD, name, O_RDONLY, NULL);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return dm_fail_errno(err, DM_ERR_NOT_FOUND, e,
                              "cannot read secret file '%s'", name);
+    }
     size_t len = 0;
     char *buf = dm_slurp(f, &len);
     fclose(f);
