@@ -201,4 +201,12 @@ void dm_catalog_type(const struct dm_catalog *cat, const char *schema,
                      const struct dm_type_node *tree, const char *rendered,
                      char **sql, char **key);
 
+/*
+ * The schema of an ENUM type, other than schema, that a rendering names
+ * (0.6-0.8 render a column's type by the names of its user types); NULL
+ * when it names none but schema's own.
+ */
+const char *dm_catalog_type_elsewhere(const struct dm_catalog *cat,
+                                      const char *schema, const char *rendered);
+
 #endif

@@ -573,3 +573,34 @@ enum dm_code cat_read_types(struct dm_engine *e, struct dm_catalog *cat,
     }
     return rc;
 }
+
+const char *dm_catalog_type_elsewhere(const struct dm_catalog *cat,
+                                      const char *schema, const char *rendered)
+{
+    struct dm_lexer lx;
+    if (!rendered)
+        return NULL;
+    dm_lex_init(&lx, rendered);
+    for (;;) {
+        struct dm_tok t = dm_lex_next(&lx);
+        if (t.kind == DM_TOK_END || t.kind == DM_TOK_BAD)
+            return NULL;
+        char *name = dm_tok_ident(rendered, &t);
+        if (!name)
+            continue;
+        const char *other = NULL;
+        bool here = false;
+        for (size_t i = 0; i < cat->ntypes; i++) {
+            const struct dm_cat_type *ty = &cat->types[i];
+            if (!cat_same(ty->name, name) || !cat_same(ty->kind, "ENUM"))
+                continue;
+            if (cat_same(ty->schema, schema))
+                here = true;
+            else
+                other = ty->schema;
+        }
+        free(name);
+        if (other && !here)
+            return other;
+    }
+}

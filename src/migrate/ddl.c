@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "catalog/sqltext.h"
+#include "release/release.h"
 #include "util/str.h"
 
 static enum dm_code built(struct dm_sbuf *b, char **sql, struct dm_error *err)
@@ -111,6 +112,31 @@ static void add_names(struct dm_sbuf *b, char **names, size_t n)
     dm_sbuf_add(b, ")");
 }
 
+/*
+ * 0.8 writes a table or view of one schema that uses an ENUM of another,
+ * and then cannot open the file ("Could not find ENUM in the Catalog to
+ * deserialize"): such an object is refused up front.
+ */
+static enum dm_code other_schema_type(const struct dm_ddl *d,
+                                      const char *schema, char **types,
+                                      size_t n, struct dm_error *err)
+{
+    if (!d->catalog || !d->to_release ||
+        !dm_release_before(d->to_release, 0, 9))
+        return DM_OK;
+    for (size_t i = 0; i < n; i++) {
+        const char *other =
+            dm_catalog_type_elsewhere(d->catalog, schema, types[i]);
+        if (other)
+            return dm_fail(err, DM_ERR_UNSUPPORTED,
+                           "it uses an ENUM of schema %s, and DuckDB %s "
+                           "cannot reopen a file where an object of one "
+                           "schema uses an ENUM of another",
+                           other, d->to_release);
+    }
+    return DM_OK;
+}
+
 enum dm_code dm_ddl_table(const struct dm_ddl *d, const struct dm_cat_table *t,
                           char **sql, unsigned *changes, struct dm_error *err)
 {
@@ -119,6 +145,15 @@ enum dm_code dm_ddl_table(const struct dm_ddl *d, const struct dm_cat_table *t,
     *sql = NULL;
     if (t->problem)
         return dm_fail(err, DM_ERR_UNSUPPORTED, "%s", t->problem);
+    char **types = calloc(t->ncols ? t->ncols : 1, sizeof(char *));
+    if (!types)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < t->ncols; i++)
+        types[i] = t->cols[i].type;
+    rc = other_schema_type(d, t->schema, types, t->ncols, err);
+    free(types);
+    if (rc)
+        return rc;
     dm_sbuf_add(&b, "CREATE TABLE ");
     dm_sbuf_add_owned(&b, dm_sql_qualified(t->schema, t->name));
     dm_sbuf_add(&b, " (");
@@ -207,6 +242,10 @@ enum dm_code dm_ddl_view(const struct dm_ddl *d, const struct dm_cat_object *v,
     *sql = NULL;
     if (v->problem)
         return dm_fail(err, DM_ERR_UNSUPPORTED, "%s", v->problem);
+    enum dm_code orc =
+        other_schema_type(d, v->schema, v->col_types, v->ncols, err);
+    if (orc)
+        return orc;
     dm_sbuf_add(&b, "CREATE VIEW ");
     dm_sbuf_add_owned(&b, dm_sql_qualified(v->schema, v->name));
     if (v->nparts) {

@@ -18,8 +18,10 @@
 #include "util/error.h"
 
 struct dm_ddl {
-    struct dm_ast *ast;       /* the target's parser */
-    const char *from_release; /* the source's release */
+    struct dm_ast *ast;               /* the target's parser */
+    const char *from_release;         /* the source's release */
+    const struct dm_catalog *catalog; /* the source's */
+    const char *to_release;           /* the target's */
 };
 
 /*
