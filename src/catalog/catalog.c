@@ -419,6 +419,14 @@ static enum dm_code read_constraints(struct dm_engine *e,
                 c->expr = cat_dup(dm_rows_get(r, i, 4));
                 if (!c->expr)
                     cat_problem(&t->problem, "a CHECK keeps no expression");
+                /* the columns it reads, for what a target cannot hold */
+                size_t *idx = NULL, n = 0;
+                if (parse_indexes(dm_rows_get(r, i, 3), &idx, &n))
+                    for (size_t k = 0; k < n; k++)
+                        if (idx[k] < t->ncols)
+                            cat_push_str(&c->cols, &c->ncols,
+                                         t->cols[idx[k]].name);
+                free(idx);
                 continue;
             }
             size_t *idx = NULL, n = 0;

@@ -39,7 +39,8 @@ struct dm_cat_column {
 struct dm_cat_constraint {
     char kind; /* 'P', 'U', 'F', 'C' */
     size_t ncols;
-    char **cols;     /* P, U, F: the constraint's columns, in order */
+    char **cols;     /* P, U, F: the constraint's columns, in order;
+                      * C: the columns it reads */
     char *ref_table; /* F: the referenced table (in the same schema) */
     size_t nref;
     char **ref_cols; /* F: the referenced columns */

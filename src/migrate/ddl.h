@@ -15,6 +15,7 @@
 
 #include "catalog/ast.h"
 #include "catalog/catalog.h"
+#include "catalog/report.h"
 #include "util/error.h"
 
 struct dm_ddl {
@@ -22,6 +23,9 @@ struct dm_ddl {
     const char *from_release;         /* the source's release */
     const struct dm_catalog *catalog; /* the source's */
     const char *to_release;           /* the target's */
+    /* where a part a target cannot hold is named when the rest of its
+     * object is built without it (may be NULL) */
+    struct dm_report *report;
 };
 
 /*

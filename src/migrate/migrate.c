@@ -158,7 +158,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         rc = writer_open(writer, st->path, o->storage_version, 1, &ast, err);
     if (rc)
         goto out;
-    struct dm_ddl ddl = {ast, res->src_release, &src, res->dst_release};
+    struct dm_ddl ddl = {ast, res->src_release, &src, res->dst_release, r};
     rc = schema_create(writer, &ddl, &src, &plan, r, err);
     if (!rc && indexes_first)
         rc = create_indexes(writer, &ddl, &src, r, err);

@@ -232,11 +232,10 @@ static char *constraint_key(struct dm_ast *ast,
     return dm_sbuf_take(&b);
 }
 
-static void compare_constraints(struct dm_ast *ast,
-                                const struct dm_catalog *src,
-                                const struct dm_cat_table *a,
-                                const struct dm_cat_table *b,
-                                struct dm_report *r)
+static void
+compare_constraints(struct dm_ast *ast, const struct dm_catalog *src,
+                    const struct dm_cat_table *a, const struct dm_cat_table *b,
+                    const struct dm_verify_opts *o, struct dm_report *r)
 {
     bool *used = calloc(b->ncons ? b->ncons : 1, sizeof(bool));
     char **bkeys = calloc(b->ncons ? b->ncons : 1, sizeof(char *));
@@ -248,6 +247,13 @@ static void compare_constraints(struct dm_ast *ast,
         const struct dm_cat_constraint *c = &a->cons[i];
         char *key = constraint_key(ast, c, src->release, false);
         char *label = constraint_key(ast, c, NULL, true);
+        char named[1024];
+        snprintf(named, sizeof(named), "%s %s", a->name, label ? label : "?");
+        if (skipped(o, "constraint", a->schema, named)) {
+            free(key);
+            free(label);
+            continue;
+        }
         bool found = false;
         for (size_t k = 0; key && k < b->ncons && !found; k++)
             if (!used[k] && bkeys[k] && strcmp(key, bkeys[k]) == 0)
@@ -333,7 +339,7 @@ static void compare_tables(struct dm_ast *ast, const struct dm_catalog *src,
         else
             dm_report_add(r, "table", a->schema, a->name, DM_ITEM_OK,
                           "%zu columns", a->ncols);
-        compare_constraints(ast, src, a, b, r);
+        compare_constraints(ast, src, a, b, o, r);
     }
     for (size_t k = 0; k < dst->ntables; k++)
         if (!dm_catalog_find_table(src, dst->tables[k].schema,
