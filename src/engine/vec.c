@@ -374,6 +374,18 @@ uint64_t dm_vec_hash(const struct dm_vec_view *v, uint64_t row)
         return h;
     }
     case DM_P_STRUCT: {
+        if (t->type == DM_T_UNION && t->nchildren > 1) {
+            /* a union is its tag and its one live member: what a release
+             * leaves in the other members is no part of the value */
+            const struct dm_vec_view *tag = &v->children[0];
+            if (!dm_vec_valid(tag, row))
+                return HASH_NULL;
+            uint8_t k = tag->data[row * tag->type->width];
+            if ((uint32_t)k + 1 >= t->nchildren)
+                return 0;
+            return mix(mix(0x554e494f ^ k) ^
+                       dm_vec_hash(&v->children[k + 1], row));
+        }
         uint64_t h = mix(0x53545255 ^ t->nchildren);
         for (uint32_t i = 0; i < t->nchildren; i++)
             h = mix(h ^ dm_vec_hash(&v->children[i], row)) + i;

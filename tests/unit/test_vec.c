@@ -246,6 +246,37 @@ static void fixed_columns_hash_as_rows_do(void **state)
     }
 }
 
+/* A union's value is its tag and its live member: what a release leaves
+ * in the other members (a value, or NULL) does not change its hash. */
+static void union_hashes_live_member(void **state)
+{
+    (void)state;
+    struct dm_type_node kids[3] = {leaf(DM_T_UTINYINT), leaf(DM_T_INTEGER),
+                                   leaf(DM_T_BIGINT)};
+    struct dm_type_node u = leaf(DM_T_UNION);
+    u.nchildren = 3;
+    u.children = kids;
+    uint8_t tags[1] = {0};
+    int32_t live[1] = {-1};
+    int64_t dead_value[1] = {12345};
+    uint8_t none[1] = {0}; /* validity: row 0 NULL */
+    struct dm_vec_view members[3] = {
+        {&kids[0], 1, NULL, tags, NULL, NULL},
+        {&kids[1], 1, NULL, (const uint8_t *)live, NULL, NULL},
+        {&kids[2], 1, NULL, (const uint8_t *)dead_value, NULL, NULL},
+    };
+    struct dm_vec_view v = {&u, 1, NULL, NULL, NULL, members};
+    uint64_t with_value = dm_vec_hash(&v, 0);
+    members[2].validity = none;
+    assert_true(dm_vec_hash(&v, 0) == with_value);
+    /* ... but the live member and the tag do */
+    live[0] = -2;
+    assert_true(dm_vec_hash(&v, 0) != with_value);
+    live[0] = -1;
+    tags[0] = 1;
+    assert_true(dm_vec_hash(&v, 0) != with_value);
+}
+
 static void malformed_vectors(void **state)
 {
     (void)state;
@@ -287,6 +318,7 @@ int main(void)
         cmocka_unit_test(fingerprints),
         cmocka_unit_test(timetz_forms_hash_alike),
         cmocka_unit_test(fixed_columns_hash_as_rows_do),
+        cmocka_unit_test(union_hashes_live_member),
         cmocka_unit_test(malformed_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
