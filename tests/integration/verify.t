@@ -123,6 +123,14 @@ run "$DUCKMIG" migrate --json --to 1.5.6 trunc.duckdb trunc/trunc.duckdb
 is "$rc/$(jq -r '[.report.items[] | select(.status == "changed") | .name] | join(",")' <<<"$out")" \
     "14/main.months" "date_trunc now returns TIMESTAMP (1.5): the view is carried, named as changed, exit 14"
 [ -f trunc/trunc.duckdb ]; ok $? "... and written"
+# a DEFAULT whose literal 1.x reads otherwise (a TIMETZ's offset, a
+# TIMESTAMP_S rounded, not cut): its value is compared, named changed
+"$DUCKMIG_HELPER" sql --engine 0.6.1 defaults.duckdb \
+    "CREATE TABLE t (a TIMETZ DEFAULT CAST('00:23:06.5-08' AS TIMETZ), b TIMESTAMP_S DEFAULT CAST('2020-01-01 00:00:47.5' AS TIMESTAMP_S), c INTEGER DEFAULT 42)" >/dev/null
+mkdir -p defaults
+run "$DUCKMIG" migrate --json --to 1.5.6 defaults.duckdb defaults/defaults.duckdb
+is "$rc/$(jq -r '[.report.items[] | select(.status == "changed") | .detail | capture("column .(?<c>[a-z]).") | .c] | join(",")' <<<"$out")" \
+    "14/a,b" "DEFAULTs whose values 1.x computes otherwise are named changed; the one it computes alike is not"
 
 # ---- empty tables -------------------------------------------------------------
 for src in 0.6.1 0.7.1 0.8.1; do
