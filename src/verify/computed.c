@@ -438,8 +438,8 @@ enum dm_code dm_verify_computed(struct dm_engine *es, struct dm_engine *ed,
                      a->name);
             struct dm_report one = {0, 0, NULL, 0, 0, 0, 0};
             if (sa && sb)
-                compare_query(es, ed, sa, sb, 0, "computed", t->schema,
-                              t->name, alike, &one, what);
+                compare_query(es, ed, sa, sb, 0, "computed", t->schema, t->name,
+                              alike, &one, what);
             /* only a difference is worth an item: tables have many; and
              * a DEFAULT that runs on one side only (nextval, refused by
              * 1.x in a read-only file) is not compared */
