@@ -433,9 +433,12 @@ enum dm_code dm_verify_computed(struct dm_engine *es, struct dm_engine *ed,
                 continue;
             char *sa = dm_fmt("SELECT (%s) AS v", a->default_text);
             char *sb = dm_fmt("SELECT (%s) AS v", b->default_text);
+            /* the name quoted as SQL, so that one holding '"' reads back */
+            char *qname = dm_sql_ident(a->name);
             char what[600];
-            snprintf(what, sizeof(what), "the DEFAULT of column \"%s\"",
-                     a->name);
+            snprintf(what, sizeof(what), "the DEFAULT of column %s",
+                     qname ? qname : "?");
+            free(qname);
             struct dm_report one = {0, 0, NULL, 0, 0, 0, 0};
             if (sa && sb)
                 compare_query(es, ed, sa, sb, 0, "computed", t->schema, t->name,

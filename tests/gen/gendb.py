@@ -113,6 +113,7 @@ class Names:
         self.marks = marks
         self.rel = rel
         self.n = 0
+        self.plain_p = 0.35
         self.awkward = AWKWARD + long_names()
 
     def payload(self):
@@ -121,7 +122,7 @@ class Names:
 
     def raw(self, style=None):
         r = self.rng.random()
-        if style == "plain" or r < 0.35:
+        if style == "plain" or r < self.plain_p:
             return self.rng.choice(WORDS) + "_" + str(self.rng.randrange(1000))
         if r < 0.55:
             return self.payload()
@@ -264,7 +265,9 @@ class Values:
             return "CAST(%s AS DECIMAL(%d,%d))" % (qs(txt), t.w, t.s)
         if k in ("VARCHAR", "JSON"):
             if k == "JSON":
-                return "CAST(%s AS JSON)" % qs(rng.choice(
+                # no CAST(... AS JSON): 0.7/0.8 cannot reopen a file whose
+                # stored DEFAULT names the JSON type
+                return "%s" % qs(rng.choice(
                     ['{"a": [1, 2, null]}', '"s"', "[]", "null", '{"k\\"q": "é"}', "1.5"]))
             r = rng.random()
             if r < 0.2:
@@ -371,6 +374,17 @@ class Gen:
         self.views = []
         self.macros = []
         self.old = rel != "1.5.6"
+        # swarm testing: each seed leaves out some features, so that a
+        # bug that every file with feature X hits does not hide the rest
+        fr = random.Random(seed * 7919 + 17)
+        self.f = {k: fr.random() < p for k, p in (
+            ("alias", 0.6), ("macros", 0.75), ("views", 0.8), ("union", 0.6), ("map", 0.7),
+            ("nested", 0.85), ("enums", 0.75), ("wal", 0.35), ("range", 0.3), ("generated", 0.6),
+            ("fk", 0.6), ("indexes", 0.7), ("alter", 0.5), ("array", 0.3), ("drop", 0.2),
+            ("awkward", 0.85), ("defaults", 0.7), ("checks", 0.6), ("sequences", 0.75),
+            ("time_ns", 0.3))}
+        if not self.f["awkward"]:
+            self.names.plain_p = 0.9
 
     def emit(self, sql, phase="main"):
         self.stmts.append((phase, sql))
@@ -388,7 +402,7 @@ class Gen:
         if self.rel != "0.6.1":
             pool += NEWER_SCALARS
         if self.rel == "1.5.6":
-            pool += LATEST_SCALARS
+            pool += [x for x in LATEST_SCALARS if x != "TIME_NS" or self.f["time_ns"]]
         return pool
 
     def rand_type(self, schema, depth=0, key=False):
@@ -396,15 +410,15 @@ class Gen:
         if key:
             return T(rng.choice(["VARCHAR", "INTEGER", "BIGINT", "DATE"]))
         r = rng.random()
-        if depth < 3 and r < 0.28:
+        if depth < 3 and r < 0.28 and self.f["nested"]:
             return self.nested_type(schema, depth)
-        enums = self.usable_enums(schema)
+        enums = self.usable_enums(schema) if self.f["enums"] else []
         if enums and r < 0.38:
             return T("ENUM", enum=rng.choice(enums))
         # 0.6-0.8: a user type used by a table of another schema makes a
         # file its own release cannot reopen
         aliases = [a for a in self.aliases if self.rel == "1.5.6" or (a["schema"] == "main" and schema == "main")]
-        if aliases and r < 0.42 and depth == 0:
+        if aliases and r < 0.42 and depth == 0 and self.f["alias"]:
             return T("ALIAS", alias=rng.choice(aliases))
         k = rng.choice(self.scalar_pool())
         if k == "JSON" and depth > 0 and self.rel != "1.5.6":
@@ -418,10 +432,12 @@ class Gen:
 
     def nested_type(self, schema, depth):
         rng = self.rng
-        kinds = ["LIST", "LIST", "STRUCT", "MAP"]
-        if self.rel != "0.6.1":
+        kinds = ["LIST", "LIST", "STRUCT"]
+        if self.f["map"]:
+            kinds.append("MAP")
+        if self.rel != "0.6.1" and self.f["union"]:
             kinds.append("UNION")
-        if self.rel == "1.5.6" and self.chance(0.15):
+        if self.rel == "1.5.6" and self.f["array"]:
             kinds.append("ARRAY")
         k = rng.choice(kinds)
         if k == "LIST":
@@ -463,7 +479,7 @@ class Gen:
 
     def gen_types(self):
         rng = self.rng
-        for _ in range(rng.choice([0, 1, 2, 3])):
+        for _ in range(rng.choice([0, 1, 2, 3]) if self.f["enums"] else 0):
             schema = "main" if self.rel == "0.6.1" else self.pick_schema()
             name = self.names.fresh(self.ns(schema))
             while name.lower() in self.BUILTIN_TYPE_NAMES:
@@ -483,7 +499,7 @@ class Gen:
                     labels = ["only"]
             self.emit("CREATE TYPE %s AS ENUM (%s)" % (self.type_name(schema, name), ", ".join(qs(x) for x in labels)))
             self.enums.append({"schema": schema, "name": name, "labels": labels})
-        for _ in range(rng.choice([0, 0, 1, 2])):
+        for _ in range(rng.choice([0, 0, 1, 2]) if self.f["alias"] else 0):
             schema = "main" if self.rel == "0.6.1" else self.pick_schema()
             name = self.names.fresh(self.ns(schema))
             while name.lower() in self.BUILTIN_TYPE_NAMES:
@@ -504,7 +520,7 @@ class Gen:
 
     def gen_sequences(self):
         rng = self.rng
-        for _ in range(rng.choice([0, 1, 1, 2, 3])):
+        for _ in range(rng.choice([0, 1, 1, 2, 3]) if self.f["sequences"] else 0):
             # nextval('"s"."n"') cannot name a sequence with a double quote
             schema = self.pick_schema()
             if '"' in schema:
@@ -570,7 +586,7 @@ class Gen:
                 table_cons.append("UNIQUE (%s, %s)" % (qi(kc["name"]), qi(k2["name"])))
         # foreign key to an earlier table of the same schema with a single-column key
         parents = [t for t in self.tables if t["schema"] == schema and t["keys"] and not t.get("dropped")]
-        if parents and not empty and self.chance(0.5):
+        if parents and not empty and self.f["fk"] and self.chance(0.5):
             p = rng.choice(parents)
             kind, pcols = p["keys"][0]
             pc = pcols[0]
@@ -588,13 +604,13 @@ class Gen:
             if self.chance(0.15) and not c.get("key") and not c.get("fk"):
                 d += " NOT NULL"
                 c["notnull"] = True
-            if self.chance(0.25) and not c.get("key"):
+            if self.f["defaults"] and self.chance(0.25) and not c.get("key"):
                 if bk in ("INTEGER", "BIGINT", "HUGEINT") and self.seqs and self.chance(0.6):
                     s = rng.choice(self.seqs)
                     d += " DEFAULT nextval(%s)" % qs(qn(s["schema"], s["name"]))
                 else:
                     d += " DEFAULT " + self.vals.lit(t, 0.1)
-            if self.chance(0.15) and bk in ("VARCHAR", "INTEGER", "BIGINT", "DOUBLE", "DATE"):
+            if self.f["checks"] and self.chance(0.15) and bk in ("VARCHAR", "INTEGER", "BIGINT", "DOUBLE", "DATE"):
                 if bk == "VARCHAR":
                     d += " CHECK (%s IS NULL OR %s <> %s)" % (qi(c["name"]), qi(c["name"]),
                                                               qs(self.names.payload()))
@@ -602,7 +618,7 @@ class Gen:
                     d += " CHECK (%s IS NULL OR %s = %s)" % (qi(c["name"]), qi(c["name"]), qi(c["name"]))
             defs.append(d)
         # generated columns
-        if not self.rel == "0.6.1" or self.chance(0.5):
+        if self.f["generated"]:
             for c in list(cols):
                 if self.chance(0.2) and not is_nested(c["type"]) and not c.get("fk"):
                     bk = base(c["type"]).kind
@@ -619,7 +635,7 @@ class Gen:
                         defs.append("%s %s GENERATED ALWAYS AS (%s) VIRTUAL" % (qi(gname), gt, expr))
                     tbl.setdefault("gens", []).append(gname)
                     break
-        if self.chance(0.2):
+        if self.f["checks"] and self.chance(0.2):
             c = rng.choice(cols)
             table_cons.append("CHECK (%s IS NOT NULL OR %s IS NULL) %s" % (
                 qi(c["name"]), qi(c["name"]), self.comment()))
@@ -733,7 +749,7 @@ class Gen:
         rng = self.rng
         tq = qn(tbl["schema"], tbl["name"])
         r = rng.random()
-        if r < 0.06:
+        if self.f["range"] and r < 0.2:
             self.insert_range(tbl, rng.choice([3000, 5000, 130000 if self.chance(0.3) else 2049]))
         for _ in range(rng.choice([1, 1, 2, 3])):
             self.insert_rows(tbl, rng.choice([1, 2, 5, 10, 25]))
@@ -799,7 +815,7 @@ class Gen:
 
     def gen_macros(self):
         rng = self.rng
-        for _ in range(rng.choice([0, 1, 2, 3, 4])):
+        for _ in range(rng.choice([0, 1, 2, 3, 4]) if self.f["macros"] else 0):
             schema = self.pick_schema()
             name = self.names.fresh(self.used.setdefault(("macro", schema), set()))
             pused = set()
@@ -890,7 +906,7 @@ class Gen:
 
     def gen_views(self):
         rng = self.rng
-        for _ in range(rng.choice([0, 1, 2, 3, 4, 5])):
+        for _ in range(rng.choice([0, 1, 2, 3, 4, 5]) if self.f["views"] else 0):
             schema = self.pick_schema()
             name = self.names.fresh(self.ns(schema))
             b = self.view_body(schema)
@@ -946,12 +962,12 @@ class Gen:
         ntables = rng.choice([1, 2, 3, 3, 4, 5, 6])
         for _ in range(ntables):
             t = self.gen_table()
-            if self.chance(0.15):
+            if self.f["alter"] and self.chance(0.3):
                 self.gen_alter(t)
-            if self.chance(0.3):
+            if self.f["indexes"] and self.chance(0.3):
                 self.gen_index()
             self.gen_rows(t)
-            if self.chance(0.1):
+            if self.f["alter"] and self.chance(0.15):
                 self.gen_alter(t)
         for _ in range(rng.choice([0, 0, 1, 2])):
             self.gen_table(empty=True)
@@ -963,18 +979,30 @@ class Gen:
             self.gen_macros()
             if self.chance(0.5):
                 self.gen_views()
-        for _ in range(rng.choice([0, 1, 2, 3])):
+        for _ in range(rng.choice([0, 1, 2, 3]) if self.f["indexes"] else 0):
             self.gen_index()
-        if self.chance(0.1) and self.tables:
+        if self.f["drop"] and self.tables:
             t = rng.choice(self.tables)
             self.emit("DROP TABLE %s" % qn(t["schema"], t["name"]))
             t["dropped"] = True
-        if self.chance(0.3):
+        if self.f["wal"]:
             self.gen_wal()
         return self.stmts
 
 
 # ---------------------------------------------------------------- running
+
+def run_retry(cmd, **kw):
+    """subprocess.run, again when the binary is being rebuilt meanwhile."""
+    import time
+    for i in range(30):
+        try:
+            return subprocess.run(cmd, capture_output=True, **kw)
+        except OSError:
+            if i == 29:
+                raise
+            time.sleep(2)
+
 
 def run_phase(db, rel, stmts, pre, log):
     """Run stmts (list of (index, sql)) on db, one argument each; drop
@@ -991,7 +1019,7 @@ def run_phase(db, rel, stmts, pre, log):
             j += 1
         cmd = [h, "sql", "--no-header", "--engine", rel, db] + pre + args
         try:
-            p = subprocess.run(cmd, capture_output=True, timeout=600)
+            p = run_retry(cmd, timeout=600)
             out, err, rc = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"), p.returncode
         except subprocess.TimeoutExpired:
             out, err, rc = "", "timeout", -1
@@ -1035,9 +1063,11 @@ def build(db, rel, stmts, log):
     return [stmts[i] for i in sorted(ran)]
 
 
-def write_sql(path, rel, ran, seed):
+def write_sql(path, rel, ran, seed, features=None):
     with open(path + ".sql", "w", encoding="utf-8") as f:
         f.write("-- gendb.py seed %s, DuckDB %s: the statements that ran, in order.\n" % (seed, rel))
+        if features:
+            f.write("-- features: %s\n" % " ".join(k for k, v in sorted(features.items()) if v))
         f.write("-- Replay exactly: tests/gen/gendb.py --replay %s.stmts.json %s NEW.duckdb\n" %
                 (os.path.basename(path), rel))
         phase = "main"
@@ -1049,6 +1079,44 @@ def write_sql(path, rel, ran, seed):
             f.write(sql + ";\n")
     with open(path + ".stmts.json", "w", encoding="utf-8") as f:
         json.dump({"seed": seed, "release": rel, "stmts": [list(x) for x in ran]}, f, ensure_ascii=False, indent=0)
+
+
+def unescape(field):
+    """A field of `duckmig sql` output: backslash escapes undone."""
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and i + 1 < len(field):
+            out.append({"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}.get(field[i + 1], field[i:i + 2]))
+            i += 2
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def self_read(db, rel):
+    """Can the release read every value of the file it wrote? (Some files
+    old releases write crash them when read back: not duckmig's to fix.)
+    Returns the error, or None."""
+    base = [helper(), "sql", "--no-header", "--read-only", "--engine", rel, db]
+    p = run_retry(base + ["SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                          "ORDER BY schema_name, table_name, column_index"])
+    if p.returncode != 0:
+        return p.stderr.decode("utf-8", "replace").strip()[:300]
+    tables = {}
+    for line in p.stdout.decode("utf-8", "replace").split("\n"):
+        if not line:
+            continue
+        f = [unescape(x) for x in line.split("\t")]
+        if len(f) == 3:
+            tables.setdefault((f[0], f[1]), []).append(f[2])
+    qs_ = ["SELECT count(*), %s FROM %s" % (
+        ", ".join("max(length(CAST(%s AS VARCHAR)))" % qi(c) for c in cols), qn(*k)) for k, cols in tables.items()]
+    for i in range(0, len(qs_), 50):
+        p = run_retry(base + qs_[i:i + 50])
+        if p.returncode != 0:
+            return p.stderr.decode("utf-8", "replace").strip()[:300]
+    return None
 
 
 def marks_left(marks):
@@ -1084,20 +1152,27 @@ def main(argv):
     if replay:
         with open(replay, encoding="utf-8") as f:
             stmts = [tuple(x) for x in json.load(f)["stmts"]]
+        features = None
     else:
-        stmts = Gen(int(seed), rel, marks).generate()
+        gen = Gen(int(seed), rel, marks)
+        stmts = gen.generate()
+        features = gen.f
     if sql_only:
         for ph, s in stmts:
             print(s + ";" + ("  -- wal" if ph == "wal" else ""))
         return 0
     log = []
     ran = build(out, rel, stmts, log)
-    write_sql(out, rel, ran, seed)
+    write_sql(out, rel, ran, seed, features)
     with open(out + ".gendb.log", "w", encoding="utf-8") as f:
         for idx, e in log:
             f.write("dropped %d: %s\n" % (idx, e))
     sys.stderr.write("gendb: seed %s %s: %d statements ran, %d dropped%s\n" % (
         seed, rel, len(ran), len(stmts) - len(ran), ", WAL left" if os.path.exists(out + ".wal") else ""))
+    bad = self_read(out, rel)
+    if bad:
+        sys.stderr.write("gendb: DuckDB %s cannot read back the file it wrote (not duckmig's): %s\n" % (rel, bad))
+        return 4
     left = marks_left(marks)
     if left:
         sys.stderr.write("gendb: an injection ran while the file was built (duckmig sql): %s\n" % left)
