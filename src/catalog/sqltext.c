@@ -305,6 +305,12 @@ void dm_sql_parts_free(char **parts, size_t n)
 bool dm_sql_paren_list(const char *text, const struct dm_tok *open,
                        char ***parts, size_t *nparts, size_t *end)
 {
+    return dm_sql_paren_items(text, open, 0, parts, nparts, end);
+}
+
+bool dm_sql_paren_items(const char *text, const struct dm_tok *open, size_t max,
+                        char ***parts, size_t *nparts, size_t *end)
+{
     struct dm_lexer lx;
     size_t depth = 0, from = open->start + 1;
     *parts = NULL;
@@ -339,6 +345,10 @@ bool dm_sql_paren_list(const char *text, const struct dm_tok *open,
             if (!push(parts, nparts, trimmed(text, from, t.start)))
                 break;
             from = t.start + 1;
+            if (max && *nparts == max) {
+                *end = t.start;
+                return true;
+            }
         }
     }
     dm_sql_parts_free(*parts, *nparts);

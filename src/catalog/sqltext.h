@@ -66,6 +66,11 @@ char *dm_tok_ident(const char *text, const struct dm_tok *t);
  */
 bool dm_sql_paren_list(const char *text, const struct dm_tok *open,
                        char ***parts, size_t *nparts, size_t *end);
+/* The same, but only the first max items (max > 0): what follows them
+ * is not read, so that text a release renders wrongly there (0.x-1.5
+ * write a FOREIGN KEY's table bare) cannot hide the items before it. */
+bool dm_sql_paren_items(const char *text, const struct dm_tok *open, size_t max,
+                        char ***parts, size_t *nparts, size_t *end);
 void dm_sql_parts_free(char **parts, size_t n);
 
 /*

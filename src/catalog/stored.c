@@ -28,9 +28,15 @@ void cat_read_generated(struct dm_cat_table *t)
     bool any = false;
     /* does the SQL say GENERATED anywhere outside quotes at all? */
     dm_lex_init(&lx, t->sql);
-    for (struct dm_tok k = dm_lex_next(&lx);
-         k.kind != DM_TOK_END && k.kind != DM_TOK_BAD; k = dm_lex_next(&lx))
+    for (struct dm_tok k = dm_lex_next(&lx); k.kind != DM_TOK_END;
+         k = dm_lex_next(&lx)) {
+        /* text the lexer cannot follow may hide one: read the columns */
+        if (k.kind == DM_TOK_BAD) {
+            any = true;
+            break;
+        }
         any |= dm_tok_is_word(t->sql, &k, "GENERATED");
+    }
     if (!any)
         return;
     dm_lex_init(&lx, t->sql);
@@ -39,7 +45,10 @@ void cat_read_generated(struct dm_cat_table *t)
         open = dm_lex_next(&lx);
     while (open.kind != DM_TOK_END && open.kind != DM_TOK_BAD &&
            !dm_tok_is(t->sql, &open, "("));
-    if (!dm_sql_paren_list(t->sql, &open, &items, &nitems, &end) ||
+    /* the column items come first; the constraints after them are not
+     * needed, and a FOREIGN KEY's table may be rendered bare there */
+    if (!t->ncols ||
+        !dm_sql_paren_items(t->sql, &open, t->ncols, &items, &nitems, &end) ||
         nitems < t->ncols) {
         cat_problem(&t->problem, "its generated columns cannot be read");
         goto out;
