@@ -62,6 +62,7 @@ bool dm_code_permanent(enum dm_code code)
     case DM_ERR_SQL:
     case DM_ERR_INTERNAL:
     case DM_ERR_VERIFY:
+    case DM_ERR_INCOMPLETE:
     case DM_ERR_NOT_FOUND:
     case DM_ERR_BAD_KEY:
     case DM_ERR_REMOTE:
@@ -70,6 +71,90 @@ bool dm_code_permanent(enum dm_code code)
                 credentials (they rotate) */
         return false;
     }
+}
+
+/*
+ * An incomplete file (objects not carried, or computing differently) is
+ * not shipped as done unless every such item is of a class that
+ * DUCKMIG_ACCEPT_INCOMPLETE (a comma-separated list) accepts:
+ *   all        everything
+ *   external   views and macros that read files outside the database
+ *   changed    definitions that compute differently in the target
+ *   KIND       items of that report kind: view, macro, index, constraint,
+ *              type, sequence, table, data, computed, wal
+ * Returns DM_OK when accepted; else DM_ERR_INCOMPLETE with the items
+ * that are not, or DM_ERR_USAGE for a class it does not know.
+ */
+static const char *const accept_classes[] = {
+    "all",  "external", "changed", "view", "macro",    "index", "constraint",
+    "type", "sequence", "table",   "data", "computed", "wal",
+};
+
+static bool item_accepted(const struct dm_report_item *it, const char *cls)
+{
+    if (strcmp(cls, "all") == 0 || strcmp(cls, it->kind) == 0)
+        return true;
+    if (strcmp(cls, "external") == 0)
+        return it->detail &&
+               strstr(it->detail, "reads files outside the database");
+    return strcmp(cls, "changed") == 0 && it->status == DM_ITEM_CHANGED;
+}
+
+static enum dm_code incomplete_accepted(const struct dm_report *r,
+                                        const char *accept,
+                                        struct dm_error *err)
+{
+    char *list = strdup(accept ? accept : "");
+    char *classes[32];
+    size_t ncls = 0;
+    enum dm_code rc = DM_OK;
+    struct dm_sbuf named = DM_SBUF_INIT;
+    size_t left = 0;
+    if (!list)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    for (char *save = NULL, *c = strtok_r(list, ", ", &save); c;
+         c = strtok_r(NULL, ", ", &save)) {
+        bool known = false;
+        for (size_t k = 0; k < sizeof(accept_classes) / sizeof(char *); k++)
+            known |= strcmp(c, accept_classes[k]) == 0;
+        if (!known || ncls == sizeof(classes) / sizeof(*classes)) {
+            rc = dm_fail(err, DM_ERR_USAGE,
+                         "DUCKMIG_ACCEPT_INCOMPLETE: unknown class '%s' "
+                         "(all, external, changed, or a report kind: "
+                         "view, macro, index, constraint, type, sequence, "
+                         "table, data, computed, wal)",
+                         c);
+            goto out;
+        }
+        classes[ncls++] = c;
+    }
+    for (size_t i = 0; i < r->nitems; i++) {
+        const struct dm_report_item *it = &r->items[i];
+        if (it->status != DM_ITEM_NOT_CARRIED && it->status != DM_ITEM_CHANGED)
+            continue;
+        bool ok = false;
+        for (size_t k = 0; !ok && k < ncls; k++)
+            ok = item_accepted(it, classes[k]);
+        if (ok)
+            continue;
+        if (left++ < 5)
+            dm_sbuf_addf(&named, "%s%s %s %s (%s)", left > 1 ? "; " : "",
+                         it->kind, it->name, dm_item_status_name(it->status),
+                         it->detail ? it->detail : "");
+    }
+    if (left) {
+        char *text = dm_sbuf_take(&named);
+        rc = dm_fail(err, DM_ERR_INCOMPLETE,
+                     "incomplete, not shipped: %zu item(s) not carried or "
+                     "computing differently: %s%s (DUCKMIG_ACCEPT_INCOMPLETE "
+                     "names the classes a fleet accepts)",
+                     left, text ? text : "?", left > 5 ? "; ..." : "");
+        free(text);
+    }
+out:
+    dm_sbuf_release(&named);
+    free(list);
+    return rc;
 }
 
 static double now_s(void)
@@ -519,8 +604,14 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
             res.status == DM_MIG_INCOMPLETE ? "incomplete" : "migrated";
         set_version(out->dst_version, sizeof(out->dst_version),
                     res.dst_storage);
-        if (res.status == DM_MIG_INCOMPLETE)
+        if (res.status == DM_MIG_INCOMPLETE) {
             snprintf(out->error, sizeof(out->error), "%s", err.msg);
+            dm_error_clear(&err);
+            rc = incomplete_accepted(&res.report,
+                                     getenv("DUCKMIG_ACCEPT_INCOMPLETE"), &err);
+            if (rc)
+                goto fail;
+        }
     }
     dm_error_clear(&err);
     if (in_place) {

@@ -73,6 +73,11 @@ static enum dm_code lock_dst(struct staging *s, const char *dir,
     for (long waited_ms = 0;; waited_ms += 100) {
         int fd =
             open(s->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == ENOENT)
+            return dm_fail(err, DM_ERR_USAGE,
+                           "the destination's folder '%s' does not exist "
+                           "(create it first)",
+                           dir);
         if (fd < 0)
             return dm_fail_errno(err, DM_ERR_IO, errno,
                                  "cannot create a lock file in '%s'", dir);

@@ -94,6 +94,27 @@ run "$DUCKMIG" batch --json s3://fleet-bucket/walfleet/ walout-s3
 is "$rc/$(jq -r .files <<<"$out")" "0/2" "from S3, with WALs: two files (a WAL is not a file to migrate)"
 is "$(wal_rows walout-s3)" "130000 130000 0" "... every row of each WAL is in DST, which has no WAL"
 
+# an incomplete file (a view over a CSV file that is gone) is not
+# shipped as done, unless DUCKMIG_ACCEPT_INCOMPLETE accepts its class
+mkdir -p incfleet/a
+printf 'a,b\n1,2\n' >gone.csv
+"$DUCKMIG_HELPER" sql --engine 0.7.1 incfleet/a/t.duckdb "CREATE TABLE t (i INTEGER)" \
+    "INSERT INTO t VALUES (1)" "CREATE VIEW v AS SELECT * FROM read_csv_auto('$TMP/gone.csv')" >/dev/null
+rm gone.csv
+run "$DUCKMIG" batch --json incfleet incout
+is "$rc/$(jq -r '.counts.failed, .counts.incomplete' <<<"$out" | tr '\n' ' ')" "1/1 0 " \
+   "an incomplete file fails the batch by default"
+like "$(jq -r '.results[0].error' <<<"$out")" "*incomplete, not shipped*view main.v not_carried*outside the database*" \
+   "... naming what was not carried"
+[ ! -e incout/a/t.duckdb ]; ok $? "... and nothing is written for it"
+DUCKMIG_ACCEPT_INCOMPLETE=index,changed run "$DUCKMIG" batch --json incfleet incout
+is "$rc/$(jq -r .counts.failed <<<"$out")" "1/1" "classes that do not cover it change nothing"
+DUCKMIG_ACCEPT_INCOMPLETE=external run "$DUCKMIG" batch --json incfleet incout
+is "$rc/$(jq -r .counts.incomplete <<<"$out")" "0/1" "DUCKMIG_ACCEPT_INCOMPLETE=external ships it, as incomplete"
+is "$("$DUCKMIG_HELPER" sql --no-header incout/a/t.duckdb "SELECT count(*) FROM t")" 1 "... with its rows"
+DUCKMIG_ACCEPT_INCOMPLETE=bogus run "$DUCKMIG" batch --json incfleet incout2
+like "$(jq -r '.results[0].error' <<<"$out")" "*unknown class 'bogus'*" "an unknown class is named"
+
 run "$DUCKMIG" batch fleet
 is "$rc" 2 "usage errors: exit 2"
 run "$DUCKMIG" batch no-such-dir out2
