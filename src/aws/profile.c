@@ -110,6 +110,17 @@ static enum dm_code add_section(struct dm_ini *ini, char *name,
     return DM_OK;
 }
 
+/* [s, e) as a string; text need not be NUL-terminated, so no strndup */
+static char *dup_range(const char *s, const char *e)
+{
+    char *d = malloc((size_t)(e - s) + 1);
+    if (d) {
+        memcpy(d, s, (size_t)(e - s));
+        d[e - s] = '\0';
+    }
+    return d;
+}
+
 static enum dm_code add_entry(struct dm_ini *ini, const char *section,
                               const char *ks, const char *ke, const char *vs,
                               const char *ve, struct dm_error *err)
@@ -124,8 +135,8 @@ static enum dm_code add_entry(struct dm_ini *ini, const char *section,
     }
     struct ini_entry *x = &ini->e[ini->n];
     x->section = strdup(section);
-    x->key = strndup(ks, (size_t)(ke - ks));
-    x->value = strndup(vs, (size_t)(ve - vs));
+    x->key = dup_range(ks, ke);
+    x->value = dup_range(vs, ve);
     if (!x->section || !x->key || !x->value) {
         free(x->section);
         free(x->key);
@@ -260,6 +271,7 @@ enum dm_code dm_ini_load(const char *path, struct dm_ini **out,
             goto out;
         }
     }
+    text[len] = '\0';
     rc = dm_ini_parse(text, len, path, out, err);
 out:
     if (text) {

@@ -137,6 +137,13 @@ static void bad_lines(void **state)
     refused("[a] junk\n", "t.ini:1: a section header is '[name]'");
     refused("[a]\n\n# c\njust words\n", "t.ini:4: not 'key = value'");
     refused("[a]\n= v\n", "t.ini:2: not 'key = value'");
+    /* only len bytes are read: the text need not end with a NUL */
+    const char longer[] = "[a]\nk = v\n[b";
+    struct dm_ini *part = NULL;
+    assert_int_equal(
+        dm_ini_parse(longer, sizeof(longer) - 3, "t.ini", &part, NULL), DM_OK);
+    assert_string_equal(dm_ini_get(part, "a", "k"), "v");
+    dm_ini_free(part);
     const char nul[] = "[a]\nk = v\0x\n";
     struct dm_ini *ini = NULL;
     assert_int_equal(dm_ini_parse(nul, sizeof(nul) - 1, "t.ini", &ini, NULL),
