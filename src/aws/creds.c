@@ -1,17 +1,21 @@
-/* creds.c - the AWS credentials chain (see creds.h). */
+/*
+ * creds.c - the AWS credentials chain (see creds.h): which source to use,
+ * a cache, and when to fetch again. The sources themselves are in
+ * profile.c (shared files), ecs.c, imds.c and sts.c.
+ */
 #include "aws/creds.h"
 
-#include <curl/curl.h>
-#include <fcntl.h>
-#include <jansson.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
-#include "util/file.h"
+#include "aws/profile.h"
+#include "aws/sources.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -19,59 +23,258 @@
 #define REFRESH_BEFORE_S (15 * 60)
 #define FETCH_ATTEMPTS   3
 
+enum source {
+    SRC_STATIC, /* the environment or a profile: never fetched again */
+    SRC_WEB_IDENTITY,
+    SRC_ECS,
+    SRC_IMDS,
+};
+
 struct dm_aws_provider {
     pthread_mutex_t lock;
-    bool from_env;
-    char *url;        /* container endpoint */
-    char *token;      /* AWS_CONTAINER_AUTHORIZATION_TOKEN */
-    char *token_file; /* ..._TOKEN_FILE, read at every fetch (it rotates) */
+    enum source src;
+    char *what; /* the source, for logs and messages */
+    struct dm_web_identity wi;
+    struct dm_ecs_source ecs;
+    char *imds_url;
+    long imds_timeout_ms;
+    int imds_attempts; /* 0: one until it answered once, then 3 */
+    char *tried;       /* what the chain found empty before IMDS */
     struct dm_aws_creds cached;
     bool valid;
     unsigned fetches;
 };
 
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+/* A region is a hostname label: anything else in a file is not one. */
+static bool region_ok(const char *r)
+{
+    size_t n = strlen(r);
+    if (!n || n > 63)
+        return false;
+    for (; *r; r++)
+        if (!islower((unsigned char)*r) && !isdigit((unsigned char)*r) &&
+            *r != '-')
+            return false;
+    return true;
+}
+
+static char profile_region[64];
+static pthread_once_t region_once = PTHREAD_ONCE_INIT;
+
+static void find_profile_region(void)
+{
+    bool asked;
+    const char *name = dm_aws_profile_name(&asked);
+    char *cred = dm_aws_credentials_path(), *conf = dm_aws_config_path();
+    char *r = cred && conf ? dm_aws_profile_region(name, cred, conf) : NULL;
+    if (r && region_ok(r)) {
+        snprintf(profile_region, sizeof(profile_region), "%s", r);
+        dm_debug("credentials", "region %s from profile '%s'", r, name);
+    } else if (r) {
+        dm_warn("credentials", "profile '%s': region '%s' is not a region",
+                name, r);
+    }
+    free(r);
+    free(conf);
+    free(cred);
+}
+
 const char *dm_aws_region(void)
 {
-    const char *r = getenv("AWS_REGION");
-    if (!r || !*r)
-        r = getenv("AWS_DEFAULT_REGION");
-    return r && *r ? r : "us-east-1";
+    const char *r = env("AWS_REGION");
+    if (!r)
+        r = env("AWS_DEFAULT_REGION");
+    if (r)
+        return r;
+    /* read once: every request asks */
+    pthread_once(&region_once, find_profile_region);
+    return profile_region[0] ? profile_region : "us-east-1";
 }
 
 void dm_aws_creds_release(struct dm_aws_creds *c)
 {
     if (!c)
         return;
-    if (c->secret_access_key) {
-        memset(c->secret_access_key, 0, strlen(c->secret_access_key));
-        free(c->secret_access_key);
-    }
+    dm_creds_wipe_free(c->secret_access_key);
+    dm_creds_wipe_free(c->session_token);
     free(c->access_key_id);
-    free(c->session_token);
     memset(c, 0, sizeof(*c));
 }
 
-static enum dm_code creds_copy(const struct dm_aws_creds *from,
-                               struct dm_aws_creds *to, struct dm_error *err)
+/* An endpoint URL from the environment, without a trailing '/'. */
+static char *endpoint_url(const char *v)
 {
-    memset(to, 0, sizeof(*to));
-    to->access_key_id = strdup(from->access_key_id);
-    to->secret_access_key = strdup(from->secret_access_key);
-    to->session_token =
-        from->session_token ? strdup(from->session_token) : NULL;
-    to->expiration = from->expiration;
-    if (!to->access_key_id || !to->secret_access_key ||
-        (from->session_token && !to->session_token)) {
-        dm_aws_creds_release(to);
+    size_t n = strlen(v);
+    while (n && v[n - 1] == '/')
+        n--;
+    return strndup(v, n);
+}
+
+static enum dm_code use_web_identity(struct dm_aws_provider *p,
+                                     const char *token_file,
+                                     struct dm_error *err)
+{
+    const char *role = env("AWS_ROLE_ARN");
+    if (!role)
+        return dm_fail(err, DM_ERR_AUTH,
+                       "web identity: AWS_WEB_IDENTITY_TOKEN_FILE is set "
+                       "but AWS_ROLE_ARN is not");
+    /* the SDKs' standard variable first, then the older one, then the
+     * global override, then the regional endpoint */
+    const char *ep = env("AWS_ENDPOINT_URL_STS");
+    if (!ep)
+        ep = env("AWS_STS_ENDPOINT");
+    if (!ep)
+        ep = env("AWS_ENDPOINT_URL");
+    const char *name = env("AWS_ROLE_SESSION_NAME");
+    p->src = SRC_WEB_IDENTITY;
+    p->wi.token_file = strdup(token_file);
+    p->wi.role_arn = strdup(role);
+    p->wi.session_name =
+        name ? strdup(name) : dm_fmt("duckmig-%lld", (long long)time(NULL));
+    p->wi.endpoint =
+        ep ? endpoint_url(ep)
+           : dm_fmt("https://sts.%s.amazonaws.com", dm_aws_region());
+    p->what = dm_fmt("web identity (role %s)", role);
+    if (!p->wi.token_file || !p->wi.role_arn || !p->wi.session_name ||
+        !p->wi.endpoint || !p->what)
         return dm_fail(err, DM_ERR_NOMEM, "credentials: out of memory");
-    }
     return DM_OK;
 }
 
-static const char *env(const char *name)
+static enum dm_code use_ecs(struct dm_aws_provider *p, const char *rel,
+                            const char *full, struct dm_error *err)
 {
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
+    const char *t = env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    const char *tf = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+    p->src = SRC_ECS;
+    p->ecs.url =
+        rel ? dm_fmt("%s%s", "http://169.254.170.2", rel) : strdup(full);
+    p->ecs.token = t ? strdup(t) : NULL;
+    p->ecs.token_file = tf ? strdup(tf) : NULL;
+    p->what = strdup("the container credentials endpoint");
+    if (!p->ecs.url || (t && !p->ecs.token) || (tf && !p->ecs.token_file) ||
+        !p->what)
+        return dm_fail(err, DM_ERR_NOMEM, "credentials: out of memory");
+    return DM_OK;
+}
+
+static enum dm_code use_imds(struct dm_aws_provider *p, const char *tried,
+                             struct dm_error *err)
+{
+    const char *ep = env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    const char *mode = env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+    const char *t = env("AWS_METADATA_SERVICE_TIMEOUT");
+    const char *a = env("AWS_METADATA_SERVICE_NUM_ATTEMPTS");
+    uint64_t v;
+    p->src = SRC_IMDS;
+    /* the SDKs' default: one second, once; not on EC2, nothing answers */
+    p->imds_timeout_ms =
+        t && dm_parse_u64(t, &v) && v > 0 && v <= 60 ? (long)v * 1000 : 1000;
+    p->imds_attempts =
+        a && dm_parse_u64(a, &v) && v > 0 && v <= 10 ? (int)v : 0;
+    if (ep)
+        p->imds_url = endpoint_url(ep);
+    else if (mode && strcasecmp(mode, "IPv6") == 0)
+        p->imds_url = strdup("http://[fd00:ec2::254]");
+    else
+        p->imds_url = strdup("http://169.254.169.254");
+    p->what = strdup("EC2 instance metadata");
+    p->tried = strdup(tried);
+    if (!p->imds_url || !p->what || !p->tried)
+        return dm_fail(err, DM_ERR_NOMEM, "credentials: out of memory");
+    return DM_OK;
+}
+
+/* Follow the chain, in the SDKs' order, to the first source that is
+ * there; a source that is there but broken is an error, not a skip. */
+static enum dm_code choose(struct dm_aws_provider *p, struct dm_error *err)
+{
+    enum dm_code rc = DM_OK;
+    char *cred = NULL, *conf = NULL, *tried = NULL;
+
+    /* 1. the environment */
+    const char *akid = env("AWS_ACCESS_KEY_ID");
+    const char *secret = env("AWS_SECRET_ACCESS_KEY");
+    if (akid && secret) {
+        p->src = SRC_STATIC;
+        p->what = strdup("the environment");
+        rc = dm_creds_set(&p->cached, akid, secret, env("AWS_SESSION_TOKEN"), 0,
+                          err);
+        if (!rc && !p->what)
+            rc = dm_fail(err, DM_ERR_NOMEM, "credentials: out of memory");
+        p->valid = rc == DM_OK;
+        goto out;
+    }
+    if (akid || secret) {
+        rc = dm_fail(err, DM_ERR_AUTH, "environment: %s is set but %s is not",
+                     akid ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+                     akid ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+        goto out;
+    }
+
+    /* 2. web identity (EKS) */
+    const char *token_file = env("AWS_WEB_IDENTITY_TOKEN_FILE");
+    if (token_file) {
+        rc = use_web_identity(p, token_file, err);
+        goto out;
+    }
+
+    /* 3. the shared files */
+    bool asked;
+    const char *profile = dm_aws_profile_name(&asked);
+    cred = dm_aws_credentials_path();
+    conf = dm_aws_config_path();
+    if (!cred || !conf) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "credentials: out of memory");
+        goto out;
+    }
+    rc = dm_aws_profile_creds(profile, asked, cred, conf, &p->cached, &p->what,
+                              err);
+    if (rc || p->cached.access_key_id) {
+        p->src = SRC_STATIC;
+        p->valid = rc == DM_OK;
+        goto out;
+    }
+
+    /* 4. the ECS container endpoint */
+    const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    if (rel || full) {
+        rc = use_ecs(p, rel, full, err);
+        goto out;
+    }
+
+    /* 5. EC2 instance metadata */
+    tried = dm_fmt("none in the environment (AWS_ACCESS_KEY_ID), no web "
+                   "identity (AWS_WEB_IDENTITY_TOKEN_FILE), no keys for "
+                   "profile '%s' in %s or %s, no container endpoint "
+                   "(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)",
+                   profile, cred, conf);
+    if (!tried) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "credentials: out of memory");
+        goto out;
+    }
+    const char *off = env("AWS_EC2_METADATA_DISABLED");
+    if (off && strcasecmp(off, "true") == 0) {
+        rc = dm_fail(err, DM_ERR_AUTH,
+                     "no AWS credentials: %s, and EC2 instance metadata is "
+                     "off (AWS_EC2_METADATA_DISABLED)",
+                     tried);
+        goto out;
+    }
+    rc = use_imds(p, tried, err);
+out:
+    free(tried);
+    free(conf);
+    free(cred);
+    return rc;
 }
 
 enum dm_code dm_aws_provider_new(struct dm_aws_provider **out,
@@ -82,36 +285,12 @@ enum dm_code dm_aws_provider_new(struct dm_aws_provider **out,
     if (!p)
         return dm_fail(err, DM_ERR_NOMEM, "credentials: out of memory");
     pthread_mutex_init(&p->lock, NULL);
-    const char *akid = env("AWS_ACCESS_KEY_ID");
-    const char *secret = env("AWS_SECRET_ACCESS_KEY");
-    const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-    const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-    enum dm_code rc = DM_OK;
-    if (akid && secret) {
-        struct dm_aws_creds c = {(char *)akid, (char *)secret,
-                                 (char *)env("AWS_SESSION_TOKEN"), 0};
-        rc = creds_copy(&c, &p->cached, err);
-        p->from_env = true;
-        p->valid = rc == DM_OK;
-    } else if (rel || full) {
-        p->url =
-            rel ? dm_fmt("%s%s", "http://169.254.170.2", rel) : strdup(full);
-        const char *t = env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-        const char *tf = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-        p->token = t ? strdup(t) : NULL;
-        p->token_file = tf ? strdup(tf) : NULL;
-        if (!p->url)
-            rc = dm_fail(err, DM_ERR_NOMEM, "credentials: out of memory");
-    } else {
-        rc = dm_fail(err, DM_ERR_AUTH,
-                     "no AWS credentials: set AWS_ACCESS_KEY_ID and "
-                     "AWS_SECRET_ACCESS_KEY, or run where "
-                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is set");
-    }
+    enum dm_code rc = choose(p, err);
     if (rc) {
         dm_aws_provider_free(p);
         return rc;
     }
+    dm_debug("credentials", "from %s", p->what);
     *out = p;
     return DM_OK;
 }
@@ -121,148 +300,63 @@ void dm_aws_provider_free(struct dm_aws_provider *p)
     if (!p)
         return;
     dm_aws_creds_release(&p->cached);
-    if (p->token)
-        memset(p->token, 0, strlen(p->token));
-    free(p->token);
-    free(p->token_file);
-    free(p->url);
+    free(p->wi.endpoint);
+    free(p->wi.role_arn);
+    free(p->wi.session_name);
+    free(p->wi.token_file);
+    free(p->ecs.url);
+    dm_creds_wipe_free(p->ecs.token);
+    free(p->ecs.token_file);
+    free(p->imds_url);
+    free(p->tried);
+    free(p->what);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
 
-struct membuf {
-    char *data;
-    size_t len;
-};
-
-static size_t collect(char *ptr, size_t size, size_t n, void *ud)
+static enum dm_code fetch_once(struct dm_aws_provider *p,
+                               struct dm_aws_creds *fresh, struct dm_error *err)
 {
-    struct membuf *b = ud;
-    size_t add = size * n;
-    if (b->len + add > 1 << 20)
-        return 0; /* no credentials document is a megabyte */
-    char *d = realloc(b->data, b->len + add + 1);
-    if (!d)
-        return 0;
-    memcpy(d + b->len, ptr, add);
-    b->len += add;
-    d[b->len] = '\0';
-    b->data = d;
-    return add;
-}
-
-static char *read_token_file(const char *path)
-{
-    /* never waits on a FIFO */
-    int fd = dm_open_regular(AT_FDCWD, path, O_RDONLY, NULL);
-    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
-    if (!f) {
-        if (fd >= 0)
-            close(fd);
-        return NULL;
+    switch (p->src) {
+    case SRC_WEB_IDENTITY:
+        return dm_sts_web_identity(&p->wi, fresh, err);
+    case SRC_ECS:
+        return dm_ecs_fetch(&p->ecs, fresh, err);
+    case SRC_IMDS:
+        return dm_imds_fetch(p->imds_url, p->imds_timeout_ms, fresh, err);
+    case SRC_STATIC:
+        break;
     }
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        buf[--n] = '\0';
-    return strdup(buf);
+    return dm_fail(err, DM_ERR_INTERNAL, "credentials: nothing to fetch");
 }
 
-/* "2016-02-25T06:03:31Z" -> time_t; 0 when it does not parse */
-static time_t parse_iso8601(const char *s)
+/* Fetch with retries into p->cached. Lock held. */
+static enum dm_code fetch(struct dm_aws_provider *p, struct dm_error *err)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end)
-        return 0;
-    return timegm(&tm);
-}
-
-/* One fetch from the container endpoint into p->cached. Lock held. */
-static enum dm_code fetch_once(struct dm_aws_provider *p, struct dm_error *err)
-{
+    int attempts = FETCH_ATTEMPTS;
+    if (p->src == SRC_IMDS)
+        /* an instance whose metadata never answered is most likely not
+         * an instance: do not make every command off EC2 wait for it */
+        attempts = p->imds_attempts ? p->imds_attempts
+                   : p->fetches     ? FETCH_ATTEMPTS
+                                    : 1;
     enum dm_code rc = DM_OK;
-    struct membuf body = {NULL, 0};
-    struct curl_slist *hdrs = NULL;
-    char *token = p->token_file ? read_token_file(p->token_file)
-                  : p->token    ? strdup(p->token)
-                                : NULL;
-    char *auth = NULL;
-    json_t *doc = NULL;
-    CURL *c = curl_easy_init();
-    if (!c) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "credentials: curl_easy_init failed");
-        goto out;
+    struct dm_aws_creds fresh;
+    for (int i = 0; i < attempts; i++) {
+        dm_error_clear(err);
+        rc = fetch_once(p, &fresh, err);
+        if (rc != DM_ERR_NETWORK || i + 1 == attempts)
+            break;
+        usleep(200000u << i);
     }
-    if (token) {
-        auth = dm_fmt("%s%s", "Authorization: ", token);
-        hdrs = auth ? curl_slist_append(NULL, auth) : NULL;
-    }
-    curl_easy_setopt(c, CURLOPT_URL, p->url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    CURLcode cc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (cc != CURLE_OK) {
-        rc = dm_fail(err, DM_ERR_NETWORK, "credentials endpoint: %s",
-                     curl_easy_strerror(cc));
-        goto out;
-    }
-    if (status != 200) {
-        rc = dm_fail(err, status >= 500 ? DM_ERR_NETWORK : DM_ERR_AUTH,
-                     "credentials endpoint answered HTTP %ld", status);
-        goto out;
-    }
-    doc = json_loadb(body.data ? body.data : "", body.len, 0, NULL);
-    const char *akid = json_string_value(json_object_get(doc, "AccessKeyId"));
-    const char *secret =
-        json_string_value(json_object_get(doc, "SecretAccessKey"));
-    const char *tok = json_string_value(json_object_get(doc, "Token"));
-    const char *exp = json_string_value(json_object_get(doc, "Expiration"));
-    if (!akid || !secret) {
-        rc = dm_fail(err, DM_ERR_AUTH,
-                     "credentials endpoint: no AccessKeyId/SecretAccessKey "
-                     "in its answer");
-        goto out;
-    }
-    struct dm_aws_creds fresh = {(char *)akid, (char *)secret, (char *)tok,
-                                 exp ? parse_iso8601(exp) : 0};
-    struct dm_aws_creds copy;
-    rc = creds_copy(&fresh, &copy, err);
     if (rc)
-        goto out;
+        return rc;
     dm_aws_creds_release(&p->cached);
-    p->cached = copy;
+    p->cached = fresh;
     p->valid = true;
     p->fetches++;
-    dm_debug("credentials", "fetched from the container endpoint (%u)",
-             p->fetches);
-out:
-    json_decref(doc);
-    if (body.data) {
-        memset(body.data, 0, body.len);
-        free(body.data);
-    }
-    curl_slist_free_all(hdrs);
-    if (auth) {
-        memset(auth, 0, strlen(auth));
-        free(auth);
-    }
-    if (token) {
-        memset(token, 0, strlen(token));
-        free(token);
-    }
-    if (c)
-        curl_easy_cleanup(c);
-    return rc;
+    dm_debug("credentials", "fetched from %s (%u)", p->what, p->fetches);
+    return DM_OK;
 }
 
 static bool fresh_enough(const struct dm_aws_provider *p, time_t now)
@@ -278,27 +372,27 @@ enum dm_code dm_aws_creds_get(struct dm_aws_provider *p,
     pthread_mutex_lock(&p->lock);
     enum dm_code rc = DM_OK;
     time_t now = time(NULL);
-    if (!p->from_env && !fresh_enough(p, now)) {
+    if (p->src != SRC_STATIC && !fresh_enough(p, now)) {
         struct dm_error ferr = DM_ERROR_INIT;
-        for (int i = 0; i < FETCH_ATTEMPTS; i++) {
-            dm_error_clear(&ferr);
-            rc = fetch_once(p, &ferr);
-            if (rc != DM_ERR_NETWORK)
-                break;
-            usleep(200000u << i);
-        }
+        rc = fetch(p, &ferr);
         if (rc && p->valid && now < p->cached.expiration) {
             dm_warn("credentials",
                     "refresh failed, keeping the current "
                     "ones until they expire: %s",
                     ferr.msg);
             rc = DM_OK;
+        } else if (rc && p->src == SRC_IMDS && !p->fetches) {
+            /* the last resort never answered: there are no credentials */
+            rc = dm_fail(err, DM_ERR_AUTH, "no AWS credentials: %s; %s",
+                         p->tried, ferr.msg);
         } else if (rc) {
             dm_fail(err, rc, "%s", ferr.msg);
         }
     }
     if (!rc)
-        rc = creds_copy(&p->cached, out, err);
+        rc = dm_creds_set(out, p->cached.access_key_id,
+                          p->cached.secret_access_key, p->cached.session_token,
+                          p->cached.expiration, err);
     pthread_mutex_unlock(&p->lock);
     return rc;
 }
@@ -306,7 +400,7 @@ enum dm_code dm_aws_creds_get(struct dm_aws_provider *p,
 void dm_aws_provider_invalidate(struct dm_aws_provider *p)
 {
     pthread_mutex_lock(&p->lock);
-    if (!p->from_env)
+    if (p->src != SRC_STATIC)
         p->valid = false;
     pthread_mutex_unlock(&p->lock);
 }

@@ -14,7 +14,11 @@ export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-
 export AWS_ENDPOINT_URL=http://127.0.0.1:$S3_PORT
 export DUCKMIG_RETRY_BASE_MS=20
 unset AWS_ENDPOINT_URL_S3 AWS_SESSION_TOKEN AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
-      AWS_CONTAINER_CREDENTIALS_FULL_URI
+      AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_PROFILE AWS_DEFAULT_PROFILE AWS_WEB_IDENTITY_TOKEN_FILE
+# no other source of the chain (tests/integration/creds.t tests those): no
+# shared files of the machine's user, no instance metadata
+export AWS_SHARED_CREDENTIALS_FILE=$TMP/no-credentials AWS_CONFIG_FILE=$TMP/no-config \
+       AWS_EC2_METADATA_DISABLED=true
 B=s3://tracker-bucket
 MIB=1048576
 
@@ -88,6 +92,7 @@ run "$DUCKMIG" cp one "$B/a/../b"
 is "$rc" 18 "a key with '..' is refused: exit 18"
 run env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$DUCKMIG" ls "$B/"
 is "$rc" 16 "no credentials at all: exit 16"
+like "$err" "*no AWS credentials: *" "... saying so"
 
 # retries: a fault proxy in front of the server
 P_PORT=$(free_port)
