@@ -330,6 +330,16 @@ static void build_type(struct tparse *tp, const struct dm_type_node *t,
         dm_sbuf_add(key, "[]");
         lit(tp, "[]");
         return;
+    case DM_T_ARRAY: {
+        /* T[n]: 1.x renders it so, and takes it back so */
+        char size[16];
+        snprintf(size, sizeof(size), "[%u]", t->array_size);
+        build_type(tp, &t->children[0], sql, key);
+        dm_sbuf_add(sql, size);
+        dm_sbuf_add(key, size);
+        lit(tp, size);
+        return;
+    }
     case DM_T_MAP: {
         const struct dm_type_node *kv = &t->children[0];
         dm_sbuf_add(sql, "MAP(");

@@ -95,6 +95,9 @@ static const struct symbol symbols[] = {
     OPT(union_type_member_count, "duckdb_union_type_member_count"),
     OPT(union_type_member_name, "duckdb_union_type_member_name"),
     OPT(union_type_member_type, "duckdb_union_type_member_type"),
+    OPT(array_type_child_type, "duckdb_array_type_child_type"),
+    OPT(array_type_array_size, "duckdb_array_type_array_size"),
+    OPT(array_vector_get_child, "duckdb_array_vector_get_child"),
     OPT(unsafe_vector_assign_string_element_len,
         "duckdb_unsafe_vector_assign_string_element_len"),
 };

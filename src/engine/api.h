@@ -130,6 +130,10 @@ struct dm_duckdb_api {
     void (*unsafe_vector_assign_string_element_len)(dm_ddb_vector v,
                                                     dm_idx_t row, const char *s,
                                                     dm_idx_t len);
+    /* optional: 1.0+, fixed-size ARRAYs (0.x has no such type) */
+    dm_ddb_ltype (*array_type_child_type)(dm_ddb_ltype t);
+    dm_idx_t (*array_type_array_size)(dm_ddb_ltype t);
+    dm_ddb_vector (*array_vector_get_child)(dm_ddb_vector v);
     /* optional: streaming results (0.8+; fetch_chunk 1.0+) */
     int (*pending_prepared_streaming)(dm_ddb_prepared prep,
                                       dm_ddb_pending *out_pending);

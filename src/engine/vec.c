@@ -19,7 +19,10 @@ enum dm_type dm_type_from_release(int major, int minor, int t)
         if (t == 29)
             return DM_T_UNION;
     }
-    if (t < 0 || t > DM_T_BIGNUM)
+    /* ARRAY and TIME_NS are 1.x ids: an 0.x release reports neither */
+    if (major >= 1 && t == DM_T_TIME_NS)
+        return DM_T_TIME_NS;
+    if (t < 0 || t > DM_T_BIGNUM || (major == 0 && t == DM_T_ARRAY))
         return DM_T_INVALID;
     return (enum dm_type)t;
 }
@@ -49,6 +52,7 @@ uint8_t dm_type_fixed_width(enum dm_type t)
     case DM_T_TIMESTAMP_TZ:
     case DM_T_TIME:
     case DM_T_TIME_TZ:
+    case DM_T_TIME_NS:
         return 8;
     case DM_T_INTERVAL:
     case DM_T_HUGEINT:
@@ -75,6 +79,8 @@ enum dm_phys dm_type_phys(const struct dm_type_node *t)
     case DM_T_STRUCT:
     case DM_T_UNION:
         return DM_P_STRUCT;
+    case DM_T_ARRAY:
+        return t->array_size ? DM_P_ARRAY : DM_P_UNSUPPORTED;
     case DM_T_DECIMAL:
     case DM_T_ENUM:
         return t->width ? DM_P_FIXED : DM_P_UNSUPPORTED;
@@ -94,6 +100,10 @@ const char *dm_type_name(enum dm_type t)
         "STRUCT",      "MAP",          "UUID",         "UNION",    "BIT",
         "TIME_TZ",     "TIMESTAMP_TZ", "UHUGEINT",     "ARRAY",    "ANY",
         "BIGNUM"};
+    /* past BIGNUM, only TIME_NS is a canonical id (36-38 are DuckDB's
+     * literal and NULL types, which no column has) */
+    if (t == DM_T_TIME_NS)
+        return "TIME_NS";
     if (t == DM_T_JSON)
         return "JSON";
     if ((unsigned)t < sizeof(names) / sizeof(names[0]))
@@ -106,6 +116,8 @@ void dm_type_write(struct dm_wbuf *b, const struct dm_type_node *t)
     uint8_t head[5] = {(uint8_t)t->type, t->width, t->dec_width, t->dec_scale,
                        t->flags};
     dm_wbuf_bytes(b, head, sizeof(head));
+    if (t->type == DM_T_ARRAY)
+        dm_wbuf_u32(b, t->array_size);
     dm_wbuf_u32(b, t->nchildren);
     for (uint32_t i = 0; i < t->nchildren; i++) {
         dm_wbuf_str(b, t->names ? t->names[i] : NULL);
@@ -132,8 +144,14 @@ static bool type_read(struct dm_wcur *c, struct dm_type_node *t, int depth)
     t->dec_scale = (uint8_t)(head >> 24);
     const uint8_t *flags = dm_wcur_take(c, 1);
     t->flags = flags ? *flags : 0;
+    if (t->type == DM_T_ARRAY)
+        t->array_size = dm_wcur_u32(c);
     uint32_t n = dm_wcur_u32(c);
     if (c->bad || n > DM_TYPE_MAX_CHILDREN)
+        return false;
+    /* an ARRAY is its element and a size DuckDB allows, or malformed */
+    if (t->type == DM_T_ARRAY &&
+        (n != 1 || !t->array_size || t->array_size > DM_ARRAY_MAX_SIZE))
         return false;
     if (n == 0)
         return true;
@@ -190,6 +208,11 @@ bool dm_type_compatible(const struct dm_type_node *from,
     if (!same || pf != pt || pf == DM_P_UNSUPPORTED) {
         snprintf(why, why_len, "%s cannot be stored as %s",
                  dm_type_name(from->type), dm_type_name(to->type));
+        return false;
+    }
+    if (pf == DM_P_ARRAY && from->array_size != to->array_size) {
+        snprintf(why, why_len, "ARRAY of %u elements cannot be stored as %u",
+                 from->array_size, to->array_size);
         return false;
     }
     if (pf == DM_P_FIXED && from->width != to->width) {
@@ -263,6 +286,18 @@ bool dm_vec_view_read(struct dm_wcur *c, const struct dm_type_node *t,
         return v->children && dm_vec_view_read(c, &t->children[0], child_count,
                                                v->children, depth + 1);
     }
+    case DM_P_ARRAY: {
+        /* count x size child rows: with size bounded by type_read and
+         * count by the bytes left, the product does not overflow; the
+         * child's own read checks that its rows are there */
+        if (t->nchildren != 1 || t->array_size > DM_ARRAY_MAX_SIZE ||
+            count > c->left)
+            return c->bad = true, false;
+        v->children = calloc(1, sizeof(*v->children));
+        return v->children &&
+               dm_vec_view_read(c, &t->children[0], count * t->array_size,
+                                v->children, depth + 1);
+    }
     case DM_P_STRUCT:
         v->children =
             calloc(t->nchildren ? t->nchildren : 1, sizeof(*v->children));
@@ -283,7 +318,8 @@ void dm_vec_view_release(struct dm_vec_view *v)
     if (!v || !v->type)
         return;
     uint32_t n = 0;
-    if (dm_type_phys(v->type) == DM_P_LIST)
+    if (dm_type_phys(v->type) == DM_P_LIST ||
+        dm_type_phys(v->type) == DM_P_ARRAY)
         n = 1;
     else if (dm_type_phys(v->type) == DM_P_STRUCT)
         n = v->type->nchildren;
@@ -370,6 +406,15 @@ uint64_t dm_vec_hash(const struct dm_vec_view *v, uint64_t row)
         uint64_t len = rd64(v->data + row * 16 + 8);
         uint64_t h = mix(0x4c495354 ^ len);
         for (uint64_t i = 0; i < len; i++)
+            h = mix(h ^ dm_vec_hash(v->children, off + i)) + i;
+        return h;
+    }
+    case DM_P_ARRAY: {
+        /* its elements, in order; a NULL row was answered above, whatever
+         * its slots in the child hold */
+        uint64_t size = t->array_size, off = row * size;
+        uint64_t h = mix(0x4152524159 ^ size);
+        for (uint64_t i = 0; i < size; i++)
             h = mix(h ^ dm_vec_hash(v->children, off + i)) + i;
         return h;
     }

@@ -9,14 +9,17 @@
  * fingerprint the same bytes without loading DuckDB.
  *
  * Type tree, recursively: u8 type, u8 width (bytes of a fixed value),
- *   u8 decimal width, u8 decimal scale, u8 flags, u32 n children, then
- *   n x (name, tree): the element of a LIST or MAP, the members of a
- *   STRUCT or UNION.
+ *   u8 decimal width, u8 decimal scale, u8 flags, for an ARRAY only a
+ *   u32 array size, then u32 n children, then n x (name, tree): the
+ *   element of a LIST, MAP or ARRAY, the members of a STRUCT or UNION.
  * Vector of `count` rows, recursively:
  *   u8 all_valid; if 0: ceil(count / 8) bytes of validity bits (LSB first)
  *   fixed:  count x width bytes (rows that are NULL hold anything)
  *   string: count x (u32 length, bytes); NULL rows have length 0
  *   list:   count x (u64 offset, u64 length), u64 child_count, child vector
+ *   array:  child vector of count x size rows, row r's elements at
+ *           r x size .. r x size + size - 1 (a NULL row keeps its slots,
+ *           sent as DuckDB holds them: no value of the column reads them)
  *   struct: one vector per child, each of count rows
  * A CHUNK frame is: u32 count, u32 ncols, ncols vectors.
  */
@@ -66,7 +69,8 @@ enum dm_type {
     DM_T_UHUGEINT = 32,
     DM_T_ARRAY = 33,
     DM_T_BIGNUM = 35,
-    DM_T_JSON = 100, /* 0.6's own JSON type id; a string */
+    DM_T_TIME_NS = 39, /* 1.x: int64 nanoseconds since midnight */
+    DM_T_JSON = 100,   /* 0.6's own JSON type id; a string */
 };
 
 enum dm_phys {
@@ -75,6 +79,7 @@ enum dm_phys {
     DM_P_STRING,
     DM_P_LIST,
     DM_P_STRUCT,
+    DM_P_ARRAY, /* fixed-size list: one child of count x array_size rows */
 };
 
 #define DM_TYPE_MAX_CHILDREN 4096
@@ -82,6 +87,10 @@ enum dm_phys {
  * (a frame larger than DM_WIRE_MAX_FRAME is refused on its own). */
 #define DM_MAX_COLUMNS    1000000
 #define DM_TYPE_MAX_DEPTH 32
+/* DuckDB's own bounds on an ARRAY's size (1.x: "at least 1", "at most
+ * 100000"): a tree outside them is malformed, and the bound keeps
+ * count x size far from overflowing */
+#define DM_ARRAY_MAX_SIZE 100000
 
 /* flags */
 #define DM_TF_PACKED_TZ 1 /* TIME_TZ in 1.x's packed (micros, offset) form */
@@ -94,6 +103,7 @@ struct dm_type_node {
     uint8_t width; /* bytes per value of a fixed type */
     uint8_t dec_width, dec_scale;
     uint8_t flags;
+    uint32_t array_size; /* ARRAY: elements per row, 1..DM_ARRAY_MAX_SIZE */
     uint32_t nchildren;
     char **names; /* struct / union member names */
     struct dm_type_node *children;
@@ -127,7 +137,9 @@ struct dm_vec_view {
     const uint8_t *validity; /* NULL: all valid */
     const uint8_t *data;     /* fixed: values; list: entries */
     const uint8_t **strings; /* string: per row pointer to (u32 len, bytes) */
-    struct dm_vec_view *children; /* list: 1 (child_count rows); struct: n */
+    /* list: 1 (child_count rows); array: 1 (count x array_size rows);
+     * struct: n */
+    struct dm_vec_view *children;
 };
 
 /* Decode one vector of count rows of type t; false when malformed. */

@@ -102,6 +102,14 @@ static bool decode_vector(struct worker *w, struct dm_wcur *c, dm_ddb_vector v,
         return decode_vector(w, c, a->list_vector_get_child(v),
                              &src->children[0], &dst->children[0], child_count);
     }
+    case DM_P_ARRAY:
+        /* the sizes agree (dm_type_compatible); DuckDB's array child
+         * holds size slots for each of a chunk's rows */
+        if (!a->array_vector_get_child)
+            return false;
+        return decode_vector(w, c, a->array_vector_get_child(v),
+                             &src->children[0], &dst->children[0],
+                             count * dst->array_size);
     case DM_P_STRUCT:
         for (uint32_t i = 0; i < dst->nchildren; i++)
             if (!decode_vector(w, c, a->struct_vector_get_child(v, i),

@@ -80,6 +80,25 @@ bool worker_describe(struct worker *w, dm_ddb_ltype lt, struct dm_type_node *n,
             a->destroy_logical_type(&child);
         return ok;
     }
+    case DM_T_ARRAY: {
+        /* 1.x only: a release without the array API cannot describe one,
+         * and a size outside DuckDB's bounds is not read */
+        if (!a->array_type_child_type || !a->array_type_array_size)
+            return false;
+        dm_idx_t size = a->array_type_array_size(lt);
+        if (size == 0 || size > DM_ARRAY_MAX_SIZE)
+            return false;
+        n->array_size = (uint32_t)size;
+        dm_ddb_ltype child = a->array_type_child_type(lt);
+        n->children = calloc(1, sizeof(*n->children));
+        n->names = calloc(1, sizeof(char *));
+        n->nchildren = 1;
+        bool ok = child && n->children && n->names &&
+                  worker_describe(w, child, &n->children[0], depth + 1);
+        if (child)
+            a->destroy_logical_type(&child);
+        return ok;
+    }
     case DM_T_MAP: {
         /* a LIST of STRUCT(key, value); 0.6 holds STRUCT(key LIST, value
          * LIST) and encode_vector lays it out the same way */
@@ -298,6 +317,11 @@ static void encode_vector(struct worker *w, struct dm_wbuf *b, dm_ddb_vector v,
                       child_count);
         return;
     }
+    case DM_P_ARRAY:
+        /* describe gave a size only where the array API is there */
+        encode_vector(w, b, a->array_vector_get_child(v), &t->children[0],
+                      count * t->array_size);
+        return;
     case DM_P_STRUCT:
         for (uint32_t i = 0; i < t->nchildren; i++)
             encode_vector(w, b, a->struct_vector_get_child(v, i),

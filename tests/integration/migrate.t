@@ -218,6 +218,51 @@ is "$(q out-wal/1.5.6/t.duckdb "SELECT count(*), sum(i) FROM t")" "$(printf '129
    "1.5.6: the WAL's rows are there, the deleted one is not"
 is "$(sha256sum "$f" "$f.wal")" "$sums" "1.5.6: SRC and its WAL are unchanged"
 
+# 1.x's fixed-size ARRAYs (alone, nested in a STRUCT in a LIST, of
+# VARCHAR, in a LIST) and TIME_NS: read whole, migrated, fingerprinted on
+# both sides, and the values checked with the engine itself; 3000 rows are
+# more than one vector
+mkdir -p arr out-arr
+"$DUCKMIG_HELPER" sql --engine 1.5.6 arr/a.duckdb \
+    "CREATE TABLE t(id INTEGER, a INTEGER[3], b TIME_NS, c STRUCT(x INTEGER[2])[], d VARCHAR[2], e INTEGER[3][])" \
+    "INSERT INTO t VALUES (0, [1,NULL,3], TIME_NS '12:34:56.123456789', [{'x':[1,2]}, NULL], ['a', NULL], [[1,2,3], NULL]), (1, NULL, NULL, NULL, NULL, NULL)" \
+    "INSERT INTO t SELECT i, CASE WHEN i % 7 = 0 THEN NULL ELSE [i, NULL, -i] END, ('00:00:07.' || lpad(i::VARCHAR, 9, '0'))::TIME_NS, [{'x': [i, NULL]}], ['a string longer than twelve ' || i, NULL], [[i, i, i]] FROM range(2, 3000) r(i)" \
+    "CREATE VIEW av AS SELECT id, a, b FROM t WHERE id < 100" >/dev/null
+arrsql="SELECT count(*), count(a), count(b), md5(string_agg(concat_ws('|', id, a, b, c, d, e), ';' ORDER BY id)) FROM t"
+want=$(q --engine 1.5.6 --read-only arr/a.duckdb "$arrsql")
+run "$DUCKMIG" migrate --json --to 1.5.6 arr/a.duckdb out-arr/a.duckdb
+is "$rc/$(jq -r .status <<<"$out")" "0/already_at_target" "ARRAY, TIME_NS: a 1.5.6 file holding them is read whole (already at target)"
+run "$DUCKMIG" migrate --json --to 1.5.6 --storage-version v1.5.0 arr/a.duckdb out-arr/a.duckdb
+is "$rc" 0 "ARRAY, TIME_NS: 1.5.6 -> 1.5.6 (storage v1.5.0): exit 0"
+is "$(jq -r '[.status, .report.mismatches, .report.not_carried] | @tsv' <<<"$out")" "$(printf 'migrated\t0\t0')" \
+   "ARRAY, TIME_NS: migrated and verified"
+is "$(q --engine 1.5.6 out-arr/a.duckdb "$arrsql")" "$want" "ARRAY, TIME_NS: every value is there"
+is "$(q --engine 1.5.6 out-arr/a.duckdb "SELECT a::VARCHAR, b::VARCHAR, c::VARCHAR, d::VARCHAR, e::VARCHAR FROM t WHERE id = 0")" \
+   "$(printf '[1, NULL, 3]\t12:34:56.123456789\t[{'"'"'x'"'"': [1, 2]}, NULL]\t[a, NULL]\t[[1, 2, 3], NULL]')" \
+   "ARRAY, TIME_NS: the first row as it was written"
+is "$(q --engine 1.5.6 out-arr/a.duckdb "SELECT count(*) FROM t WHERE a IS NULL AND b IS NULL AND c IS NULL AND d IS NULL AND e IS NULL")" 1 \
+   "ARRAY, TIME_NS: the NULL row is NULL"
+is "$(q --engine 1.5.6 out-arr/a.duckdb "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() WHERE table_name = 't'")" \
+   "id INTEGER, a INTEGER[3], b TIME_NS, c STRUCT(x INTEGER[2])[], d VARCHAR[2], e INTEGER[3][]" \
+   "ARRAY, TIME_NS: the column types are the source's"
+is "$(q --engine 1.5.6 out-arr/a.duckdb "SELECT count(*), sum(a[3]) FROM av")" "$(q --engine 1.5.6 --read-only arr/a.duckdb "SELECT count(*), sum(a[3]) FROM av")" \
+   "ARRAY, TIME_NS: the view reads them"
+run "$DUCKMIG" verify out-arr/a.duckdb arr/a.duckdb
+is "$rc" 0 "ARRAY, TIME_NS: verify agrees"
+cp out-arr/a.duckdb arr-changed.duckdb
+q --engine 1.5.6 arr-changed.duckdb "UPDATE t SET a = [2999, 0, -2999] WHERE id = 2999" >/dev/null
+run "$DUCKMIG" verify arr/a.duckdb arr-changed.duckdb
+is "$rc" 13 "ARRAY: one changed element fails verify (exit 13)"
+like "$out" "*main.t: column \"a\" differs*" "... and names the column"
+cp out-arr/a.duckdb arr-changed.duckdb
+q --engine 1.5.6 arr-changed.duckdb "UPDATE t SET b = TIME_NS '00:00:07.000002998' WHERE id = 2999" >/dev/null
+run "$DUCKMIG" verify arr/a.duckdb arr-changed.duckdb
+like "$rc $out" "13 *main.t: column \"b\" differs*" "TIME_NS: one nanosecond off fails verify (exit 13) and names the column"
+# 0.8.1 has neither type, and duckmig does not downgrade a 1.x file
+run "$DUCKMIG" migrate --to 0.8.1 arr/a.duckdb out-arr/old.duckdb
+like "$rc $err" "7 *newer than what DuckDB 0.8.1 writes*does not downgrade*" "ARRAY, TIME_NS: a 1.5.6 file -> 0.8.1 is refused clearly (exit 7)"
+[ ! -e out-arr/old.duckdb ]; ok $? "... and nothing is written"
+
 # already at target, spellings, DUCKDB_MIGRATE_VERSION
 mkdir -p same
 run "$DUCKMIG" migrate --json s0.8.1/conf.duckdb same/conf.duckdb

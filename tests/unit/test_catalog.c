@@ -2,8 +2,8 @@
  * test_catalog.c - reading the SQL old releases keep as data: the lexer
  * (nested comments, quotes, dollar quoting), lists and statements found
  * by it, the macros EXPORT writes (found by name, refused when their
- * text appears twice), column types read in step with their trees, and
- * the report that migrate and verify fill.
+ * text appears twice), column types read in step with their trees (1.x's
+ * T[n] ARRAYs too), and the report that migrate and verify fill.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -278,6 +278,52 @@ static void types(void **state)
     u.names = un;
     dm_catalog_type(&cat, "main", &u, "UNION(INTEGER, VARCHAR)", &sql, &key);
     assert_string_equal(sql, "UNION(\"n m\" INTEGER, \"s\" VARCHAR)");
+    free(sql);
+    free(key);
+
+    /* 1.x's fixed-size ARRAYs are T[n], nested either way, and TIME_NS
+     * is its own type: STRUCT(x INTEGER[2])[] and mood[][3] */
+    struct dm_type_node elem = node(DM_T_INTEGER);
+    struct dm_type_node arr = node(DM_T_ARRAY);
+    arr.array_size = 2;
+    arr.nchildren = 1;
+    arr.children = &elem;
+    static char x[] = "x";
+    char *xn[] = {x};
+    struct dm_type_node sx = node(DM_T_STRUCT);
+    sx.nchildren = 1;
+    sx.children = &arr;
+    sx.names = xn;
+    struct dm_type_node lsx = node(DM_T_LIST);
+    lsx.nchildren = 1;
+    lsx.children = &sx;
+    dm_catalog_type(&cat, "main", &lsx, "STRUCT(x INTEGER[2])[]", &sql, &key);
+    assert_string_equal(sql, "STRUCT(\"x\" INTEGER[2])[]");
+    assert_string_equal(key, "STRUCT(\"x\" INTEGER[2])[]");
+    free(sql);
+    free(key);
+    struct dm_type_node lm = node(DM_T_LIST);
+    lm.nchildren = 1;
+    lm.children = &kids[1];
+    struct dm_type_node alm = node(DM_T_ARRAY);
+    alm.array_size = 3;
+    alm.nchildren = 1;
+    alm.children = &lm;
+    dm_catalog_type(&cat, "main", &alm, "ENUM('sad', 'it''s')[][3]", &sql,
+                    &key);
+    assert_string_equal(sql, "ENUM('sad', 'it''s')[][3]");
+    assert_string_equal(key, "ENUM('sad', 'it''s')[][3]");
+    free(sql);
+    free(key);
+    /* from the tree alone (no rendering), the size is still there */
+    dm_catalog_type(&cat, "main", &arr, NULL, &sql, &key);
+    assert_string_equal(sql, "INTEGER[2]");
+    free(sql);
+    free(key);
+    struct dm_type_node ns = node(DM_T_TIME_NS);
+    dm_catalog_type(&cat, "main", &ns, "TIME_NS", &sql, &key);
+    assert_string_equal(sql, "TIME_NS");
+    assert_string_equal(key, "TIME_NS");
     free(sql);
     free(key);
 }

@@ -1,7 +1,8 @@
 /*
  * test_vec.c - the column encoding that travels between engine workers:
  * type trees round-trip, vectors decode, malformed input is refused, and
- * fingerprints ignore row order but see every value (and NULLs).
+ * fingerprints ignore row order but see every value (and NULLs); 1.x's
+ * fixed-size ARRAYs and TIME_NS among them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +34,15 @@ static void release_ids(void **state)
     assert_int_equal(dm_type_from_release(1, 5, 31), DM_T_TIMESTAMP_TZ);
     assert_int_equal(dm_type_from_release(1, 5, 17), DM_T_VARCHAR);
     assert_int_equal(dm_type_from_release(1, 5, 99), DM_T_INVALID);
+    /* TIME_NS (39) and ARRAY (33) are 1.x ids only */
+    assert_int_equal(dm_type_from_release(1, 5, 39), DM_T_TIME_NS);
+    assert_int_equal(dm_type_from_release(1, 5, 33), DM_T_ARRAY);
+    assert_int_equal(dm_type_from_release(0, 8, 39), DM_T_INVALID);
+    assert_int_equal(dm_type_from_release(0, 8, 33), DM_T_INVALID);
+    assert_int_equal(dm_type_from_release(1, 5, 36), DM_T_INVALID);
+    assert_int_equal(dm_type_fixed_width(DM_T_TIME_NS), 8);
+    assert_string_equal(dm_type_name(DM_T_TIME_NS), "TIME_NS");
+    assert_string_equal(dm_type_name(DM_T_ARRAY), "ARRAY");
     assert_int_equal(dm_type_fixed_width(DM_T_HUGEINT), 16);
     assert_int_equal(dm_type_fixed_width(DM_T_VARCHAR), 0);
 }
@@ -96,6 +106,86 @@ static void compatibility(void **state)
     e1.width = 1;
     e2.width = 2;
     assert_false(dm_type_compatible(&e1, &e2, why, sizeof(why)));
+}
+
+/* An ARRAY of size elements of *elem (which the caller keeps). */
+static struct dm_type_node array_of(struct dm_type_node *elem, uint32_t size)
+{
+    struct dm_type_node n = leaf(DM_T_ARRAY);
+    n.array_size = size;
+    n.nchildren = 1;
+    n.children = elem;
+    return n;
+}
+
+static void array_trees(void **state)
+{
+    (void)state;
+    /* STRUCT(x INTEGER[2])[] and TIME_NS, as a 1.5 reader describes them */
+    struct dm_type_node i32 = leaf(DM_T_INTEGER);
+    struct dm_type_node arr = array_of(&i32, 2);
+    char *names[] = {(char *)"x"};
+    struct dm_type_node st = leaf(DM_T_STRUCT);
+    st.nchildren = 1;
+    st.children = &arr;
+    st.names = names;
+    struct dm_type_node list = leaf(DM_T_LIST);
+    list.nchildren = 1;
+    list.children = &st;
+    struct dm_type_node ns = leaf(DM_T_TIME_NS);
+    assert_int_equal(dm_type_phys(&arr), DM_P_ARRAY);
+    assert_int_equal(dm_type_phys(&ns), DM_P_FIXED);
+
+    struct dm_wbuf b = DM_WBUF_INIT;
+    dm_type_write(&b, &list);
+    dm_type_write(&b, &ns);
+    struct dm_wcur c;
+    dm_wcur_init(&c, &b);
+    struct dm_type_node back, back_ns;
+    assert_true(dm_type_read(&c, &back));
+    assert_true(dm_type_read(&c, &back_ns));
+    assert_int_equal(c.left, 0);
+    const struct dm_type_node *ba = &back.children[0].children[0];
+    assert_int_equal(ba->type, DM_T_ARRAY);
+    assert_int_equal(ba->array_size, 2);
+    assert_int_equal(ba->children[0].type, DM_T_INTEGER);
+    assert_int_equal(back_ns.type, DM_T_TIME_NS);
+    assert_int_equal(back_ns.width, 8);
+    char why[128];
+    assert_true(dm_type_compatible(&list, &back, why, sizeof(why)));
+    assert_true(dm_type_compatible(&ns, &back_ns, why, sizeof(why)));
+
+    /* another size, or another element, is another type */
+    struct dm_type_node arr3 = array_of(&i32, 3);
+    assert_false(dm_type_compatible(&arr, &arr3, why, sizeof(why)));
+    assert_non_null(strstr(why, "ARRAY of 2 elements cannot be stored as 3"));
+    struct dm_type_node i64 = leaf(DM_T_BIGINT);
+    struct dm_type_node arr_big = array_of(&i64, 2);
+    assert_false(dm_type_compatible(&arr, &arr_big, why, sizeof(why)));
+    struct dm_type_node time = leaf(DM_T_TIME);
+    assert_false(dm_type_compatible(&ns, &time, why, sizeof(why)));
+    assert_false(dm_type_compatible(&arr, &list, why, sizeof(why)));
+    dm_type_release(&back);
+    dm_type_release(&back_ns);
+
+    /* sizes DuckDB refuses, and an ARRAY without its one element, are
+     * malformed trees */
+    static const uint32_t bad_sizes[] = {0, DM_ARRAY_MAX_SIZE + 1, UINT32_MAX};
+    for (size_t k = 0; k < 3; k++) {
+        struct dm_type_node bad = array_of(&i32, bad_sizes[k]);
+        b.len = 0;
+        dm_type_write(&b, &bad);
+        dm_wcur_init(&c, &b);
+        assert_false(dm_type_read(&c, &back));
+    }
+    struct dm_type_node two[2] = {leaf(DM_T_INTEGER), leaf(DM_T_INTEGER)};
+    struct dm_type_node bad = array_of(two, 3);
+    bad.nchildren = 2;
+    b.len = 0;
+    dm_type_write(&b, &bad);
+    dm_wcur_init(&c, &b);
+    assert_false(dm_type_read(&c, &back));
+    dm_wbuf_release(&b);
 }
 
 /* Encode count BIGINTs (NULL where valid[i] == 0) the way workers do. */
@@ -195,6 +285,135 @@ static void fingerprints(void **state)
     dm_table_print_release(&pc);
     dm_table_print_release(&pd);
     dm_table_print_release(&pz);
+}
+
+/*
+ * One chunk of an INTEGER[3] column: rows of 3 elements each (NULL where
+ * enull[row * 3 + i]), a row NULL where rnull[row]; a NULL row's slots
+ * hold elems like any other's.
+ */
+static struct dm_table_print array_print(const int32_t *elems, const int *enull,
+                                         const int *rnull, uint32_t rows)
+{
+    struct dm_type_node i32 = leaf(DM_T_INTEGER);
+    struct dm_type_node arr = array_of(&i32, 3);
+    struct dm_wbuf b = DM_WBUF_INIT;
+    dm_wbuf_u32(&b, rows);
+    dm_wbuf_u32(&b, 1);
+    uint8_t all = 0, bits[4] = {0}, ebits[4] = {0};
+    for (uint32_t r = 0; r < rows; r++)
+        if (!rnull[r])
+            bits[r / 8] |= (uint8_t)(1u << (r % 8));
+    dm_wbuf_bytes(&b, &all, 1);
+    dm_wbuf_bytes(&b, bits, (rows + 7) / 8);
+    for (uint32_t e = 0; e < rows * 3; e++)
+        if (!enull[e])
+            ebits[e / 8] |= (uint8_t)(1u << (e % 8));
+    dm_wbuf_bytes(&b, &all, 1);
+    dm_wbuf_bytes(&b, ebits, (rows * 3 + 7) / 8);
+    dm_wbuf_bytes(&b, elems, rows * 3 * 4);
+
+    /* every byte is read: the child holds rows x 3 elements */
+    struct dm_wcur c;
+    dm_wcur_init(&c, &b);
+    assert_int_equal(dm_wcur_u32(&c), rows);
+    assert_int_equal(dm_wcur_u32(&c), 1);
+    struct dm_vec_view v;
+    assert_true(dm_vec_view_read(&c, &arr, rows, &v, 0));
+    assert_int_equal(c.left, 0);
+    assert_int_equal(v.children[0].count, rows * 3);
+    dm_vec_view_release(&v);
+
+    struct dm_table_print p;
+    memset(&p, 0, sizeof(p));
+    assert_true(dm_table_print_chunk(&p, 1, &arr, b.data, b.len));
+    dm_wbuf_release(&b);
+    return p;
+}
+
+static void arrays_hash_by_elements(void **state)
+{
+    (void)state;
+    /* [1, NULL, 3], NULL (its slots hold 7, 8, 9), [4, 5, 6] */
+    int32_t e[] = {1, 0, 3, 7, 8, 9, 4, 5, 6};
+    int en[] = {0, 1, 0, 0, 0, 0, 0, 0, 0};
+    int rn[] = {0, 1, 0};
+    struct dm_table_print base = array_print(e, en, rn, 3);
+    assert_int_equal(base.rows, 3);
+    assert_int_equal(base.cols[0].nulls, 1);
+
+    /* another order of the rows: the same column */
+    int32_t e2[] = {4, 5, 6, 1, 0, 3, 0, 0, 0};
+    int en2[] = {0, 0, 0, 0, 1, 0, 1, 1, 1};
+    int rn2[] = {0, 0, 1};
+    struct dm_table_print reordered = array_print(e2, en2, rn2, 3);
+    assert_true(same_print(&base, &reordered));
+
+    /* what a NULL row's slots hold is no part of the value */
+    int32_t e3[] = {1, 0, 3, 0, 0, 0, 4, 5, 6};
+    int en3[] = {0, 1, 0, 1, 1, 1, 0, 0, 0};
+    struct dm_table_print stale = array_print(e3, en3, rn, 3);
+    assert_true(same_print(&base, &stale));
+
+    /* but every element of a live row is, and where it stands */
+    int32_t changed[] = {1, 0, 3, 7, 8, 9, 4, 5, 7};
+    struct dm_table_print pc = array_print(changed, en, rn, 3);
+    assert_false(same_print(&base, &pc));
+    int32_t swapped[] = {3, 0, 1, 7, 8, 9, 4, 5, 6};
+    struct dm_table_print ps = array_print(swapped, en, rn, 3);
+    assert_false(same_print(&base, &ps));
+    int en0[] = {0, 0, 0, 0, 0, 0, 0, 0, 0}; /* NULL element -> 0 */
+    struct dm_table_print pz = array_print(e, en0, rn, 3);
+    assert_false(same_print(&base, &pz));
+    int rn0[] = {0, 0, 0}; /* the NULL row -> [7, 8, 9] */
+    struct dm_table_print pr = array_print(e, en, rn0, 3);
+    assert_false(same_print(&base, &pr));
+    assert_int_equal(pr.cols[0].nulls, 0);
+    /* an array is more than its elements: [5] is not 5, and its size
+     * is part of its hash */
+    struct dm_type_node i32 = leaf(DM_T_INTEGER);
+    struct dm_type_node a3 = array_of(&i32, 3), a1 = array_of(&i32, 1);
+    int32_t one = 5;
+    struct dm_vec_view child = {&i32, 3, NULL, (const uint8_t *)e, NULL, NULL};
+    struct dm_vec_view v3 = {&a3, 1, NULL, NULL, NULL, &child};
+    struct dm_vec_view c1 = {&i32, 1, NULL, (const uint8_t *)&one, NULL, NULL};
+    struct dm_vec_view v1 = {&a1, 1, NULL, NULL, NULL, &c1};
+    struct dm_vec_view plain = {&i32, 1,   NULL, (const uint8_t *)&one,
+                                NULL, NULL};
+    assert_true(dm_vec_hash(&v1, 0) != dm_vec_hash(&plain, 0));
+    assert_true(dm_vec_hash(&v3, 0) != dm_vec_hash(&v1, 0));
+
+    /* a NULL row hashes as NULL does in any other column */
+    uint8_t none = 0;
+    struct dm_vec_view null_row = {&a3, 1, &none, NULL, NULL, &child};
+    struct dm_vec_view null_int = {&i32, 1,   &none, (const uint8_t *)&one,
+                                   NULL, NULL};
+    assert_true(dm_vec_hash(&null_row, 0) == dm_vec_hash(&null_int, 0));
+
+    dm_table_print_release(&base);
+    dm_table_print_release(&reordered);
+    dm_table_print_release(&stale);
+    dm_table_print_release(&pc);
+    dm_table_print_release(&ps);
+    dm_table_print_release(&pz);
+    dm_table_print_release(&pr);
+}
+
+/* TIME_NS is 8 bytes of nanoseconds, hashed as such (not as TIME). */
+static void time_ns_hashes_its_nanoseconds(void **state)
+{
+    (void)state;
+    struct dm_type_node ns = leaf(DM_T_TIME_NS), us = leaf(DM_T_TIME);
+    int64_t a[2] = {45296123456789LL, 45296123456788LL};
+    struct dm_vec_view v = {&ns, 2, NULL, (const uint8_t *)a, NULL, NULL};
+    struct dm_vec_view t = {&us, 2, NULL, (const uint8_t *)a, NULL, NULL};
+    assert_true(dm_vec_hash(&v, 0) != dm_vec_hash(&v, 1));
+    assert_true(dm_vec_hash(&v, 0) != dm_vec_hash(&t, 0));
+    struct dm_fingerprint f;
+    memset(&f, 0, sizeof(f));
+    dm_fingerprint_add(&f, &v);
+    assert_int_equal(f.rows, 2);
+    assert_true(f.sum == dm_vec_hash(&v, 0) + dm_vec_hash(&v, 1));
 }
 
 static void timetz_forms_hash_alike(void **state)
@@ -306,6 +525,23 @@ static void malformed_vectors(void **state)
     dm_wcur_init(&c, &b);
     assert_false(dm_vec_view_read(&c, &list, 1, &v, 0));
     dm_vec_view_release(&v);
+
+    /* two rows of INTEGER[3] with the elements of one and a half */
+    struct dm_type_node arr = array_of(&child, 3);
+    b.len = 0;
+    dm_wbuf_bytes(&b, &all, 1);
+    dm_wbuf_bytes(&b, &all, 1);
+    int32_t five[5] = {1, 2, 3, 4, 5};
+    dm_wbuf_bytes(&b, five, sizeof(five));
+    dm_wcur_init(&c, &b);
+    assert_false(dm_vec_view_read(&c, &arr, 2, &v, 0));
+    dm_vec_view_release(&v);
+    /* a row count whose elements could not all be there, with a size
+     * that would overflow count x size were it not bounded */
+    struct dm_type_node huge = array_of(&child, UINT32_MAX);
+    dm_wcur_init(&c, &b);
+    assert_false(dm_vec_view_read(&c, &huge, UINT64_MAX / 2, &v, 0));
+    dm_vec_view_release(&v);
     dm_wbuf_release(&b);
 }
 
@@ -315,6 +551,9 @@ int main(void)
         cmocka_unit_test(release_ids),
         cmocka_unit_test(tree_round_trip),
         cmocka_unit_test(compatibility),
+        cmocka_unit_test(array_trees),
+        cmocka_unit_test(arrays_hash_by_elements),
+        cmocka_unit_test(time_ns_hashes_its_nanoseconds),
         cmocka_unit_test(fingerprints),
         cmocka_unit_test(timetz_forms_hash_alike),
         cmocka_unit_test(fixed_columns_hash_as_rows_do),
