@@ -17,7 +17,7 @@
 
 #include "aws/creds.h"
 #include "aws/sigv4.h"
-#include "store/store.h"
+#include "util/progress.h"
 
 struct dm_aws_request {
     const char *method;

@@ -13,7 +13,7 @@
 
 #include "engine/engine.h"
 #include "release/release.h"
-#include "store/store.h"
+#include "util/file.h"
 #include "util/log.h"
 
 /* Does path have a non-empty WAL beside it? */

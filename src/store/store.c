@@ -82,48 +82,6 @@ enum dm_code dm_prefix_check(const char *prefix, struct dm_error *err)
     return check_name(prefix, strlen(prefix), true, err);
 }
 
-enum dm_code dm_copy_fd(int in, int out, const char *what,
-                        struct dm_progress *progress, struct dm_error *err)
-{
-    bool plain = false;
-    char buf[1 << 15];
-    for (;;) {
-        ssize_t n;
-        if (!plain) {
-            n = copy_file_range(in, NULL, out, NULL, 1 << 24, 0);
-            if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
-                          errno == EINVAL || errno == EOPNOTSUPP)) {
-                plain = true;
-                continue;
-            }
-        } else {
-            n = read(in, buf, sizeof(buf));
-            if (n > 0) {
-                for (ssize_t off = 0; off < n;) {
-                    ssize_t w = write(out, buf + off, (size_t)(n - off));
-                    if (w < 0) {
-                        if (errno == EINTR)
-                            continue;
-                        return dm_fail_errno(err, DM_ERR_IO, errno,
-                                             "cannot write '%s'", what);
-                    }
-                    off += w;
-                }
-            }
-        }
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return dm_fail_errno(err, DM_ERR_IO, errno, "cannot copy '%s'",
-                                 what);
-        }
-        if (n == 0)
-            return DM_OK;
-        if (progress)
-            atomic_fetch_add(&progress->done, (uint64_t)n);
-    }
-}
-
 enum dm_code dm_open_upload(const char *path, int *fd, uint64_t *size,
                             struct dm_error *err)
 {

@@ -21,6 +21,8 @@
 #include <stdint.h>
 
 #include "util/error.h"
+#include "util/file.h"
+#include "util/progress.h"
 
 #define DM_EFS_SRC_DEFAULT "/mnt/efs/perform-dev-goal/"
 #define DM_EFS_DST_DEFAULT "/mnt/efs/perform-dev-goal-dst/"
@@ -39,12 +41,6 @@ struct dm_object {
 };
 
 void dm_object_release(struct dm_object *o);
-
-/* Bytes moved so far, for a progress display on another thread. */
-struct dm_progress {
-    _Atomic uint64_t done;
-    uint64_t total;
-};
 
 /* Called once per listed object, in key order; non-zero stops the walk. */
 typedef int (*dm_list_fn)(const struct dm_object *obj, void *ud);
@@ -94,14 +90,6 @@ enum dm_code dm_key_check(const char *key, size_t len, struct dm_error *err);
 
 /* The same rules for a listing prefix, which may be "" or end with '/'. */
 enum dm_code dm_prefix_check(const char *prefix, struct dm_error *err);
-
-/*
- * Copy in to out from their current offsets (copy_file_range, which a
- * filesystem may turn into a clone; read/write where it cannot), adding
- * what was copied to progress (may be NULL). what names the copy in errors.
- */
-enum dm_code dm_copy_fd(int in, int out, const char *what,
-                        struct dm_progress *progress, struct dm_error *err);
 
 /* Open the local file a put sends: a regular file, and its size.
  * DM_ERR_NOT_FOUND when it is missing. */

@@ -1,8 +1,11 @@
-/* file.c - opening a user's path that must be a regular file (file.h). */
+/* file.c - opening a user's path that must be a regular file, and
+ * copying one descriptor's bytes to another (file.h). */
 #include "util/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 int dm_regular_fd(int fd, int flags, struct stat *st)
@@ -35,4 +38,46 @@ int dm_open_regular(int dirfd, const char *path, int flags, struct stat *st)
 {
     return dm_regular_fd(openat(dirfd, path, flags | O_NONBLOCK | O_CLOEXEC),
                          flags, st);
+}
+
+enum dm_code dm_copy_fd(int in, int out, const char *what,
+                        struct dm_progress *progress, struct dm_error *err)
+{
+    bool plain = false;
+    char buf[1 << 15];
+    for (;;) {
+        ssize_t n;
+        if (!plain) {
+            n = copy_file_range(in, NULL, out, NULL, 1 << 24, 0);
+            if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
+                          errno == EINVAL || errno == EOPNOTSUPP)) {
+                plain = true;
+                continue;
+            }
+        } else {
+            n = read(in, buf, sizeof(buf));
+            if (n > 0) {
+                for (ssize_t off = 0; off < n;) {
+                    ssize_t w = write(out, buf + off, (size_t)(n - off));
+                    if (w < 0) {
+                        if (errno == EINTR)
+                            continue;
+                        return dm_fail_errno(err, DM_ERR_IO, errno,
+                                             "cannot write '%s'", what);
+                    }
+                    off += w;
+                }
+            }
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return dm_fail_errno(err, DM_ERR_IO, errno, "cannot copy '%s'",
+                                 what);
+        }
+        if (n == 0)
+            return DM_OK;
+        if (progress)
+            atomic_fetch_add(&progress->done, (uint64_t)n);
+    }
 }

@@ -3,11 +3,16 @@
  * file. open(2) of a FIFO waits for a writer, forever, and a device may
  * do anything; so the open is non-blocking until fstat says the
  * descriptor is a regular file, and only then made blocking again.
+ * And the copy of one open file into another, for the stores and for
+ * the copies of a source.
  */
 #ifndef DM_UTIL_FILE_H
 #define DM_UTIL_FILE_H
 
 #include <sys/stat.h>
+
+#include "util/error.h"
+#include "util/progress.h"
 
 /*
  * openat(dirfd, path, flags | O_NONBLOCK | O_CLOEXEC), then
@@ -23,5 +28,13 @@ int dm_open_regular(int dirfd, const char *path, int flags, struct stat *st);
  * regular file).
  */
 int dm_regular_fd(int fd, int flags, struct stat *st);
+
+/*
+ * Copy in to out from their current offsets (copy_file_range, which a
+ * filesystem may turn into a clone; read/write where it cannot), adding
+ * what was copied to progress (may be NULL). what names the copy in errors.
+ */
+enum dm_code dm_copy_fd(int in, int out, const char *what,
+                        struct dm_progress *progress, struct dm_error *err);
 
 #endif
