@@ -120,14 +120,21 @@ class DB:
             base += ["--engine", self.engine]
         base.append(self.path)
         while i < len(queries):
-            args, size, j = [], 0, i
-            while j < len(queries) and size < 300000 and j - i < 300:
+            args, size, j, stdin = [], 0, i, None
+            # a query longer than one argument may be (128 KiB: a table of
+            # thousands of columns) goes alone, on standard input ('-')
+            if len(queries[i].encode()) > 100000:
+                args = ["SELECT '%s %d'" % (MARK, i), "-"]
+                stdin = queries[i].encode()
+                j = i + 1
+            while stdin is None and j < len(queries) and size < 300000 and j - i < 300 \
+                    and len(queries[j].encode()) <= 100000:
                 args += ["SELECT '%s %d'" % (MARK, j), queries[j]]
                 size += len(queries[j].encode()) + 30
                 j += 1
             args.append("SELECT '%s %d'" % (MARK, j))
             try:
-                p = run_retry(base + args, timeout=900)
+                p = run_retry(base + args, timeout=900, input=stdin)
                 out = p.stdout.decode("utf-8", "surrogateescape")
                 err = p.stderr.decode("utf-8", "replace")
                 rc = p.returncode
@@ -720,6 +727,8 @@ def catalog(db):
         if (s, t) not in cat["tables"]:
             continue
         cols.setdefault((s, t), []).append({"name": c, "default": dflt, "nullable": nullable, "type": dt})
+    if old6:
+        name_unions_06(db, cols)
     cat["cols"] = cols
     cons = {}
     for s, t, ct, cn, text in res["cons"]:
@@ -729,6 +738,45 @@ def catalog(db):
     cat["funcs"] = {(r[0], r[1], r[2]): split_lq(r[3]) for r in res["funcs"]}
     cat["indexes"] = {(r[0], r[1]): (r[2], r[3], r[4]) for r in res["indexes"]}
     return cat
+
+
+def split_top(text):
+    """Split a type list at the commas outside parentheses and quotes."""
+    parts, depth, cur, q = [], 0, [], None
+    for ch in text:
+        if q:
+            q = None if ch == q else q
+        elif ch in "'\"":
+            q = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+            continue
+        cur.append(ch)
+    parts.append("".join(cur).strip())
+    return parts
+
+
+def name_unions_06(db, cols):
+    """0.6 prints a UNION column's type without its member names
+    (UNION(INTEGER, VARCHAR)); its tag is an ENUM of them, which
+    enum_range() lists even for a NULL: put the names back (top-level
+    UNION columns; a nested one stays unparsed and differs)."""
+    todo = [(k, c) for k, cl in cols.items() for c in cl
+            if c["type"].startswith("UNION(") and c["type"].endswith(")")]
+    if not todo:
+        return
+    qs_ = ["SELECT unnest(enum_range(union_tag(x))) FROM ((SELECT %s AS x FROM %s LIMIT 0) UNION ALL "
+           "(SELECT NULL))" % (qi(c["name"]), qn(k[0], k[1])) for k, c in todo]
+    for (k, c), r in zip(todo, db.run(qs_)):
+        members = split_top(c["type"][len("UNION("):-1])
+        if isinstance(r, Err) or len(r) != len(members):
+            continue
+        c["type"] = "UNION(%s)" % ", ".join("%s %s" % (n[0], t) for n, t in zip(r, members))
 
 
 def builtin_macros(release):
