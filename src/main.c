@@ -42,6 +42,8 @@ static const struct dm_command commands[] = {
     {"consume", cmd_consume, "migrate the files of a queue, one at a time",
      cmd_consume_usage},
     {"dlq", cmd_dlq, "list or requeue dead-lettered messages", cmd_dlq_usage},
+    {"health", cmd_health, "exit 0 when the consumer's heartbeat is fresh",
+     cmd_health_usage},
     {"status", cmd_status, "counts, throughput, ETA and failures of a run",
      cmd_status_usage},
     {"engines", cmd_engines, "list the installed DuckDB engines",

@@ -36,6 +36,7 @@
 #include "cmd/cmd.h"
 #include "fleet/message.h"
 #include "fleet/runner.h"
+#include "metrics/metrics.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -246,6 +247,9 @@ static void *worker(void *arg)
         b->bytes_done += it->size;
         bool bad = strcmp(it->outcome.status, "failed") == 0 ||
                    strcmp(it->outcome.status, "skipped") == 0;
+        dm_metrics_job("batch", it->outcome.status,
+                       bad ? dm_code_name(it->outcome.code) : NULL, it->size,
+                       it->outcome.seconds);
         if (bad)
             b->failed++;
         if (b->tty) {
@@ -481,6 +485,9 @@ int cmd_batch(int argc, char **argv)
         b.backup_suffix = suffix ? suffix : DEFAULT_BACKUP_SUFFIX;
         rc = dm_backup_suffix_check(b.backup_suffix, &err);
     }
+    /* EMF lines (DUCKMIG_METRICS=emf) on stderr: stdout is the report */
+    if (!rc)
+        rc = dm_metrics_init(stderr, &err);
     if (!rc)
         rc = dm_location_parse(src_arg, &b.src, &err);
     if (!rc)
@@ -590,6 +597,7 @@ int cmd_batch(int argc, char **argv)
             b.failed++;
         }
     report(&b);
+    dm_metrics_emf_summary();
     if (b.failed)
         rc = DM_ERR_GENERIC;
 out:
@@ -598,6 +606,7 @@ out:
         dm_fputs_escaped(err.msg, stderr);
         fputc('\n', stderr);
     }
+    dm_metrics_reset();
     dm_tmpdir_remove(download, download_lock);
     free(download);
     for (size_t i = 0; i < b.n; i++) {

@@ -35,12 +35,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "aws/request.h"
 #include "cmd/cmd.h"
+#include "fleet/health.h"
 #include "fleet/job.h"
 #include "fleet/message.h"
+#include "fleet/protect.h"
 #include "fleet/runner.h"
 #include "ledger/ledger.h"
+#include "metrics/metrics.h"
 #include "queue/rabbit.h"
 #include "secrets/secrets.h"
 #include "util/log.h"
@@ -49,7 +51,8 @@
 #include "util/tmpdir.h"
 
 const char cmd_consume_usage[] =
-    "usage: duckmig consume [--max-messages N]\n"
+    "usage: duckmig consume [--max-messages N] [--metrics-port N]\n"
+    "                       [--metrics-address ADDR]\n"
     "\n"
     "Take messages from QUEUE_NAME (default migrate_duckdb_release) one at\n"
     "a time (prefetch 1, manual ack): download to BATCH_DOWNLOAD (default\n"
@@ -59,7 +62,17 @@ const char cmd_consume_usage[] =
     "Environment: RABBIT_SECRET (perform_rabbitmq_dev), DB_SECRET (the\n"
     "ledger; without it results are only logged), MIGRATE_SRC, MIGRATE_DST,\n"
     "DUCKMIG_MAX_ATTEMPTS (5), DUCKMIG_STOP_TIMEOUT (seconds a job may\n"
-    "still run after SIGTERM; 100, under Fargate's 120).\n"
+    "still run after SIGTERM; 100, under Fargate's 120),\n"
+    "DUCKMIG_CONNECT_ATTEMPTS (10: connections to the broker that may fail\n"
+    "in a row before consume exits 15, for its task to be restarted),\n"
+    "DUCKMIG_HEARTBEAT_FILE (" DM_HEARTBEAT_DEFAULT ", touched every second\n"
+    "for `duckmig health`), DUCKMIG_METRICS=emf (CloudWatch EMF lines on\n"
+    "stdout), ECS_AGENT_URI (set by ECS: task scale-in protection while a\n"
+    "job runs, DUCKMIG_PROTECTION_MINUTES at a time, default 120).\n"
+    "  --metrics-port N     Prometheus text on http://ADDR:N/metrics\n"
+    "                       (also DUCKMIG_METRICS_PORT)\n"
+    "  --metrics-address A  where it listens (default 0.0.0.0; also\n"
+    "                       DUCKMIG_METRICS_ADDRESS)\n"
     "SIGTERM: take no new message, let the current job finish within the\n"
     "stop timeout or put it back on the queue, exit 0.\n";
 
@@ -145,7 +158,41 @@ struct consumer {
     struct dm_secrets *secrets;
     struct dm_rabbit *rabbit;
     struct dm_ledger *ledger;
+    struct dm_protect *protect; /* NULL outside ECS */
+    const char *heartbeat;      /* DUCKMIG_HEARTBEAT_FILE */
+    time_t last_beat;
+    bool beat_failed; /* said once, not every second */
 };
+
+/* Touch the heartbeat file, at most once a second: every loop that waits
+ * on the broker calls this, so that `duckmig health` sees a consumer
+ * that is alive, and a stale file means one that is stuck. */
+static void beat(struct consumer *c)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (c->last_beat && now.tv_sec == c->last_beat)
+        return;
+    c->last_beat = now.tv_sec;
+    struct dm_error e = DM_ERROR_INIT;
+    if (dm_heartbeat_touch(c->heartbeat, &e) != DM_OK && !c->beat_failed) {
+        dm_warn("consume", "heartbeat: %s; `duckmig health` will fail", e.msg);
+        c->beat_failed = true;
+    } else if (!e.code) {
+        c->beat_failed = false;
+    }
+}
+
+/* Scale-in protection on or off; a failure is said and counted, and the
+ * job goes on (protect.h). */
+static void protect(struct consumer *c, bool on)
+{
+    struct dm_error e = DM_ERROR_INIT;
+    if (c->protect && dm_protect_set(c->protect, on, &e) != DM_OK) {
+        dm_warn("consume", "%s", e.msg);
+        dm_metrics_count(DM_METRIC_PROTECTION_FAILURES, c->queue);
+    }
+}
 
 static void ledger_note(struct consumer *c, const struct dm_job_spec *job,
                         const char *src, const char *dst, int attempts,
@@ -193,7 +240,11 @@ static enum dm_code settle(struct consumer *c, const struct dm_delivery *d,
                            const char *dst, struct dm_error *err)
 {
     int attempts = d->attempts + 1;
-    if (strcmp(o->status, "failed") != 0 && strcmp(o->status, "skipped") != 0) {
+    bool failed =
+        strcmp(o->status, "failed") == 0 || strcmp(o->status, "skipped") == 0;
+    dm_metrics_job(c->queue, o->status, failed ? dm_code_name(o->code) : NULL,
+                   o->src_size, o->seconds);
+    if (!failed) {
         dm_info("consume", "%s -> %s: %s in %.1f s", src, dst, o->status,
                 o->seconds);
         ledger_note(c, job, src, dst, attempts, o, o->status);
@@ -227,6 +278,7 @@ static enum dm_code settle(struct consumer *c, const struct dm_delivery *d,
                        (now.tv_nsec - until.tv_nsec) / 1000000;
         if (elapsed >= wait_ms || stop_requested)
             break;
+        beat(c);
         struct dm_delivery none;
         enum dm_code rc = dm_rabbit_next(c->rabbit, 200, &none, err);
         dm_delivery_release(&none);
@@ -246,9 +298,11 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
     struct dm_job_spec job;
     struct dm_error perr = DM_ERROR_INIT;
     struct running_job *j = NULL;
+    bool protected = false;
     enum dm_code rc = DM_OK;
     if (dm_job_parse(d->body, d->len, &job, &perr) != DM_OK) {
         /* poison: no job to run, nothing to record but the reason */
+        dm_metrics_job(c->queue, "failed", "bad_message", 0, 0);
         return dead_letter(c, d, perr.msg, d->attempts + 1, err);
     }
     char *src = dm_job_source_uri(&job), *dst = dm_job_dest_uri(&job);
@@ -266,11 +320,18 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
                               "finished (consumer killed, or the broker's "
                               "consumer_timeout: docs/fleet.md)",
                               d->attempts);
+        dm_metrics_job(c->queue, "failed", "redelivered", 0, 0);
         rc = dead_letter(c, d, reason ? reason : "redelivered too often",
                          d->attempts, err);
         free(reason);
         goto out;
     }
+    /* a job is about to run: scale-in must not pick this task now */
+    protect(c, true);
+    protected = true;
+    struct timespec renew_at;
+    clock_gettime(CLOCK_MONOTONIC, &renew_at);
+    renew_at.tv_sec += (time_t)dm_protect_minutes(c->protect) * 30;
     if (c->ledger && dm_ledger_started(c->ledger, src, dst, c->queue,
                                        d->attempts + 1, err)) {
         dm_warn("consume", "ledger: %s", err->msg);
@@ -293,8 +354,17 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
         rc = dm_fail(err, DM_ERR_GENERIC, "cannot start a worker thread");
         goto out;
     }
+    dm_metrics_running(1);
     time_t stop_at = 0;
     while (!atomic_load(&j->done)) {
+        beat(c);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (c->protect && now.tv_sec >= renew_at.tv_sec) {
+            /* a job longer than half the protection: extend it */
+            protect(c, true);
+            renew_at.tv_sec = now.tv_sec + dm_protect_minutes(c->protect) * 30;
+        }
         /* short waits: the job's end is noticed here, and every file
          * would otherwise pay half the wait (bench/fleet.sh) */
         struct dm_delivery none;
@@ -307,6 +377,7 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
                     "stopping it",
                     src, err->msg);
             job_kill(j);
+            dm_metrics_running(-1);
             goto out;
         }
         if (stop_requested && !stop_at) {
@@ -320,16 +391,21 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
             job_kill(j);
             dm_info("consume", "%s: not finished in time, back to the queue",
                     src);
+            dm_metrics_running(-1);
             rc = dm_rabbit_requeue(c->rabbit, d->tag, err);
             goto out;
         }
     }
     pthread_join(j->thread, NULL);
+    dm_metrics_running(-1);
     struct dm_job_outcome o;
     dm_job_run_outcome(&j->run, &o);
     rc = settle(c, d, &job, &o, src, dst, err);
     dm_job_outcome_release(&o);
 out:
+    /* after the message is settled: the task may go now */
+    if (protected)
+        protect(c, false);
     if (j) {
         free(j->run.output);
         free(j);
@@ -355,18 +431,52 @@ static enum dm_code connect_consumer(struct consumer *c, struct dm_error *err)
     return rc;
 }
 
+/* How long to wait before connection attempt n+1 after n failed in a
+ * row: doubling from DUCKMIG_RETRY_BASE_MS (default 1 s) up to 30 of
+ * those, half of it drawn at random so that a fleet whose broker came
+ * back does not reconnect all at once. */
+static long reconnect_delay_ms(int failed)
+{
+    long base = atol(dm_env_or("DUCKMIG_RETRY_BASE_MS", "1000"));
+    if (base < 1 || base > 60000)
+        base = base < 1 ? 1 : 60000;
+    long cap = 30 * base, d = base << (failed < 10 ? failed - 1 : 9);
+    if (d > cap)
+        d = cap;
+    return d / 2 + (long)((double)(d / 2) * ((double)rand() / RAND_MAX));
+}
+
+/* Sleep ms, still touching the heartbeat; a stop cuts it short. */
+static void wait_beating(struct consumer *c, long ms)
+{
+    for (long waited = 0; waited < ms && !stop_requested; waited += 100) {
+        beat(c);
+        struct timespec tick = {0, (ms - waited < 100 ? ms - waited : 100) *
+                                       1000000L};
+        nanosleep(&tick, NULL);
+    }
+}
+
 int cmd_consume(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"max-messages", required_argument, NULL, 'm'},
+        {"metrics-port", required_argument, NULL, 'p'},
+        {"metrics-address", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     long max_messages = -1;
+    const char *metrics_port = getenv("DUCKMIG_METRICS_PORT");
+    const char *metrics_addr = dm_env_or("DUCKMIG_METRICS_ADDRESS", "0.0.0.0");
     int ch;
-    while ((ch = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "m:p:a:h", opts, NULL)) != -1) {
         if (ch == 'm') {
             max_messages = atol(optarg);
+        } else if (ch == 'p') {
+            metrics_port = optarg;
+        } else if (ch == 'a') {
+            metrics_addr = optarg;
         } else if (ch == 'h') {
             fputs(cmd_consume_usage, stdout);
             return 0;
@@ -375,7 +485,10 @@ int cmd_consume(int argc, char **argv)
             return DM_ERR_USAGE;
         }
     }
-    if (optind != argc) {
+    uint64_t port = 0;
+    if (optind != argc ||
+        (metrics_port && *metrics_port &&
+         (!dm_parse_u64(metrics_port, &port) || port < 1 || port > 65535))) {
         fputs(cmd_consume_usage, stderr);
         return DM_ERR_USAGE;
     }
@@ -385,16 +498,34 @@ int cmd_consume(int argc, char **argv)
     c.rabbit_secret = dm_env_or("RABBIT_SECRET", "perform_rabbitmq_dev");
     c.db_secret = getenv("DB_SECRET");
     c.download = dm_env_or("BATCH_DOWNLOAD", "/batch_download");
+    c.heartbeat = dm_heartbeat_path();
     c.max_attempts = atoi(dm_env_or("DUCKMIG_MAX_ATTEMPTS", "5"));
     if (c.max_attempts < 1)
         c.max_attempts = 1;
+    int connect_attempts = atoi(dm_env_or("DUCKMIG_CONNECT_ATTEMPTS", "10"));
+    if (connect_attempts < 1)
+        connect_attempts = 1;
     long stop_timeout = atol(dm_env_or("DUCKMIG_STOP_TIMEOUT", "100"));
     char *dead = dm_fmt("%s.dead", c.queue);
     c.dead = dead;
+    struct dm_metrics_server *server = NULL;
     struct dm_error err = DM_ERROR_INIT;
     enum dm_code rc = dm_secrets_new(&c.secrets, &err);
-    if (rc || !dead)
+    if (!rc && !dead)
+        rc = dm_fail(&err, DM_ERR_NOMEM, "out of memory");
+    if (!rc)
+        rc = dm_metrics_init(stdout, &err);
+    if (!rc)
+        rc = dm_protect_open(&c.protect, &err);
+    if (rc)
         goto out;
+    dm_metrics_queue(c.queue);
+    if (port) {
+        rc = dm_metrics_serve(metrics_addr, (int)port, &server, &err);
+        if (rc)
+            goto out;
+    }
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -402,6 +533,7 @@ int cmd_consume(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
+    beat(&c);
     if (c.db_secret && *c.db_secret) {
         rc = dm_ledger_open(c.secrets, c.db_secret, &c.ledger, &err);
         if (rc)
@@ -415,14 +547,36 @@ int cmd_consume(int argc, char **argv)
             dm_env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1"));
     long handled = 0;
     int failures = 0;
+    time_t summary_at = time(NULL) + dm_metrics_interval();
     while (!stop_requested && (max_messages < 0 || handled < max_messages)) {
+        beat(&c);
+        if (dm_metrics_emf_enabled() && time(NULL) >= summary_at) {
+            dm_metrics_emf_summary();
+            summary_at = time(NULL) + dm_metrics_interval();
+        }
         if (!c.rabbit) {
             dm_error_clear(&err);
             rc = connect_consumer(&c, &err);
             if (rc == DM_ERR_NETWORK) {
-                /* broker gone: back off, try again, forever */
-                dm_warn("consume", "%s; reconnecting", err.msg);
-                dm_aws_backoff(failures < 7 ? ++failures : failures);
+                /* broker gone: a bounded number of tries, each said,
+                 * then exit non-zero, so that the orchestrator restarts
+                 * the task and the failure shows where people look */
+                failures++;
+                dm_metrics_count(DM_METRIC_CONNECT_FAILURES, c.queue);
+                if (failures >= connect_attempts) {
+                    dm_errlog("consume",
+                              "broker unreachable: attempt %d of %d failed "
+                              "(%s); giving up",
+                              failures, connect_attempts, err.msg);
+                    goto out;
+                }
+                long delay = reconnect_delay_ms(failures);
+                dm_warn("consume",
+                        "broker unreachable: attempt %d of %d failed (%s); "
+                        "next attempt in %.1f s",
+                        failures, connect_attempts, err.msg,
+                        (double)delay / 1000.0);
+                wait_beating(&c, delay);
                 continue;
             }
             if (rc)
@@ -455,8 +609,13 @@ out:
         dm_fputs_escaped(err.msg, stderr);
         fputc('\n', stderr);
     }
+    /* what the last period saw, before the counters go */
+    dm_metrics_emf_summary();
     dm_rabbit_close(c.rabbit);
     dm_ledger_close(c.ledger);
+    dm_metrics_server_stop(server);
+    dm_metrics_reset();
+    dm_protect_close(c.protect);
     dm_secrets_free(c.secrets);
     free(dead);
     return rc;

@@ -31,6 +31,9 @@ export DB_SECRET=perform_database_dev RABBIT_SECRET=$TMP/rabbit.json
 export SOURCE_BUCKET=perform-dev-raw DESTINATION_BUCKET=perform-dev-atomicduck
 export MIGRATE_SRC=$TMP/efs-src/ MIGRATE_DST=$TMP/efs-dst/ BATCH_DOWNLOAD=$TMP/batch_download
 export DUCKDB_MIGRATE_VERSION=duckdb0.8.1 DUCKMIG_RETRY_BASE_MS=20 RABBIT_HEARTBEAT=5
+# the broker is restarted below: reconnects (20 ms apart, at most 600 ms)
+# must outlast that, however slow the node is to come back
+export DUCKMIG_CONNECT_ATTEMPTS=1000
 mkdir -p efs-src efs-dst
 psql() { command psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qtAX "$@"; }
 

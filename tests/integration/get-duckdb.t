@@ -47,6 +47,44 @@ is "$rc" 1 "a library that is not the pinned 0.6.1 is refused"
 like "$err" "*sha256*expected $real_sha*" "and the expected hash is named"
 [ ! -e e3/0.6.1/libduckdb.so ]; ok $? "nothing was installed"
 
+# official archives: taken only when pinned (a fake curl on PATH serves
+# a zip made here, so that no network is needed)
+mkdir -p fakebin zips/good zips/other
+cat >fakebin/curl <<'SH'
+#!/bin/sh
+# the arguments, one line per call; the file after -o gets $FAKE_ZIP
+echo "$*" >>"$FAKE_LOG"
+while [ $# -gt 0 ]; do [ "$1" = -o ] && cp "$FAKE_ZIP" "$2"; shift; done
+SH
+chmod +x fakebin/curl
+cp "$real" zips/good/libduckdb.so
+cp "$DUCKMIG_ENGINES/0.7.1/libduckdb.so" zips/other/libduckdb.so
+(cd zips/good && python3 -m zipfile -c ../good.zip libduckdb.so)
+(cd zips/other && python3 -m zipfile -c ../other.zip libduckdb.so)
+offl() { # offl ZIP DEST [ENV...]: get-duckdb 0.6.1 from the official source only
+    local zip=$1 d=$2
+    shift 2
+    run env PATH="$TMP/fakebin:$PATH" FAKE_ZIP="$TMP/zips/$zip" FAKE_LOG="$TMP/curl.log" "$@" \
+        "$lone" --dest "$TMP/$d" --from official 0.6.1
+}
+offl good.zip o1
+is "$rc" 1 "an official archive with no sha256 in engines.sha256 is refused"
+like "$err" "*refusing the official archive*no official-zip sha256 for 0.6.1*DUCKMIG_ALLOW_UNPINNED=1*" "... saying why and what would take it"
+[ ! -e curl.log ] && [ ! -e o1/0.6.1 ]; ok $? "... before downloading anything"
+offl good.zip o2 DUCKMIG_ALLOW_UNPINNED=1
+is "$rc/$(awk '$1 == "source" || $1 == "pinned" { print $2 }' o2/0.6.1/SOURCE 2>/dev/null | paste -sd' ')" "0/official-zip no" \
+   "DUCKMIG_ALLOW_UNPINNED=1 takes it, recorded as not pinned"
+like "$(cat curl.log)" "*releases/download/v0.6.1/libduckdb-linux-amd64.zip*" "... from the tag's libduckdb-linux-amd64.zip"
+cp "$ROOT/scripts/engines.sha256" alone/proj/scripts/engines.sha256
+echo "$real_sha 0.6.1 official-zip" >>alone/proj/scripts/engines.sha256
+offl good.zip o3
+is "$rc/$(awk '$1 == "pinned" { print $2 }' o3/0.6.1/SOURCE 2>/dev/null)" "0/$real_sha" "a pinned official archive is installed, checked"
+offl other.zip o4
+is "$rc" 1 "an official archive whose library is not the pinned one is refused"
+like "$err" "*0.6.1 from official-zip: sha256*expected $real_sha*" "... naming the expected hash"
+[ ! -e o4/0.6.1/libduckdb.so ]; ok $? "... and nothing is installed"
+cp "$ROOT/scripts/engines.sha256" alone/proj/scripts/engines.sha256
+
 run "$get" --dest "$TMP/e4" 0.8
 is "$rc" 1 "a bad release name fails"
 like "$err" "*'0.8' is not a DuckDB release*" "and is named"
