@@ -477,8 +477,13 @@ enum dm_code dm_preflight_run(const struct dm_preflight_opts *o,
         check_engine(o->release, p);
     if (o->rabbit_secret)
         check_broker(o, secrets, p);
-    if (o->db_secret)
+    if (o->db_secret) {
         check_database(o, secrets, p);
+    } else if (o->ledger) {
+        struct dm_check *c = add(p, "database");
+        if (c)
+            skip(c, "DB_SECRET not set: outcomes are only logged");
+    }
     for (size_t i = 0; i < o->nstores && i < DM_PREFLIGHT_STORES; i++)
         check_store(&o->stores[i], o->no_write, p);
     if (o->download && !o->no_write)
@@ -621,6 +626,7 @@ void dm_preflight_publish_opts(struct dm_preflight_opts *o,
     o->queues[0] = dm_env_or("QUEUE_SMALL", "migrate_duckdb_release");
     o->queues[1] = dm_env_or("QUEUE_BIG", "migrate_duckdb_release_big");
     o->db_secret = dm_env_or("DB_SECRET", "perform_database_dev");
+    /* publish.c's default, which these checks must run as it does */
     o->goal_query = dm_env_or(
         "GOAL_QUERY",
         "SELECT tracker_id::text, site_id::text FROM goal ORDER BY tracker_id");
