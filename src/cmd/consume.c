@@ -15,12 +15,13 @@
  * the environment names): a mistake stops the consumer at once.
  *
  * Outcomes: done (migrated, already at target, already done, incomplete)
- * is acked, once the ledger has it (a write that still fails after a few
- * tries puts the message back on the queue and stops the consumer); a permanent
- * failure goes to QUEUE.dead with its reason; a transient one is published
- * again with its attempt count (dead-lettered after DUCKMIG_MAX_ATTEMPTS), then
- * acked. A lost connection kills the running job (its message returns to the
- * queue by itself) and reconnects with backoff.
+ * is acked; a permanent failure goes to QUEUE.dead with its reason; a
+ * transient one is published again with its attempt count (dead-lettered
+ * after DUCKMIG_MAX_ATTEMPTS), then acked. Each only once the ledger has
+ * the outcome: a write that still fails after a few tries puts the
+ * message back on the queue and stops the consumer. A lost connection
+ * kills the running job (its message returns to the queue by itself) and
+ * reconnects with backoff.
  *
  * Each job works in its own folder under BATCH_DOWNLOAD, made and removed
  * by the worker thread around the job (fleet/runner.h), also when the

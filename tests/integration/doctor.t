@@ -83,6 +83,9 @@ run "$DUCKMIG" publish --dry-run --from efs --to efs
 is "$rc/$(wc -l <<<"$out")" "0/2" "publish --dry-run: two messages printed"
 is "$(queues)/$(admin -c 'SELECT count(*) FROM duckmig_ledger')" "0/0" \
    "... and nothing written anywhere: no queue, no ledger row"
+run env RABBIT_SECRET="$(rabbitsecret / "$(free_port)")" "$DUCKMIG" publish --dry-run --from efs --to efs
+is "$rc/$out" "15/" "publish --dry-run with no broker listening: exit 15, nothing printed"
+like "$err" "*publish: broker: RabbitMQ: cannot connect*; fix: *" "... naming the broker"
 run "$DUCKMIG" publish --from efs --to efs
 is "$rc/$(depth migrate_duckdb_release)" "0/2" "publish with the runtime role: two messages queued"
 is "$(admin -c "SELECT count(*) FROM duckmig_ledger WHERE status = 'queued'")" 2 "... and two ledger rows"
