@@ -40,6 +40,7 @@ now() { date +%s.%N; }
 broker_run() { # broker_run CONSUMERS -> seconds
     local c pids=() start end
     psql -c "DROP TABLE IF EXISTS duckmig_ledger" >/dev/null 2>&1
+    "$DUCKMIG" ledger init >/dev/null 2>&1
     rm -rf dst && mkdir dst
     "$DUCKMIG" publish --from efs --to efs >/dev/null 2>&1 || { echo "publish failed" >&2; exit 1; }
     start=$(now)

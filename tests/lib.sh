@@ -64,7 +64,9 @@ is() { # is GOT WANT NAME
         echo "ok $_n - $3"
     else
         echo "not ok $_n - $3"
-        printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+        # every line commented: a got that holds "ok ..." lines must not
+        # read as TAP
+        printf '#   got:  %s\n#   want: %s\n' "${1//$'\n'/$'\n'#         }" "$2"
         _failed=$((_failed + 1))
     fi
 }
@@ -76,7 +78,9 @@ like() { # like GOT GLOB-PATTERN NAME
         echo "ok $_n - $3"
     else
         echo "not ok $_n - $3"
-        printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+        # every line commented: a got that holds "ok ..." lines must not
+        # read as TAP
+        printf '#   got:  %s\n#   want: %s\n' "${1//$'\n'/$'\n'#         }" "$2"
         _failed=$((_failed + 1))
     fi
 }

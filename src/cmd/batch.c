@@ -35,6 +35,7 @@
 
 #include "cmd/cmd.h"
 #include "fleet/message.h"
+#include "fleet/preflight.h"
 #include "fleet/runner.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
@@ -511,6 +512,19 @@ int cmd_batch(int argc, char **argv)
     b.dst_prefix = dst_prefix;
     if (to)
         setenv("DUCKDB_MIGRATE_VERSION", to, 1);
+    /* a target that cannot work, a store that cannot be read or written:
+     * said once, before the tree is listed, not once per file */
+    struct dm_preflight_opts checks;
+    dm_preflight_batch_opts(&checks, NULL,
+                            b.src.kind == DM_LOC_S3 ? DM_DS_S3 : DM_DS_EFS,
+                            b.src.bucket, b.src_prefix,
+                            b.dst.kind == DM_LOC_S3 ? DM_DS_S3 : DM_DS_EFS,
+                            b.dst.bucket, b.dst_prefix);
+    rc = dm_preflight_command(&checks, "batch");
+    if (rc) {
+        dm_fail(&err, rc, "nothing done: a check failed (above)");
+        goto out;
+    }
 
     /* stopped, batch stops its jobs and removes what they left */
     struct sigaction sa;

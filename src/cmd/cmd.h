@@ -32,6 +32,8 @@ int cmd_dlq(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+int cmd_ledger(int argc, char **argv);
 /* `duckmig __job`: one fleet job in a child of `consume` (consume.c). */
 int cmd_job(int argc, char **argv);
 
@@ -48,6 +50,8 @@ extern const char cmd_dlq_usage[];
 extern const char cmd_status_usage[];
 extern const char cmd_batch_usage[];
 extern const char cmd_health_usage[];
+extern const char cmd_doctor_usage[];
+extern const char cmd_ledger_usage[];
 
 /*
  * Options of a command that takes only --json and --help: 0 to go on

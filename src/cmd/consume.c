@@ -10,12 +10,18 @@
  * consumer with it, and SIGTERM can stop it for good within Fargate's
  * stop timeout.
  *
+ * Before any message is taken, the settings are checked (the target's
+ * engine, the broker and queue, the ledger and its grants, the stores
+ * the environment names): a mistake stops the consumer at once.
+ *
  * Outcomes: done (migrated, already at target, already done, incomplete)
  * is acked; a permanent failure goes to QUEUE.dead with its reason; a
  * transient one is published again with its attempt count (dead-lettered
- * after DUCKMIG_MAX_ATTEMPTS), then acked. A lost connection kills the
- * running job (its message returns to the queue by itself) and reconnects
- * with backoff.
+ * after DUCKMIG_MAX_ATTEMPTS), then acked. Each only once the ledger has
+ * the outcome: a write that still fails after a few tries puts the
+ * message back on the queue and stops the consumer. A lost connection
+ * kills the running job (its message returns to the queue by itself) and
+ * reconnects with backoff.
  *
  * Each job works in its own folder under BATCH_DOWNLOAD, made and removed
  * by the worker thread around the job (fleet/runner.h), also when the
@@ -40,6 +46,7 @@
 #include "fleet/job.h"
 #include "fleet/message.h"
 #include "fleet/protect.h"
+#include "fleet/preflight.h"
 #include "fleet/runner.h"
 #include "ledger/ledger.h"
 #include "metrics/metrics.h"
@@ -162,6 +169,9 @@ struct consumer {
     const char *heartbeat;      /* DUCKMIG_HEARTBEAT_FILE */
     time_t last_beat;
     bool beat_failed; /* said once, not every second */
+    /* the ledger refused a write for good: the message went back to the
+     * queue, and the consumer stops with this code */
+    enum dm_code stop_code;
 };
 
 /* Touch the heartbeat file, at most once a second: every loop that waits
@@ -194,12 +204,89 @@ static void protect(struct consumer *c, bool on)
     }
 }
 
-static void ledger_note(struct consumer *c, const struct dm_job_spec *job,
-                        const char *src, const char *dst, int attempts,
-                        const struct dm_job_outcome *o, const char *status)
+#define LEDGER_TRIES 5
+
+/* Wait wait_ms, answering the broker (heartbeats) meanwhile; a SIGTERM
+ * ends the wait early. DM_ERR_NETWORK: the connection is gone. */
+static enum dm_code wait_serving(struct consumer *c, long wait_ms,
+                                 struct dm_error *err)
+{
+    struct timespec from;
+    clock_gettime(CLOCK_MONOTONIC, &from);
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long elapsed = (now.tv_sec - from.tv_sec) * 1000 +
+                       (now.tv_nsec - from.tv_nsec) / 1000000;
+        if (elapsed >= wait_ms || stop_requested)
+            return DM_OK;
+        beat(c);
+        struct dm_delivery none;
+        enum dm_code rc = dm_rabbit_next(c->rabbit, 200, &none, err);
+        dm_delivery_release(&none);
+        if (rc)
+            return rc;
+    }
+}
+
+/*
+ * One ledger write (started when r->status is NULL), tried LEDGER_TRIES
+ * times with a doubling wait between (a dropped connection is made again
+ * by the ledger): an outcome that never reaches the ledger must not be
+ * acked, so the caller gives the message back when this fails.
+ */
+static enum dm_code ledger_write(struct consumer *c,
+                                 const struct dm_ledger_result *r,
+                                 struct dm_error *err)
+{
+    const char *base = getenv("DUCKMIG_RETRY_BASE_MS");
+    long wait_ms = base && *base ? atol(base) : 500;
+    enum dm_code rc = DM_OK;
+    for (int try = 1; try <= LEDGER_TRIES; try++) {
+        dm_error_clear(err);
+        rc = r->status ? dm_ledger_finished(c->ledger, r, err)
+                       : dm_ledger_started(c->ledger, r->source, r->destination,
+                                           r->queue, r->attempts, err);
+        if (!rc || try == LEDGER_TRIES)
+            break;
+        dm_warn("consume", "ledger: %s; try %d of %d in %ld ms", err->msg,
+                try + 1, LEDGER_TRIES, wait_ms);
+        struct dm_error werr = DM_ERROR_INIT;
+        if (wait_serving(c, wait_ms, &werr))
+            break; /* the broker is gone too: the message comes back */
+        wait_ms *= 2;
+    }
+    return rc;
+}
+
+/* The ledger would not take the outcome: put the message back on the
+ * queue (another consumer, or this one restarted, finds the work done
+ * and records it) and stop, instead of acking what is not recorded. */
+static enum dm_code give_back(struct consumer *c, const struct dm_delivery *d,
+                              const char *src, struct dm_error *err)
+{
+    dm_errlog("consume",
+              "%s: the ledger refused the outcome after %d tries (%s); the "
+              "message goes back to the queue, and this consumer stops",
+              src, LEDGER_TRIES, err->msg);
+    c->stop_code = err->code ? err->code : DM_ERR_GENERIC;
+    struct dm_error rerr = DM_ERROR_INIT;
+    if (dm_rabbit_requeue(c->rabbit, d->tag, &rerr))
+        dm_warn("consume",
+                "requeue: %s (the broker gives it back when "
+                "the connection closes)",
+                rerr.msg);
+    return c->stop_code;
+}
+
+static enum dm_code ledger_note(struct consumer *c,
+                                const struct dm_job_spec *job, const char *src,
+                                const char *dst, int attempts,
+                                const struct dm_job_outcome *o,
+                                const char *status, struct dm_error *err)
 {
     if (!c->ledger)
-        return;
+        return DM_OK;
     char *verification =
         o->verification ? json_dumps(o->verification, JSON_COMPACT) : NULL;
     struct dm_ledger_result r = {src,
@@ -215,10 +302,9 @@ static void ledger_note(struct consumer *c, const struct dm_job_spec *job,
                                  o->error[0] ? o->error : NULL,
                                  verification,
                                  o->seconds};
-    struct dm_error err = DM_ERROR_INIT;
-    if (dm_ledger_finished(c->ledger, &r, &err))
-        dm_warn("consume", "ledger: %s", err.msg);
+    enum dm_code rc = ledger_write(c, &r, err);
     free(verification);
+    return rc;
 }
 
 /* Dead-letter d with reason (to QUEUE.dead), then ack it. */
@@ -247,14 +333,19 @@ static enum dm_code settle(struct consumer *c, const struct dm_delivery *d,
     if (!failed) {
         dm_info("consume", "%s -> %s: %s in %.1f s", src, dst, o->status,
                 o->seconds);
-        ledger_note(c, job, src, dst, attempts, o, o->status);
+        if (ledger_note(c, job, src, dst, attempts, o, o->status, err))
+            return give_back(c, d, src, err);
         return dm_rabbit_ack(c->rabbit, d->tag, err);
     }
+    if (ledger_note(c, job, src, dst, attempts, o,
+                    o->permanent || attempts >= c->max_attempts ? o->status
+                                                                : "requeued",
+                    err))
+        return give_back(c, d, src, err);
     if (o->permanent || attempts >= c->max_attempts) {
         char *reason =
             dm_fmt("%s%s (%s)", o->permanent ? "" : "gave up: ", o->error,
                    dm_code_name(o->code));
-        ledger_note(c, job, src, dst, attempts, o, o->status);
         enum dm_code rc =
             dead_letter(c, d, reason ? reason : o->error, attempts, err);
         free(reason);
@@ -264,30 +355,15 @@ static enum dm_code settle(struct consumer *c, const struct dm_delivery *d,
      * with one more attempt counted */
     dm_warn("consume", "%s: %s; attempt %d of %d later", src, o->error,
             attempts + 1, c->max_attempts);
-    ledger_note(c, job, src, dst, attempts, o, "requeued");
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
     long wait_ms = 1000L << (attempts < 6 ? attempts : 6);
     const char *base = getenv("DUCKMIG_RETRY_BASE_MS");
     if (base && *base)
         wait_ms = atol(base) << (attempts < 6 ? attempts : 6);
-    for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long elapsed = (now.tv_sec - until.tv_sec) * 1000 +
-                       (now.tv_nsec - until.tv_nsec) / 1000000;
-        if (elapsed >= wait_ms || stop_requested)
-            break;
-        beat(c);
-        struct dm_delivery none;
-        enum dm_code rc = dm_rabbit_next(c->rabbit, 200, &none, err);
-        dm_delivery_release(&none);
-        if (rc)
-            return rc;
-    }
-    enum dm_code rc =
-        dm_rabbit_publish(c->rabbit, c->queue, d->body, d->len, d->message_id,
-                          o->error, NULL, attempts, err);
+    enum dm_code rc = wait_serving(c, wait_ms, err);
+    if (rc)
+        return rc;
+    rc = dm_rabbit_publish(c->rabbit, c->queue, d->body, d->len, d->message_id,
+                           o->error, NULL, attempts, err);
     return rc ? rc : dm_rabbit_ack(c->rabbit, d->tag, err);
 }
 
@@ -332,10 +408,14 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
     struct timespec renew_at;
     clock_gettime(CLOCK_MONOTONIC, &renew_at);
     renew_at.tv_sec += (time_t)dm_protect_minutes(c->protect) * 30;
-    if (c->ledger && dm_ledger_started(c->ledger, src, dst, c->queue,
-                                       d->attempts + 1, err)) {
-        dm_warn("consume", "ledger: %s", err->msg);
-        dm_error_clear(err);
+    if (c->ledger) {
+        struct dm_ledger_result started = {
+            src,  dst,  NULL, c->queue, NULL, NULL, NULL, 0, 0, d->attempts + 1,
+            NULL, NULL, 0};
+        if (ledger_write(c, &started, err)) {
+            rc = give_back(c, d, src, err);
+            goto out;
+        }
     }
     dm_info("consume", "%s -> %s: started (attempt %d)", src, dst,
             d->attempts + 1);
@@ -534,6 +614,19 @@ int cmd_consume(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     beat(&c);
+    /* a setting that cannot work is said now, before a message is
+     * taken, not by dead-lettering every one (fleet/preflight.h) */
+    struct dm_preflight_opts checks;
+    dm_preflight_consume_opts(&checks);
+    checks.secrets = c.secrets;
+    rc = dm_preflight_command(&checks, "consume");
+    if (rc) {
+        dm_fail(&err, rc,
+                "not started: a check failed (above); nothing "
+                "was taken from %s",
+                c.queue);
+        goto out;
+    }
     if (c.db_secret && *c.db_secret) {
         rc = dm_ledger_open(c.secrets, c.db_secret, &c.ledger, &err);
         if (rc)
@@ -592,6 +685,10 @@ int cmd_consume(int argc, char **argv)
             handled++;
         }
         dm_delivery_release(&d);
+        if (c.stop_code) {
+            rc = c.stop_code;
+            goto out;
+        }
         if (rc == DM_ERR_NETWORK) {
             dm_warn("consume", "%s; reconnecting", err.msg);
             dm_rabbit_close(c.rabbit);

@@ -5,7 +5,10 @@
  * per file, in the seed's shape for the two datastores, on the small or
  * the big queue by size. Every publish is confirmed by the broker; one
  * that is not is retried on a new connection, and the command fails
- * loudly if it never is. Each queued file gets a ledger row.
+ * loudly if it never is. Each queued file gets a ledger row. Before
+ * anything, the dependencies are checked (fleet/preflight.h): the broker
+ * and its vhost, the database, GOAL_QUERY, the ledger's grants, the
+ * source; --dry-run runs the same checks and writes nothing anywhere.
  *
  * What the goal table and the listings give is checked before it becomes
  * a message: a tracker or site that is NULL, empty, '.', '..', holds a
@@ -27,6 +30,7 @@
 #include "cmd/cmd.h"
 #include "fleet/job.h"
 #include "fleet/message.h"
+#include "fleet/preflight.h"
 #include "ledger/ledger.h"
 #include "queue/rabbit.h"
 #include "secrets/secrets.h"
@@ -55,7 +59,8 @@ const char cmd_publish_usage[] =
     "\n"
     "  --from, --to   datastores (default s3 and s3; SOURCE_DATASTORE,\n"
     "                 DESTINATION_DATASTORE)\n"
-    "  --dry-run      print {\"queue\":..., \"message\":...} lines instead\n"
+    "  --dry-run      print {\"queue\":..., \"message\":...} lines instead;\n"
+    "                 writes nothing anywhere (no ledger row, no message)\n"
     "  --raw QUEUE    publish each line of standard input as it is to\n"
     "                 QUEUE (hand-written or repaired messages); no database\n"
     "\n"
@@ -131,7 +136,9 @@ static enum dm_code publish_confirmed(struct publisher *p, const char *queue,
             dm_rabbit_close(p->rabbit);
             p->rabbit = NULL;
         }
-        dm_warn("publish", "%s; attempt %d of 6", err->msg, attempt + 1);
+        if (attempt == 6)
+            break; /* the caller says the last failure */
+        dm_warn("publish", "%s; attempt %d of 6 next", err->msg, attempt + 1);
         dm_aws_backoff(attempt + 2);
     }
     return rc;
@@ -328,6 +335,24 @@ int cmd_publish(int argc, char **argv)
     enum dm_code return_code = DM_OK; /* 1 when something was skipped */
 
     rc = dm_secrets_new(&p.secrets, &err);
+    if (!rc) {
+        /* every dependency, before anything is read or queued; a dry run
+         * writes nothing, not even a probe (fleet/preflight.h) */
+        struct dm_preflight_opts checks;
+        dm_preflight_publish_opts(&checks, p.from, p.dry_run);
+        checks.secrets = p.secrets;
+        if (raw) { /* no database, no listing: the broker only */
+            checks.queues[0] = raw;
+            checks.queues[1] = NULL;
+            checks.db_secret = NULL;
+            checks.nstores = 0;
+        }
+        rc = dm_preflight_command(&checks, "publish");
+        if (rc) {
+            dm_fail(&err, rc, "nothing published: a check failed (above)");
+            goto out;
+        }
+    }
     if (!rc && raw) {
         rc = publish_raw(&p, raw, &err);
         goto out;

@@ -101,10 +101,16 @@ static enum dm_code exec_ok(PGconn *c, PGresult *res, const char *what,
         snprintf(line, sizeof(line), "%s", PQerrorMessage(c));
         line[strcspn(line, "\n")] = '\0';
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        /* a table nobody made: say who makes it (42P01 undefined_table) */
+        bool absent = state && strcmp(state, "42P01") == 0 &&
+                      strstr(line, "duckmig_ledger");
         rc = dm_fail(err,
                      state && strncmp(state, "08", 2) == 0 ? DM_ERR_NETWORK
                                                            : DM_ERR_SQL,
-                     "PostgreSQL: %s: %s", what, line);
+                     "PostgreSQL: %s: %s%s", what, line,
+                     absent ? " (run `duckmig ledger init` once, as an "
+                              "admin role: docs/fleet.md)"
+                            : "");
     }
     return rc;
 }
@@ -131,13 +137,9 @@ enum dm_code dm_ledger_open(struct dm_secrets *secrets, const char *secret_name,
     }
     if (rc)
         return rc;
-    PGresult *res = PQexec(c, schema_sql);
-    rc = exec_ok(c, res, "create duckmig_ledger", err);
-    PQclear(res);
-    if (rc) {
-        PQfinish(c);
-        return rc;
-    }
+    /* no CREATE here: the runtime role may not have it, and a table made
+     * by whichever command ran first would belong to that role
+     * (dm_ledger_init, `duckmig ledger init`, makes it once) */
     struct dm_ledger *l = calloc(1, sizeof(*l));
     if (!l) {
         PQfinish(c);
@@ -165,6 +167,18 @@ static enum dm_code run(struct dm_ledger *l, const char *sql, int n,
                         const char *const *params, const char *what,
                         struct dm_error *err)
 {
+    /* a connection the server or the network dropped is made again here,
+     * so that the caller's retry of a write can succeed */
+    if (PQstatus(l->conn) != CONNECTION_OK) {
+        PQreset(l->conn);
+        if (PQstatus(l->conn) != CONNECTION_OK) {
+            char line[300];
+            snprintf(line, sizeof(line), "%s", PQerrorMessage(l->conn));
+            line[strcspn(line, "\n")] = '\0';
+            return dm_fail(err, DM_ERR_NETWORK, "PostgreSQL: %s: %s", what,
+                           line);
+        }
+    }
     PGresult *res = PQexecParams(l->conn, sql, n, NULL, params, NULL, NULL, 0);
     enum dm_code rc = exec_ok(l->conn, res, what, err);
     PQclear(res);
@@ -383,5 +397,156 @@ out:
     json_decref(counts);
     json_decref(failures);
     json_decref(doc);
+    return rc;
+}
+
+enum dm_code dm_ledger_init(struct dm_ledger *l, const char *grant_role,
+                            struct dm_error *err)
+{
+    PGresult *res = PQexec(l->conn, schema_sql);
+    enum dm_code rc = exec_ok(l->conn, res, "create duckmig_ledger", err);
+    PQclear(res);
+    if (rc || !grant_role)
+        return rc;
+    /* a role name is an identifier: quoted by libpq, never pasted */
+    char *role = PQescapeIdentifier(l->conn, grant_role, strlen(grant_role));
+    if (!role)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    char *sql =
+        dm_fmt("GRANT SELECT, INSERT, UPDATE ON duckmig_ledger TO %s", role);
+    PQfreemem(role);
+    if (!sql)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    res = PQexec(l->conn, sql);
+    rc = exec_ok(l->conn, res, "grant on duckmig_ledger", err);
+    PQclear(res);
+    free(sql);
+    return rc;
+}
+
+enum dm_code dm_ledger_setup(const char *secret_name, const char *grant_role,
+                             struct dm_error *err)
+{
+    struct dm_secrets *secrets = NULL;
+    struct dm_ledger *l = NULL;
+    enum dm_code rc = dm_secrets_new(&secrets, err);
+    if (!rc)
+        rc = dm_ledger_open(secrets, secret_name, &l, err);
+    if (!rc)
+        rc = dm_ledger_init(l, grant_role, err);
+    dm_ledger_close(l);
+    dm_secrets_free(secrets);
+    return rc;
+}
+
+/* One row, one column, as text into out ("" for none or NULL). */
+static enum dm_code query_value(struct dm_ledger *l, const char *sql, int n,
+                                const char *const *params, const char *what,
+                                char *out, size_t outn, struct dm_error *err)
+{
+    PGresult *res = PQexecParams(l->conn, sql, n, NULL, params, NULL, NULL, 0);
+    enum dm_code rc = exec_ok(l->conn, res, what, err);
+    out[0] = '\0';
+    if (!rc && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        snprintf(out, outn, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return rc;
+}
+
+enum dm_code dm_ledger_check_table(struct dm_ledger *l, char *fix, size_t fixn,
+                                   struct dm_error *err)
+{
+    char user[128], v[16];
+    enum dm_code rc = query_value(l, "SELECT current_user", 0, NULL,
+                                  "current_user", user, sizeof(user), err);
+    if (!rc)
+        rc = query_value(l, "SELECT to_regclass('duckmig_ledger') IS NOT NULL",
+                         0, NULL, "find duckmig_ledger", v, sizeof(v), err);
+    if (rc)
+        return rc;
+    if (strcmp(v, "t") != 0) {
+        snprintf(fix, fixn,
+                 "run `duckmig ledger init --grant %s` once, as a role that "
+                 "may create tables (docs/fleet.md)",
+                 user);
+        return dm_fail(err, DM_ERR_NOT_FOUND,
+                       "the table duckmig_ledger does not exist (the search "
+                       "path of role '%s')",
+                       user);
+    }
+    /* what the runtime writes: INSERT ... ON CONFLICT DO UPDATE reads the
+     * row it updates, so SELECT is needed beside INSERT and UPDATE */
+    static const char *const privs[] = {"SELECT", "INSERT", "UPDATE"};
+    char missing[64] = "";
+    for (size_t i = 0; i < sizeof(privs) / sizeof(privs[0]); i++) {
+        const char *p[1] = {privs[i]};
+        rc = query_value(l, "SELECT has_table_privilege('duckmig_ledger', $1)",
+                         1, p, "privileges on duckmig_ledger", v, sizeof(v),
+                         err);
+        if (rc)
+            return rc;
+        if (strcmp(v, "t") != 0)
+            snprintf(missing + strlen(missing),
+                     sizeof(missing) - strlen(missing), "%s%s",
+                     missing[0] ? ", " : "", privs[i]);
+    }
+    if (missing[0]) {
+        snprintf(fix, fixn,
+                 "as the table's owner: GRANT SELECT, INSERT, UPDATE ON "
+                 "duckmig_ledger TO %s (or `duckmig ledger init --grant %s`)",
+                 user, user);
+        return dm_fail(err, DM_ERR_AUTH, "role '%s' lacks %s on duckmig_ledger",
+                       user, missing);
+    }
+    /* every column the runtime writes, in a table another program (or an
+     * older duckmig) may have made */
+    PGresult *res = PQexec(
+        l->conn, "SELECT source, destination, tracker, queue, status, "
+                 "attempts, src_version, dst_version, src_size, dst_size, "
+                 "error, verification, seconds, queued_at, started_at, "
+                 "finished_at, updated_at FROM duckmig_ledger LIMIT 0");
+    rc = exec_ok(l->conn, res, "read duckmig_ledger", err);
+    PQclear(res);
+    if (rc)
+        snprintf(fix, fixn,
+                 "the table is not duckmig's ledger: rename it, then run "
+                 "`duckmig ledger init`");
+    return rc;
+}
+
+enum dm_code dm_ledger_check_goal(struct dm_ledger *l, const char *query,
+                                  char *fix, size_t fixn, struct dm_error *err)
+{
+    /* the query as publish runs it, but with no row returned, in a
+     * read-only transaction: its tables, columns and grants are checked
+     * and nothing can be written */
+    size_t n = strlen(query);
+    while (n && (query[n - 1] == ';' || query[n - 1] == ' ' ||
+                 query[n - 1] == '\n' || query[n - 1] == '\t'))
+        n--;
+    char *sql = dm_fmt("SELECT * FROM (%.*s) AS duckmig_goal_check LIMIT 0",
+                       (int)n, query);
+    if (!sql)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    PGresult *res = PQexec(l->conn, "BEGIN READ ONLY");
+    enum dm_code rc = exec_ok(l->conn, res, "begin", err);
+    PQclear(res);
+    if (!rc) {
+        res = PQexec(l->conn, sql);
+        rc = exec_ok(l->conn, res, "GOAL_QUERY", err);
+        if (!rc && PQnfields(res) < 2)
+            rc = dm_fail(err, DM_ERR_SQL,
+                         "GOAL_QUERY returns %d column(s), not tracker id "
+                         "and site",
+                         PQnfields(res));
+        PQclear(res);
+        res = PQexec(l->conn, "ROLLBACK");
+        PQclear(res);
+    }
+    if (rc)
+        snprintf(fix, fixn,
+                 "GRANT SELECT on the goal table to this role, or fix "
+                 "GOAL_QUERY (it must return tracker id and site)");
+    free(sql);
     return rc;
 }

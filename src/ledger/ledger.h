@@ -1,12 +1,13 @@
 /*
  * ledger.h - what happened to every file, durably, in PostgreSQL.
  *
- * One row per (source, destination) in duckmig_ledger, created by the
- * publisher ("queued") and updated by the consumer that takes the message
+ * One row per (source, destination) in duckmig_ledger (the table is made
+ * once by `duckmig ledger init`), written by the publisher ("queued") and
+ * updated by the consumer that takes the message
  * ("running", then "migrated", "already_at_target", "already_done",
  * "incomplete", "skipped", "failed" or "requeued"). Consumers write their
- * own results: they need DB_SECRET (a role that may only update this
- * table is enough; docs/fleet.md). Statements are parameterized; a
+ * own results: they need DB_SECRET (a role with SELECT, INSERT and UPDATE
+ * on this table is enough; docs/fleet.md). Statements are parameterized; a
  * refused password invalidates the cached secret and reconnects once.
  */
 #ifndef DM_LEDGER_H
@@ -22,7 +23,8 @@
 struct dm_ledger;
 
 /* Connect with the RDS-shaped secret named secret_name (host, port,
- * username, password, dbname; sslmode optional) and create the table. */
+ * username, password, dbname; sslmode optional). Nothing is created: the
+ * table is made once by dm_ledger_init. */
 enum dm_code dm_ledger_open(struct dm_secrets *secrets, const char *secret_name,
                             struct dm_ledger **out, struct dm_error *err);
 void dm_ledger_close(struct dm_ledger *l);
@@ -58,6 +60,25 @@ struct dm_ledger_result {
 enum dm_code dm_ledger_finished(struct dm_ledger *l,
                                 const struct dm_ledger_result *r,
                                 struct dm_error *err);
+
+/* `duckmig ledger init`: create the table when it is not there, and
+ * with grant_role (may be NULL) grant that role what the runtime needs:
+ * SELECT, INSERT, UPDATE. */
+enum dm_code dm_ledger_init(struct dm_ledger *l, const char *grant_role,
+                            struct dm_error *err);
+
+/* Connect with the secret, dm_ledger_init, close: `duckmig ledger init`. */
+enum dm_code dm_ledger_setup(const char *secret_name, const char *grant_role,
+                             struct dm_error *err);
+
+/* Checks for `duckmig doctor`: the table is there, the role holds SELECT,
+ * INSERT and UPDATE on it (has_table_privilege), it has the ledger's
+ * columns. On failure, fix gets the remedy (one line). */
+enum dm_code dm_ledger_check_table(struct dm_ledger *l, char *fix, size_t fixn,
+                                   struct dm_error *err);
+/* GOAL_QUERY runs (no rows, read only) and returns two columns or more. */
+enum dm_code dm_ledger_check_goal(struct dm_ledger *l, const char *query,
+                                  char *fix, size_t fixn, struct dm_error *err);
 
 /* `duckmig status`: counts by status, throughput over the last hour, an
  * ETA for what is queued or running, and the failures. */

@@ -87,6 +87,41 @@ out:
     return rc;
 }
 
+/* "port": a number or a string of digits, 1-65535; absent or null: the
+ * default. Anything else is a mistake to name, not a reason to talk to
+ * 5672 (atoi("abc") is 0, which meant the default). */
+static enum dm_code port_of(json_t *port, int *out, struct dm_error *err)
+{
+    *out = 0;
+    if (!port || json_is_null(port))
+        return DM_OK;
+    long long v = -1;
+    if (json_is_integer(port)) {
+        v = json_integer_value(port);
+    } else if (json_is_string(port)) {
+        const char *t = json_string_value(port);
+        char *end = NULL;
+        if (*t >= '0' && *t <= '9')
+            v = strtoll(t, &end, 10);
+        if (!end || *end)
+            v = -1;
+    }
+    if (v >= 1 && v <= 65535) {
+        *out = (int)v;
+        return DM_OK;
+    }
+    char shown[40] = "";
+    if (json_is_string(port))
+        snprintf(shown, sizeof(shown), " (\"%.24s\")", json_string_value(port));
+    else if (json_is_integer(port))
+        snprintf(shown, sizeof(shown), " (%lld)",
+                 (long long)json_integer_value(port));
+    return dm_fail(err, DM_ERR_USAGE,
+                   "RabbitMQ secret: \"port\"%s is not a port number "
+                   "(1-65535)",
+                   shown);
+}
+
 enum dm_code dm_rabbit_config_from_json(json_t *secret,
                                         struct dm_rabbit_config *cfg,
                                         struct dm_error *err)
@@ -101,9 +136,11 @@ enum dm_code dm_rabbit_config_from_json(json_t *secret,
     } else {
         cfg->host = str_or(secret, "host", NULL);
         json_t *port = json_object_get(secret, "port");
-        cfg->port = json_is_integer(port)  ? (int)json_integer_value(port)
-                    : json_is_string(port) ? atoi(json_string_value(port))
-                                           : 0;
+        rc = port_of(port, &cfg->port, err);
+        if (rc) {
+            dm_rabbit_config_release(cfg);
+            return rc;
+        }
         cfg->tls = json_is_true(json_object_get(secret, "tls")) ||
                    json_is_true(json_object_get(secret, "ssl"));
     }
@@ -178,6 +215,36 @@ static enum dm_code rpc_fail(amqp_rpc_reply_t rep, const char *what,
     return dm_fail(err, DM_ERR_NETWORK, "RabbitMQ: %s failed", what);
 }
 
+/*
+ * A login the broker refused at connection.open: 530 NOT_ALLOWED says
+ * "vhost X not found" or "access to vhost X refused for user Y", both
+ * configuration that no retry will fix; "vhost X is down" (a node still
+ * starting) is the network's, retried.
+ */
+static enum dm_code login_fail(amqp_rpc_reply_t rep,
+                               const struct dm_rabbit_config *cfg,
+                               struct dm_error *err)
+{
+    if (rep.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+        rep.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        amqp_connection_close_t *m = rep.reply.decoded;
+        char text[256];
+        snprintf(text, sizeof(text), "%.*s", (int)m->reply_text.len,
+                 (char *)m->reply_text.bytes);
+        if (m->reply_code == 530 && strstr(text, "not found"))
+            return dm_fail(err, DM_ERR_NOT_FOUND,
+                           "RabbitMQ: vhost '%s' not found (%u %s)", cfg->vhost,
+                           m->reply_code, text);
+        if (m->reply_code == 403 ||
+            (m->reply_code == 530 && strstr(text, "refused")))
+            return dm_fail(err, DM_ERR_AUTH,
+                           "RabbitMQ: login as '%s' on vhost '%s' refused "
+                           "(%u %s)",
+                           cfg->username, cfg->vhost, m->reply_code, text);
+    }
+    return rpc_fail(rep, "login", err);
+}
+
 enum dm_code dm_rabbit_connect(const struct dm_rabbit_config *cfg,
                                struct dm_rabbit **out, struct dm_error *err)
 {
@@ -212,19 +279,25 @@ enum dm_code dm_rabbit_connect(const struct dm_rabbit_config *cfg,
     int st = amqp_socket_open_noblock(sock, cfg->host, cfg->port, &tv);
     if (st != AMQP_STATUS_OK) {
         /* a certificate we do not trust will not become trusted by
-         * trying again: refuse at once */
-        bool trust = st == AMQP_STATUS_SSL_PEER_VERIFY_FAILED ||
-                     st == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED;
-        rc = dm_fail(err, trust ? DM_ERR_AUTH : DM_ERR_NETWORK,
-                     "RabbitMQ: cannot connect to %s:%d: %s", cfg->host,
-                     cfg->port, amqp_error_string2(st));
+         * trying again, nor will a TLS handshake with a port that does
+         * not speak TLS succeed: refuse at once, as configuration */
+        bool tls = st == AMQP_STATUS_SSL_PEER_VERIFY_FAILED ||
+                   st == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED ||
+                   st == AMQP_STATUS_SSL_CONNECTION_FAILED ||
+                   st == AMQP_STATUS_SSL_ERROR;
+        rc = dm_fail(err, tls ? DM_ERR_AUTH : DM_ERR_NETWORK,
+                     "RabbitMQ: cannot connect to %s:%d: %s%s", cfg->host,
+                     cfg->port, amqp_error_string2(st),
+                     st == AMQP_STATUS_SSL_CONNECTION_FAILED
+                         ? " (TLS handshake failed: is this port TLS?)"
+                         : "");
         goto fail;
     }
     amqp_rpc_reply_t rep =
         amqp_login(r->conn, cfg->vhost, 0, 131072, cfg->heartbeat,
                    AMQP_SASL_METHOD_PLAIN, cfg->username, cfg->password);
     if (rep.reply_type != AMQP_RESPONSE_NORMAL) {
-        rc = rpc_fail(rep, "login", err);
+        rc = login_fail(rep, cfg, err);
         if (rep.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
             rep.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
             dm_error_clear(err);
@@ -326,6 +399,49 @@ enum dm_code dm_rabbit_declare(struct dm_rabbit *r, const char *queue,
 out:
     free(dead);
     return rc;
+}
+
+/* After the broker closed our channel (a passive declare of a queue that
+ * is not there): answer close-ok and open it again, with confirms. */
+static enum dm_code reopen_channel(struct dm_rabbit *r, struct dm_error *err)
+{
+    amqp_channel_close_ok_t ok;
+    memset(&ok, 0, sizeof(ok));
+    if (amqp_send_method(r->conn, CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) !=
+        AMQP_STATUS_OK)
+        return dm_fail(err, DM_ERR_NETWORK,
+                       "RabbitMQ: cannot answer channel.close");
+    amqp_channel_open(r->conn, CHANNEL);
+    enum dm_code rc =
+        rpc_fail(amqp_get_rpc_reply(r->conn), "channel.open", err);
+    if (!rc) {
+        amqp_confirm_select(r->conn, CHANNEL);
+        rc = rpc_fail(amqp_get_rpc_reply(r->conn), "confirm.select", err);
+    }
+    return rc;
+}
+
+enum dm_code dm_rabbit_queue_check(struct dm_rabbit *r, const char *queue,
+                                   bool *exists, uint32_t *messages,
+                                   uint32_t *consumers, struct dm_error *err)
+{
+    *exists = false;
+    *messages = *consumers = 0;
+    amqp_queue_declare_ok_t *ok =
+        amqp_queue_declare(r->conn, CHANNEL, amqp_cstring_bytes(queue), 1, 0, 0,
+                           0, amqp_empty_table);
+    amqp_rpc_reply_t rep = amqp_get_rpc_reply(r->conn);
+    if (ok && rep.reply_type == AMQP_RESPONSE_NORMAL) {
+        *exists = true;
+        *messages = ok->message_count;
+        *consumers = ok->consumer_count;
+        return DM_OK;
+    }
+    if (rep.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+        rep.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+        ((amqp_channel_close_t *)rep.reply.decoded)->reply_code == 404)
+        return reopen_channel(r, err);
+    return rpc_fail(rep, "passive declare", err);
 }
 
 /* Wait for the broker's confirm of the last publish. */

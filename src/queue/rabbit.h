@@ -41,7 +41,8 @@ struct dm_rabbit_config {
  * From RABBIT_SECRET's JSON: host, port, username, password, vhost, tls
  * (true, or "ssl": true, or port 5671), cacert; or "url":
  * "amqp[s]://user:pass@host:port/vhost". Defaults: port 5672 (5671 with
- * TLS), vhost "/", heartbeat 30 s (RABBIT_HEARTBEAT).
+ * TLS), vhost "/", heartbeat 30 s (RABBIT_HEARTBEAT). A port that is not
+ * 1-65535 is refused (DM_ERR_USAGE).
  */
 enum dm_code dm_rabbit_config_from_json(json_t *secret,
                                         struct dm_rabbit_config *cfg,
@@ -77,6 +78,12 @@ enum dm_code dm_rabbit_connect_secret(struct dm_secrets *secrets,
 /* Q and Q.dead, as above. */
 enum dm_code dm_rabbit_declare(struct dm_rabbit *r, const char *queue,
                                struct dm_error *err);
+
+/* Is queue there (a passive declare, which creates nothing)? With its
+ * ready messages and consumers. DM_OK with *exists false when it is not. */
+enum dm_code dm_rabbit_queue_check(struct dm_rabbit *r, const char *queue,
+                                   bool *exists, uint32_t *messages,
+                                   uint32_t *consumers, struct dm_error *err);
 
 /* Publish persistently to queue and wait for the broker's confirm. */
 enum dm_code dm_rabbit_publish(struct dm_rabbit *r, const char *queue,

@@ -262,7 +262,7 @@ proxy() { # proxy FAULTS: (re)start the fault proxy
 }
 s3keys() { "$DUCKMIG" ls s3://ip-b/t/ | awk '{ print $2 }' | sed 's#t/##' | tr '\n' ' '; }
 step=3
-for fault in "PUT+w.duckdb.wal.orig:403:1" "PUT+w.duckdb.orig:403:1" "DELETE+w.duckdb.wal:403:1" "PUT:403:1"; do
+for fault in "PUT+w.duckdb.wal.orig:403:1" "PUT+w.duckdb.orig:403:1" "DELETE+w.duckdb.wal:403:1" "PUT+t/w.duckdb:403:1"; do
     proxy "$fault"
     run env AWS_ENDPOINT_URL="http://127.0.0.1:$P_PORT" "$DUCKMIG" batch --in-place s3://ip-b/t
     is "$rc" 1 "S3 in place, stopped at step $step: the file fails"

@@ -68,6 +68,11 @@ for t in 9324670152232788 325929995912186; do
     cp src/$t/* "efs-src/$t/"
 done
 
+# the ledger's table, made once by an admin role: no runtime command
+# creates it
+run "$DUCKMIG" ledger init
+is "$rc" 0 "ledger init"
+
 # dry run: the seed's four shapes
 run "$DUCKMIG" publish --dry-run --from s3 --to s3
 is "$rc/$(wc -l <<<"$out")" "0/4" "dry run: 4 messages for 2 trackers, notes.txt left out"

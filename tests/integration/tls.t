@@ -62,9 +62,11 @@ command psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtAX -c "ALTER SYSTEM SET s
     -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1
 db() { printf '{"host":"localhost","port":%s,"username":"postgres","password":"x","dbname":"postgres","sslmode":"%s"}' "$PG_PORT" "$1"; }
+run env DB_SECRET="$(db verify-full)" PGSSLROOTCERT="$TMP/ca.pem" "$DUCKMIG" ledger init
+is "$rc" 0 "ledger init over TLS with sslmode=verify-full"
 run env DB_SECRET="$(db verify-full)" PGSSLROOTCERT="$TMP/ca.pem" "$DUCKMIG" status --json
 is "$rc" 0 "the ledger over TLS with sslmode=verify-full"
-is "$(command psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtAX -c "SELECT count(*) FROM duckmig_ledger")" 0 "... which created the ledger table"
+is "$(command psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtAX -c "SELECT count(*) FROM duckmig_ledger")" 0 "... the table made by ledger init"
 run env DB_SECRET="$(db verify-full)" PGSSLROOTCERT="$TMP/other.pem" "$DUCKMIG" status
 ok "$([ "$rc" -ne 0 ] && echo 0 || echo 1)" "a CA that did not sign the server's certificate: refused (exit $rc)"
 like "$err" "*certificate*" "... saying it is the certificate"
