@@ -1,6 +1,6 @@
 /*
- * message.h - the seed's four job messages (../shared/SEED.md), read and
- * written. One message names one file: where it is, where its migration
+ * message.h - the four job messages (docs/fleet.md, "Messages"), read
+ * and written. One message names one file: where it is, where its migration
  * goes.
  *
  *   S3 -> S3:   source_datastore, destination_datastore, source_bucket,
