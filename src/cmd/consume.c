@@ -193,9 +193,19 @@ static enum dm_code settle(struct consumer *c, const struct dm_delivery *d,
                            const char *dst, struct dm_error *err)
 {
     int attempts = d->attempts + 1;
-    if (strcmp(o->status, "failed") != 0 && strcmp(o->status, "skipped") != 0) {
-        dm_info("consume", "%s -> %s: %s in %.1f s", src, dst, o->status,
-                o->seconds);
+    bool ok =
+        strcmp(o->status, "failed") != 0 && strcmp(o->status, "skipped") != 0;
+    /* the outcome in the keys of --json (docs/json.md) */
+    json_t *oj = dm_job_outcome_json(o);
+    if (oj) {
+        dm_json_set_name(oj, "source", src);
+        dm_json_set_name(oj, "destination", dst);
+    }
+    dm_log_outcome(ok ? DM_LOG_INFO : DM_LOG_WARN, "consume", oj,
+                   "%s -> %s: %s in %.1f s%s%s", src, dst, o->status,
+                   o->seconds, ok ? "" : ": ", ok ? "" : o->error);
+    json_decref(oj);
+    if (ok) {
         ledger_note(c, job, src, dst, attempts, o, o->status);
         return dm_rabbit_ack(c->rabbit, d->tag, err);
     }
