@@ -113,6 +113,15 @@ like "$out" "*skipped *foreign.duckdb*" "... and each file it would skip, with t
 run "$DUCKMIG" batch --dry-run --report plan.json fleet out
 is "$(jq -r .dry_run plan.json)/$(ls tmp | wc -l)" "true/0" "--report writes the plan"
 
+# in place: a file whose backup is there is resumed from it
+cp -r fleet ip
+cp "ip/${one#fleet/}" "ip/${one#fleet/}.orig"
+ipsnap=$(find ip -printf '%p %s %T@\n' | sort | sha256sum)
+run "$DUCKMIG" batch --dry-run --in-place --json ip
+is "$(jq -r --arg k "${one#fleet/}" '.counts.resume, (.plan[] | select(.source == $k) | .action)' <<<"$out" | tr '\n' ' ')" \
+   "1 resume " "--in-place dry run: a file with its backup is resumed"
+is "$(find ip -printf '%p %s %T@\n' | sort | sha256sum)" "$ipsnap" "... and nothing written"
+
 # the plan on S3: the same answers, from ranged reads, nothing written
 S3_PORT=$(free_port)
 start_s3 "$TMP/s3" "$S3_PORT" fleet-bucket || exit 1
