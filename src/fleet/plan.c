@@ -1,7 +1,9 @@
 /* plan.c - `batch --dry-run` (see plan.h). */
 #include "fleet/plan.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include "util/text.h"
 
 #define MIB 1048576.0
+/* headers read at a time: each costs a round trip on S3 */
+#define PROBE_THREADS 8
 
 /* What the listing holds: the files, their WALs, in-place backups. */
 struct listed {
@@ -130,45 +134,111 @@ static void note(struct dm_error *why, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The action a batch would take for one file, and why; *storage gets
- * the header's version (0 when it has none). */
-static int classify(struct plan *p, const struct listing *l,
-                    const struct listed *e, const char *dst_key,
-                    uint64_t *storage, struct dm_error *why)
+/*
+ * What the store says of one file, learnt by probe() on one of a few
+ * threads (a ranged GET costs a round trip; a fleet holds thousands):
+ * only store calls and pure parsing, nothing shared is written. The
+ * action is decided from it afterwards, on one thread (decide()).
+ */
+struct probe {
+    const struct listed *e;
+    char *dst_key;
+    struct dm_header_info info;
+    bool have_info;      /* the header parsed */
+    struct dm_error why; /* a refusal found here: skipped */
+    bool dst_exists;
+    uint64_t dst_size;
+};
+
+static void probe(const struct plan *p, struct probe *pr)
 {
+    const struct listed *e = pr->e;
+    struct dm_error *why = &pr->why;
     uint8_t buf[DM_HEADER_SIZE];
     size_t got = 0;
-    struct dm_header_info info;
-    char engine[DM_RELEASE_MAX];
-    *storage = 0;
     /* what batch's listing refuses, for the same reasons */
+    if (!pr->dst_key) {
+        dm_fail(why, DM_ERR_NOMEM, "out of memory");
+        return;
+    }
     if (e->problem) {
         dm_fail(why, DM_ERR_NOT_FOUND, "%s", e->problem);
-        return A_SKIPPED;
+        return;
     }
     if (!dm_utf8_valid(e->key)) {
         dm_fail(why, DM_ERR_BAD_KEY,
                 "the name is not UTF-8, and a job's message (JSON) cannot "
                 "carry it");
-        return A_SKIPPED;
+        return;
     }
     if (dm_key_check(e->key, strlen(e->key), why) ||
-        dm_key_check(dst_key, strlen(dst_key), why))
-        return A_SKIPPED;
+        dm_key_check(pr->dst_key, strlen(pr->dst_key), why))
+        return;
     /* the header alone: never the whole file */
     if (p->src->ops->read_range(p->src, e->key, 0, buf, sizeof(buf), &got, why))
-        return A_SKIPPED;
+        return;
     struct dm_error perr = DM_ERROR_INIT;
-    if (dm_header_parse(buf, got, &info, &perr)) {
+    if (dm_header_parse(buf, got, &pr->info, &perr)) {
         dm_fail(why, perr.code, "%s: %s%s", e->key,
                 perr.code == DM_ERR_NOT_DUCKDB ? "a foreign file: " : "",
                 perr.msg);
-        return A_SKIPPED;
+        return;
     }
-    *storage = info.storage_version;
-    if (dm_header_check_size(&info, e->size, e->key, why) ||
-        dm_migrate_check_source(&info, p->release, p->target_storage, e->key,
-                                engine, why))
+    pr->have_info = true;
+    if (dm_header_check_size(&pr->info, e->size, e->key, why))
+        return;
+    struct dm_object d = {0};
+    struct dm_error derr = DM_ERROR_INIT;
+    if (!p->o->backup_suffix && p->dst &&
+        p->dst->ops->stat(p->dst, pr->dst_key, &d, &derr) == DM_OK) {
+        pr->dst_exists = true;
+        pr->dst_size = d.size;
+    }
+    dm_object_release(&d);
+}
+
+/* Probes shared out among threads: the next one to take. */
+struct probes {
+    const struct plan *p;
+    struct probe *v;
+    size_t n;
+    _Atomic size_t next;
+};
+
+static void *probe_worker(void *arg)
+{
+    struct probes *ps = arg;
+    for (size_t i; (i = atomic_fetch_add(&ps->next, 1)) < ps->n;)
+        probe(ps->p, &ps->v[i]);
+    return NULL;
+}
+
+/* Probe every file, PROBE_THREADS at a time (all on this thread when
+ * none can start). */
+static void probe_all(const struct plan *p, struct probe *v, size_t n)
+{
+    struct probes ps = {p, v, n, 0};
+    pthread_t tid[PROBE_THREADS];
+    size_t started = 0;
+    while (started < PROBE_THREADS && started < n &&
+           pthread_create(&tid[started], NULL, probe_worker, &ps) == 0)
+        started++;
+    probe_worker(&ps);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+}
+
+/* The action a batch would take for a probed file, and why (why->code
+ * stays DM_OK for a note). */
+static int decide(const struct plan *p, const struct listing *l,
+                  struct probe *pr)
+{
+    const struct listed *e = pr->e;
+    struct dm_error *why = &pr->why;
+    char engine[DM_RELEASE_MAX];
+    if (why->code ||
+        dm_migrate_check_source(&pr->info, p->release, p->target_storage,
+                                e->key, engine, why))
         return A_SKIPPED;
     if (p->o->backup_suffix) {
         char *backup = dm_fmt("%s%s", e->key, p->o->backup_suffix);
@@ -182,41 +252,31 @@ static int classify(struct plan *p, const struct listing *l,
             return A_RESUME;
         }
     }
-    if (info.storage_version == p->target_storage) {
+    if (pr->info.storage_version == p->target_storage) {
         note(why,
              "already at storage %llu (DuckDB %s): copied as it is, once "
              "its release has read every table whole",
-             (unsigned long long)info.storage_version, p->release);
+             (unsigned long long)pr->info.storage_version, p->release);
         return A_ALREADY;
     }
-    struct dm_object d = {0};
-    struct dm_error derr = DM_ERROR_INIT;
-    if (!p->o->backup_suffix && p->dst &&
-        p->dst->ops->stat(p->dst, dst_key, &d, &derr) == DM_OK) {
-        uint64_t size = d.size;
-        dm_object_release(&d);
+    if (pr->dst_exists) {
         note(why,
              "the destination exists (%llu bytes): kept when it verifies "
              "against the source (already_done), else migrated again and "
              "replaced",
-             (unsigned long long)size);
+             (unsigned long long)pr->dst_size);
         return A_DST_EXISTS;
     }
-    dm_object_release(&d);
     return A_MIGRATE;
 }
 
-static void plan_file(struct plan *p, const struct listing *l,
-                      const struct listed *e)
+static void plan_file(struct plan *p, const struct listing *l, struct probe *pr)
 {
-    struct dm_error why = DM_ERROR_INIT;
-    uint64_t storage = 0;
-    const char *rel = e->key + strlen(p->o->src_prefix);
-    char *dst_key = p->o->backup_suffix ? strdup(e->key)
-                                        : dm_fmt("%s%s", p->o->dst_prefix, rel);
-    int a = dst_key ? classify(p, l, e, dst_key, &storage, &why) : A_SKIPPED;
-    if (!dst_key)
-        dm_fail(&why, DM_ERR_NOMEM, "out of memory");
+    const struct listed *e = pr->e;
+    int a = decide(p, l, pr);
+    const struct dm_error *why = &pr->why;
+    const char *dst_key = pr->dst_key;
+    uint64_t storage = pr->have_info ? pr->info.storage_version : 0;
     p->files++;
     p->bytes += e->size;
     p->by_action[a]++;
@@ -249,13 +309,12 @@ static void plan_file(struct plan *p, const struct listing *l,
         json_object_set_new(j, "source_release",
                             storage ? json_string(name) : json_null());
         json_object_set_new(j, "action", json_string(actions[a]));
-        json_object_set_new(j, "code", json_string(dm_code_name(why.code)));
+        json_object_set_new(j, "code", json_string(dm_code_name(why->code)));
         json_object_set_new(j, "reason",
-                            why.msg[0] ? dm_json_text(why.msg, NULL)
-                                       : json_null());
+                            why->msg[0] ? dm_json_text(why->msg, NULL)
+                                        : json_null());
         json_array_append_new(p->entries, j);
     }
-    free(dst_key);
 }
 
 /* Where the plan looks: a local folder is a store rooted at it. An
@@ -325,6 +384,8 @@ enum dm_code dm_plan_make(const struct dm_plan_opts *o, json_t **doc,
 {
     struct plan p;
     struct listing l = {NULL, 0, 0, false};
+    struct probe *probes = NULL;
+    size_t nfiles = 0;
     memset(&p, 0, sizeof(p));
     p.o = o;
     *doc = NULL;
@@ -356,13 +417,35 @@ enum dm_code dm_plan_make(const struct dm_plan_opts *o, json_t **doc,
     }
     for (size_t i = 0; i < l.n; i++)
         if (ends_with(l.v[i].key, ".duckdb"))
-            plan_file(&p, &l, &l.v[i]);
+            nfiles++;
+    probes = calloc(nfiles ? nfiles : 1, sizeof(*probes));
+    if (!probes) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0, k = 0; i < l.n; i++) {
+        if (!ends_with(l.v[i].key, ".duckdb"))
+            continue;
+        const char *rel = l.v[i].key + strlen(o->src_prefix);
+        probes[k].e = &l.v[i];
+        /* NULL when out of memory: probe() says so */
+        probes[k].dst_key = o->backup_suffix
+                                ? strdup(l.v[i].key)
+                                : dm_fmt("%s%s", o->dst_prefix, rel);
+        k++;
+    }
+    probe_all(&p, probes, nfiles);
+    for (size_t k = 0; k < nfiles; k++)
+        plan_file(&p, &l, &probes[k]);
     qsort(p.versions, p.nversions, sizeof(*p.versions), cmp_version);
     *would_skip = p.by_action[A_SKIPPED] > 0;
     *doc = plan_json(&p);
     if (!*doc)
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
 out:
+    for (size_t k = 0; probes && k < nfiles; k++)
+        free(probes[k].dst_key);
+    free(probes);
     json_decref(p.entries);
     for (size_t i = 0; i < l.n; i++)
         free(l.v[i].key);
