@@ -15,12 +15,22 @@ PKGS     := jansson libcurl openssl libxml-2.0 librabbitmq libpq
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wwrite-strings -Wformat=2 \
             -Wold-style-definition -fno-common
-CPPFLAGS += -D_GNU_SOURCE -Isrc -MMD -MP
+CPPFLAGS += -D_GNU_SOURCE -Isrc -Ibuild -MMD -MP
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN) $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -ldl -lpthread
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
+
+# `duckmig --version` says which commit it was built from: build/version.h
+# is rewritten only when `git describe` changes, so that only main.c is
+# rebuilt then.
+VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+build/version.h: FORCE
+	@mkdir -p build
+	@echo '#define DUCKMIG_VERSION "$(VERSION)"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
 
 SRCS      := $(sort $(wildcard src/*.c src/*/*.c))
 LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
@@ -44,6 +54,8 @@ build/$(1)/tests/%: build/$(1)/tests/unit/%.o $$($(1)_LIB)
 	@echo "  LD [$(1)] $$@"
 	@$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS) -lcmocka
 
+build/$(1)/src/main.o: build/version.h
+
 $(1)-tests: build/$(1)/duckmig $$(UNITS:%=build/$(1)/tests/%)
 -include $$($(1)_OBJS:.o=.d) $$(UNIT_SRCS:%.c=build/$(1)/%.d)
 endef
@@ -51,7 +63,7 @@ endef
 $(eval $(call variant,release,))
 $(eval $(call variant,asan,$(SAN)))
 
-.PHONY: all asan test test-fast format format-check clean release-tests \
+.PHONY: FORCE all asan test test-fast format format-check clean release-tests \
         asan-tests
 .SECONDARY:
 

@@ -9,17 +9,30 @@
  * (and `__job`, a consumer's job process).
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "engine/registry.h"
 #include "engine/worker.h"
 #include "util/error.h"
 #include "util/log.h"
 
+/* build/version.h: `git describe` when the Makefile built us */
+#if defined(__has_include)
+#if __has_include("version.h")
+#include "version.h"
+#endif
+#endif
 #ifndef DUCKMIG_VERSION
 #define DUCKMIG_VERSION "0.1.0-dev"
 #endif
+
+/* The releases duckmig migrates between (scripts/get-duckdb's default). */
+static const char *const supported_engines[] = {"0.6.1", "0.7.1", "0.8.1",
+                                                DM_RELEASE_LATEST};
+#define N_SUPPORTED (sizeof(supported_engines) / sizeof(*supported_engines))
 
 static const struct dm_command commands[] = {
     {"inspect", cmd_inspect,
@@ -86,12 +99,43 @@ static void print_help(FILE *out)
                  "LOG_FORMAT=json, DUCKMIG_ENGINES=<dir>.\n");
 }
 
+/* --version: the build, and which engines are installed where. */
+static void print_version(void)
+{
+    char rel[32][DM_RELEASE_MAX];
+    size_t n = dm_engines_installed(rel, 32);
+    printf("duckmig %s\n", DUCKMIG_VERSION);
+    printf("engines in %s:\n", dm_engines_dir());
+    for (size_t i = 0; i < N_SUPPORTED; i++) {
+        bool have = false;
+        for (size_t k = 0; k < n && !have; k++)
+            have = strcmp(rel[k], supported_engines[i]) == 0;
+        if (have)
+            printf("  %-8s installed\n", supported_engines[i]);
+        else
+            printf("  %-8s not installed (scripts/get-duckdb %s)\n",
+                   supported_engines[i], supported_engines[i]);
+    }
+    for (size_t k = 0; k < n; k++) {
+        bool known = false;
+        for (size_t i = 0; i < N_SUPPORTED && !known; i++)
+            known = strcmp(rel[k], supported_engines[i]) == 0;
+        if (!known)
+            printf("  %-8s installed (not one duckmig is tested with)\n",
+                   rel[k]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "__engine") == 0)
         return dm_engine_worker_main(argc - 1, argv + 1);
 
-    dm_log_init();
+    struct dm_error err = DM_ERROR_INIT;
+    if (dm_log_init(&err)) {
+        fprintf(stderr, "duckmig: %s\n", err.msg);
+        return err.code;
+    }
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "__job") == 0)
@@ -108,11 +152,18 @@ int main(int argc, char **argv)
             dm_cmd_usage(argv[2], stdout);
             return 0;
         }
+        if (argc >= 3) {
+            fprintf(stderr,
+                    "duckmig: help: '%s' is not a command; see 'duckmig "
+                    "help'\n",
+                    argv[2]);
+            return DM_ERR_USAGE;
+        }
         print_help(stdout);
         return 0;
     }
     if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
-        printf("duckmig %s\n", DUCKMIG_VERSION);
+        print_version();
         return 0;
     }
     const struct dm_command *c = find_command(name);

@@ -36,6 +36,8 @@
 #include "cmd/cmd.h"
 #include "fleet/message.h"
 #include "fleet/preflight.h"
+#include "fleet/outcome.h"
+#include "fleet/plan.h"
 #include "fleet/runner.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
@@ -49,7 +51,7 @@
 
 const char cmd_batch_usage[] =
     "usage: duckmig batch [--to RELEASE] [--jobs N] [--ignore-wal-errors]\n"
-    "                     [--json] SRC DST\n"
+    "                     [--json] [--report FILE] [--dry-run] SRC DST\n"
     "       duckmig batch --in-place [--backup-suffix S] [...] SRC\n"
     "\n"
     "Migrate every *.duckdb file (*.new.duckdb included) under SRC into the\n"
@@ -80,7 +82,15 @@ const char cmd_batch_usage[] =
     "                 default: that file fails (DUCKMIG_IGNORE_WAL_ERRORS=1\n"
     "                 does the same for consume)\n"
     "  --json         a JSON summary on stdout (per file: versions, sizes,\n"
-    "                 time, verification, error)\n"
+    "                 time, verification, error; docs/json.md)\n"
+    "  --report FILE  write that JSON document to FILE at the end (whole or\n"
+    "                 not at all)\n"
+    "  --dry-run      write nothing anywhere; read each file's header only\n"
+    "                 (a ranged GET on S3) and print the plan: files and\n"
+    "                 bytes per source version, what would be skipped or\n"
+    "                 copied as it is and why, and the disk one task needs\n"
+    "                 (2 x largest file + largest WAL + largest file with a\n"
+    "                 WAL); exit 1 when any file would be skipped\n"
     "\n"
     "A progress line on a terminal, a log line per file otherwise. A name\n"
     "that cannot be migrated (not UTF-8, a control character, a symlink\n"
@@ -107,7 +117,11 @@ struct batch {
     size_t next, finished, failed;
     uint64_t bytes_total, bytes_done;
     pthread_mutex_t lock;
+    pthread_mutex_t out_lock; /* stderr, and progress (after lock) */
+    char progress[160];       /* the progress line, "" before the first */
     bool tty, json;
+    const char *src_arg, *dst_arg;
+    const char *report_path; /* --report */
     struct timespec start;
     /* the jobs running now, by worker, for a stop (under lock) */
     struct dm_job_run *running[MAX_JOBS];
@@ -202,15 +216,43 @@ static int collect(const struct dm_object *o, void *ud)
     return 0;
 }
 
+/*
+ * stderr, shared by batch's threads and its jobs' relayed lines. On a
+ * terminal the progress line stays the last one: a log line clears it,
+ * is printed, and the progress line is drawn again below it.
+ */
+static void draw(struct batch *b, const char *line)
+{
+    pthread_mutex_lock(&b->out_lock);
+    if (b->tty)
+        fputs("\r\033[K", stderr);
+    if (line)
+        fputs(line, stderr);
+    if (b->tty)
+        fputs(b->progress, stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&b->out_lock);
+}
+
+/* The log's sink (util/log.h) and the jobs' stderr (fleet/runner.h). */
+static void log_line(const char *line, void *ud)
+{
+    draw(ud, line);
+}
+
+/* Redraw the progress line with the counts; under b->lock. */
 static void progress_line(struct batch *b)
 {
     double secs = since(&b->start);
     double rate = secs > 0 ? (double)b->bytes_done / secs : 0;
     double eta = rate > 0 ? (double)(b->bytes_total - b->bytes_done) / rate : 0;
-    fprintf(stderr,
-            "\rbatch: %zu/%zu files, %zu failed, %.1f/%.1f MiB, ETA %.0f s   ",
-            b->finished, b->n, b->failed, (double)b->bytes_done / 1048576.0,
-            (double)b->bytes_total / 1048576.0, eta);
+    pthread_mutex_lock(&b->out_lock);
+    snprintf(b->progress, sizeof(b->progress),
+             "batch: %zu/%zu files, %zu failed, %.1f/%.1f MiB, ETA %.0f s",
+             b->finished, b->n, b->failed, (double)b->bytes_done / 1048576.0,
+             (double)b->bytes_total / 1048576.0, eta);
+    pthread_mutex_unlock(&b->out_lock);
+    draw(b, NULL);
 }
 
 static void *worker(void *arg)
@@ -234,6 +276,8 @@ static void *worker(void *arg)
         run.body = it->body;
         run.len = strlen(it->body);
         run.download_root = b->download;
+        run.on_log = log_line;
+        run.log_ud = b;
         pthread_mutex_lock(&b->lock);
         b->running[slot] = &run;
         pthread_mutex_unlock(&b->lock);
@@ -253,16 +297,15 @@ static void *worker(void *arg)
                        it->outcome.seconds);
         if (bad)
             b->failed++;
-        if (b->tty) {
-            progress_line(b);
-        } else if (bad) {
+        if (bad)
             dm_warn("batch", "%s: %s: %s", it->src_key, it->outcome.status,
                     it->outcome.error);
-        } else {
+        else
             dm_info("batch", "%s: %s (%s -> %s) in %.1f s", it->src_key,
                     it->outcome.status, it->outcome.src_version,
                     it->outcome.dst_version, it->outcome.seconds);
-        }
+        if (b->tty)
+            progress_line(b);
         pthread_mutex_unlock(&b->lock);
     }
     pthread_mutex_lock(&b->lock);
@@ -355,55 +398,80 @@ out:
     return rc;
 }
 
-/* Print the summary: JSON, or a line of counts and a line per file. */
-static void report(struct batch *b)
+static const char *const status_names[] = {"migrated",     "already_at_target",
+                                           "already_done", "incomplete",
+                                           "skipped",      "failed"};
+#define N_STATUS (sizeof(status_names) / sizeof(*status_names))
+
+/* The summary as the JSON document of --json and --report
+ * (docs/json.md): counts, and each file's outcome. */
+static json_t *summary_json(struct batch *b, const size_t *by_status,
+                            double secs)
 {
-    double secs = since(&b->start);
+    json_t *sum = dm_json_document("batch");
     json_t *results = json_array();
-    size_t by_status[6] = {0};
-    static const char *const names[] = {"migrated",     "already_at_target",
-                                        "already_done", "incomplete",
-                                        "skipped",      "failed"};
+    json_t *counts = json_object();
+    if (!sum || !results || !counts) {
+        json_decref(sum);
+        json_decref(results);
+        json_decref(counts);
+        return NULL;
+    }
+    dm_json_set_name(sum, "source", b->src_arg);
+    dm_json_set_name(sum, "destination", b->dst_arg);
+    json_object_set_new(sum, "files", json_integer((json_int_t)b->n));
+    json_object_set_new(sum, "failed", json_integer((json_int_t)b->failed));
+    json_object_set_new(sum, "seconds", json_real(secs));
+    json_object_set_new(sum, "files_per_second",
+                        json_real(secs > 0 ? (double)b->n / secs : 0.0));
+    for (size_t k = 0; k < N_STATUS; k++)
+        json_object_set_new(counts, status_names[k],
+                            json_integer((json_int_t)by_status[k]));
+    json_object_set_new(sum, "counts", counts);
+    json_object_set_new(sum, "bytes", json_integer((json_int_t)b->bytes_total));
+    if (b->backup_suffix)
+        json_object_set_new(sum, "backup_suffix",
+                            json_string(b->backup_suffix));
+    if (stop_signal)
+        json_object_set_new(sum, "stopped_by",
+                            json_string(strsignal(stop_signal)));
     for (size_t i = 0; i < b->n; i++) {
         json_t *o = dm_job_outcome_json(&b->items[i].outcome);
+        if (!o)
+            continue;
+        json_object_set_new(o, "command", json_string("batch"));
         /* a name that is not UTF-8 is shown with U+FFFD and marked, never
          * dropped with the whole output */
         dm_json_set_name(o, "source", b->items[i].src_key);
         dm_json_set_name(o, "destination", b->items[i].dst_key);
         json_array_append_new(results, o);
-        for (size_t k = 0; k < 6; k++)
-            if (strcmp(b->items[i].outcome.status, names[k]) == 0)
-                by_status[k]++;
     }
+    json_object_set_new(sum, "results", results);
+    return sum;
+}
+
+/* Print the summary: JSON, or a line of counts and a line per file; and
+ * write it to --report's file. */
+static enum dm_code report(struct batch *b, struct dm_error *err)
+{
+    double secs = since(&b->start);
+    size_t by_status[N_STATUS] = {0};
+    enum dm_code rc = DM_OK;
+    for (size_t i = 0; i < b->n; i++)
+        for (size_t k = 0; k < N_STATUS; k++)
+            if (strcmp(b->items[i].outcome.status, status_names[k]) == 0)
+                by_status[k]++;
+    json_t *sum =
+        b->json || b->report_path ? summary_json(b, by_status, secs) : NULL;
+    if ((b->json || b->report_path) && !sum)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
     if (b->json) {
-        json_t *sum =
-            json_pack("{s:I, s:I, s:f, s:f}", "files", (json_int_t)b->n,
-                      "failed", (json_int_t)b->failed, "seconds", secs,
-                      "files_per_second", secs > 0 ? b->n / secs : 0.0);
-        json_t *counts = json_object();
-        for (size_t k = 0; k < 6; k++)
-            json_object_set_new(counts, names[k],
-                                json_integer((json_int_t)by_status[k]));
-        json_object_set_new(sum, "counts", counts);
-        json_object_set_new(sum, "bytes",
-                            json_integer((json_int_t)b->bytes_total));
-        if (b->backup_suffix)
-            json_object_set_new(sum, "backup_suffix",
-                                json_string(b->backup_suffix));
-        if (stop_signal)
-            json_object_set_new(sum, "stopped_by",
-                                json_string(strsignal(stop_signal)));
-        json_object_set(sum, "results", results);
-        char *s = json_dumps(sum, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (s)
-            printf("%s\n", s);
-        free(s);
-        json_decref(sum);
+        rc = dm_json_print(sum, err);
     } else {
         printf("%zu files in %.1f s:", b->n, secs);
-        for (size_t k = 0; k < 6; k++)
+        for (size_t k = 0; k < N_STATUS; k++)
             if (by_status[k])
-                printf(" %zu %s", by_status[k], names[k]);
+                printf(" %zu %s", by_status[k], status_names[k]);
         printf("\n");
         for (size_t i = 0; i < b->n; i++) {
             struct dm_job_outcome *o = &b->items[i].outcome;
@@ -419,7 +487,34 @@ static void report(struct batch *b)
             free(src);
         }
     }
-    json_decref(results);
+    if (!rc && b->report_path)
+        rc = dm_json_write_report(b->report_path, sum, err);
+    json_decref(sum);
+    return rc;
+}
+
+/* --dry-run: the plan, from headers alone; nothing is written. */
+static enum dm_code dry_run(struct batch *b, const char *to, long jobs,
+                            struct dm_error *err)
+{
+    struct dm_plan_opts po = {b->src_arg, b->dst_arg,       &b->src,
+                              &b->dst,    b->src_prefix,    b->dst_prefix,
+                              to,         b->backup_suffix, jobs};
+    json_t *doc = NULL;
+    bool would_skip = false;
+    enum dm_code rc = dm_plan_make(&po, &doc, &would_skip, err);
+    if (rc)
+        return rc;
+    if (b->json)
+        rc = dm_json_print(doc, err);
+    else
+        dm_plan_print(doc, stdout);
+    if (!rc && b->report_path)
+        rc = dm_json_write_report(b->report_path, doc, err);
+    json_decref(doc);
+    if (!rc && would_skip)
+        rc = DM_ERR_GENERIC;
+    return rc;
 }
 
 int cmd_batch(int argc, char **argv)
@@ -431,6 +526,8 @@ int cmd_batch(int argc, char **argv)
         {"ignore-wal-errors", no_argument, NULL, 'W'},
         {"in-place", no_argument, NULL, 'i'},
         {"backup-suffix", required_argument, NULL, 'S'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"report", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -438,15 +535,32 @@ int cmd_batch(int argc, char **argv)
     memset(&b, 0, sizeof(b));
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     const char *to = NULL, *suffix = NULL;
-    bool in_place = false;
+    bool in_place = false, plan_only = false;
+    uint64_t n_jobs = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "t:j:JWiS:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:j:JWiS:nR:h", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             to = optarg;
             break;
         case 'j':
-            jobs = atol(optarg);
+            if (!dm_parse_u64(optarg, &n_jobs) || n_jobs < 1 ||
+                n_jobs > MAX_JOBS) {
+                fprintf(stderr,
+                        "duckmig: batch: --jobs takes a number of files at "
+                        "a time from 1 to %d, not '",
+                        MAX_JOBS);
+                dm_fputs_escaped(optarg, stderr);
+                fputs("'\n", stderr);
+                return DM_ERR_USAGE;
+            }
+            jobs = (long)n_jobs;
+            break;
+        case 'n':
+            plan_only = true;
+            break;
+        case 'R':
+            b.report_path = optarg;
             break;
         case 'J':
             b.json = true;
@@ -469,13 +583,24 @@ int cmd_batch(int argc, char **argv)
         }
     }
     int operands = argc - optind;
-    if (operands < 1 || operands > 2 || (operands == 1 && !in_place) ||
-        (suffix && !in_place) || jobs < 1 || jobs > MAX_JOBS) {
+    const char *mistake =
+        operands < 1                 ? "SRC is missing"
+        : operands > 2               ? "too many operands (SRC DST)"
+        : operands == 1 && !in_place ? "DST is missing (or --in-place)"
+        : suffix && !in_place        ? "--backup-suffix goes with --in-place"
+                                     : NULL;
+    if (mistake) {
+        fprintf(stderr, "duckmig: batch: %s\n", mistake);
         fputs(cmd_batch_usage, stderr);
         return DM_ERR_USAGE;
     }
+    /* the default, the CPU count, within what batch runs */
+    jobs = jobs < 1 ? 1 : jobs > MAX_JOBS ? MAX_JOBS : jobs;
+    pthread_mutex_init(&b.out_lock, NULL); /* destroyed at out */
     const char *src_arg = argv[optind];
     const char *dst_arg = operands == 2 ? argv[optind + 1] : src_arg;
+    b.src_arg = src_arg;
+    b.dst_arg = dst_arg;
     struct dm_error err = DM_ERROR_INIT;
     struct dm_store *src = NULL;
     char *src_prefix = NULL, *dst_prefix = NULL, *download = NULL;
@@ -496,20 +621,26 @@ int cmd_batch(int argc, char **argv)
     /* where SRC and DST lie decides before anything is written */
     if (!rc)
         rc = check_places(&b, src_arg, dst_arg, &err);
+    /* a local folder's prefix is "", before and after as_datastore */
+    if (!rc)
+        rc = dm_location_folder(&b.src, &src_prefix, &err);
+    if (!rc)
+        rc = dm_location_folder(&b.dst, &dst_prefix, &err);
+    b.src_prefix = src_prefix;
+    b.dst_prefix = dst_prefix;
+    if (!rc && plan_only) {
+        /* before anything below makes a folder or sets a root */
+        rc = dry_run(&b, to, jobs, &err);
+        goto out;
+    }
     if (!rc)
         rc = as_datastore(&b.src, "MIGRATE_SRC", &err);
     if (!rc)
         rc = as_datastore(&b.dst, "MIGRATE_DST", &err);
     if (!rc && in_place && b.dst.kind == DM_LOC_EFS)
         setenv("MIGRATE_DST", dm_efs_root(false), 1);
-    if (!rc)
-        rc = dm_location_folder(&b.src, &src_prefix, &err);
-    if (!rc)
-        rc = dm_location_folder(&b.dst, &dst_prefix, &err);
     if (rc)
         goto out;
-    b.src_prefix = src_prefix;
-    b.dst_prefix = dst_prefix;
     if (to)
         setenv("DUCKDB_MIGRATE_VERSION", to, 1);
     /* a target that cannot work, a store that cannot be read or written:
@@ -572,6 +703,9 @@ int cmd_batch(int argc, char **argv)
         pthread_mutex_init(&b.lock, NULL);
         b.tty = !b.json && isatty(2);
         clock_gettime(CLOCK_MONOTONIC, &b.start);
+        /* from here, every line goes through draw(), which keeps the
+         * progress line below the log lines */
+        dm_log_set_sink(log_line, &b);
         dm_info("batch", "%zu files, %.1f MiB, %ld at a time", b.n,
                 (double)b.bytes_total / 1048576.0, jobs);
         pthread_t tid[MAX_JOBS];
@@ -595,6 +729,7 @@ int cmd_batch(int argc, char **argv)
         } else {
             supervise(&b, tid, started);
         }
+        dm_log_set_sink(NULL, NULL);
         if (b.tty)
             fputc('\n', stderr);
         pthread_mutex_destroy(&b.lock);
@@ -610,9 +745,9 @@ int cmd_batch(int argc, char **argv)
                      "not run: the batch was stopped");
             b.failed++;
         }
-    report(&b);
+    rc = report(&b, &err);
     dm_metrics_emf_summary();
-    if (b.failed)
+    if (!rc && b.failed)
         rc = DM_ERR_GENERIC;
 out:
     if (rc && rc != DM_ERR_GENERIC) {
@@ -631,6 +766,7 @@ out:
         dm_job_outcome_release(&b.items[i].outcome);
     }
     free(b.items);
+    pthread_mutex_destroy(&b.out_lock);
     free(src_prefix);
     free(dst_prefix);
     dm_store_close(src);

@@ -326,13 +326,21 @@ static enum dm_code settle(struct consumer *c, const struct dm_delivery *d,
                            const char *dst, struct dm_error *err)
 {
     int attempts = d->attempts + 1;
-    bool failed =
-        strcmp(o->status, "failed") == 0 || strcmp(o->status, "skipped") == 0;
-    dm_metrics_job(c->queue, o->status, failed ? dm_code_name(o->code) : NULL,
+    bool ok =
+        strcmp(o->status, "failed") != 0 && strcmp(o->status, "skipped") != 0;
+    dm_metrics_job(c->queue, o->status, ok ? NULL : dm_code_name(o->code),
                    o->src_size, o->seconds);
-    if (!failed) {
-        dm_info("consume", "%s -> %s: %s in %.1f s", src, dst, o->status,
-                o->seconds);
+    /* the outcome in the keys of --json (docs/json.md) */
+    json_t *oj = dm_job_outcome_json(o);
+    if (oj) {
+        dm_json_set_name(oj, "source", src);
+        dm_json_set_name(oj, "destination", dst);
+    }
+    dm_log_outcome(ok ? DM_LOG_INFO : DM_LOG_WARN, "consume", oj,
+                   "%s -> %s: %s in %.1f s%s%s", src, dst, o->status,
+                   o->seconds, ok ? "" : ": ", ok ? "" : o->error);
+    json_decref(oj);
+    if (ok) {
         if (ledger_note(c, job, src, dst, attempts, o, o->status, err))
             return give_back(c, d, src, err);
         return dm_rabbit_ack(c->rabbit, d->tag, err);

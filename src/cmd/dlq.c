@@ -74,8 +74,13 @@ int cmd_dlq(int argc, char **argv)
     struct dm_rabbit *r = NULL;
     char *dead = dm_fmt("%s.dead", queue);
     unsigned long seen = 0, moved = 0;
-    enum dm_code rc = dead ? dm_secrets_new(&secrets, &err)
-                           : dm_fail(&err, DM_ERR_NOMEM, "out of memory");
+    enum dm_code status = DM_OK;
+    /* which of the ids asked for were found: one that was not is an
+     * error, not a silent "0 requeued" */
+    bool *found = calloc((size_t)argc, sizeof(*found));
+    enum dm_code rc = dead && found
+                          ? dm_secrets_new(&secrets, &err)
+                          : dm_fail(&err, DM_ERR_NOMEM, "out of memory");
     if (!rc)
         rc = dm_rabbit_connect_secret(
             secrets, dm_env_or("RABBIT_SECRET", "perform_rabbitmq_dev"), &r,
@@ -130,8 +135,9 @@ int cmd_dlq(int argc, char **argv)
             free(body);
         } else {
             bool want = all;
-            for (int i = optind; !want && i < argc; i++)
-                want = strcmp(argv[i], id) == 0;
+            for (int i = optind; i < argc; i++)
+                if (strcmp(argv[i], id) == 0)
+                    want = found[i] = true;
             if (want) {
                 const char *to = d.from_queue ? d.from_queue : queue;
                 rc = dm_rabbit_publish(r, to, d.body, d.len, d.message_id, NULL,
@@ -153,8 +159,14 @@ int cmd_dlq(int argc, char **argv)
     if (!rc && !list)
         fprintf(stderr, "duckmig: dlq: %lu of %lu messages requeued\n", moved,
                 seen);
-    else if (!rc && !json)
-        fprintf(stderr, "duckmig: dlq: %lu messages in %s\n", seen, dead);
+    for (int i = optind; !rc && !list && !all && i < argc; i++)
+        if (!found[i]) {
+            fputs("duckmig: dlq: no message with id '", stderr);
+            dm_fputs_escaped(argv[i], stderr);
+            fprintf(stderr, "' in %s\n", dead);
+            status = DM_ERR_NOT_FOUND;
+        } else if (!rc && !json)
+            fprintf(stderr, "duckmig: dlq: %lu messages in %s\n", seen, dead);
     if (rc) {
         fputs("duckmig: dlq: ", stderr);
         dm_fputs_escaped(err.msg, stderr);
@@ -162,6 +174,7 @@ int cmd_dlq(int argc, char **argv)
     }
     dm_rabbit_close(r); /* what was not requeued returns to Q.dead */
     dm_secrets_free(secrets);
+    free(found);
     free(dead);
-    return rc;
+    return rc ? rc : status;
 }

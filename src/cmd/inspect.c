@@ -13,19 +13,25 @@
 
 #include "cmd/cmd.h"
 #include "engine/registry.h"
+#include "fleet/outcome.h"
 #include "header/header.h"
+#include "store/store.h"
 #include "util/error.h"
+#include "util/str.h"
 #include "util/text.h"
 
 const char cmd_inspect_usage[] =
     "usage: duckmig inspect [--json] FILE...\n"
+    "       (FILE: a path, efs:KEY or s3://bucket/key; a prefix ending\n"
+    "       with '/' inspects every *.duckdb under it)\n"
     "\n"
     "Read each FILE's DuckDB header (without loading DuckDB) and report its\n"
     "storage version, the releases that write it, the library that created\n"
     "it (0.9+), encryption, the active database header, header checksums,\n"
     "whether a .wal sits beside it, and which installed engine opens it.\n"
+    "In a store, only the headers are read (one ranged GET on S3).\n"
     "\n"
-    "  --json   one JSON object per file, one per line\n"
+    "  --json   one JSON object per file, one per line (docs/json.md)\n"
     "\n"
     "Exit status: 0 when every file was read; otherwise the code of the\n"
     "first failure (3 missing/unreadable, 4 not DuckDB, 5 truncated,\n"
@@ -53,7 +59,7 @@ static json_t *releases_json(uint64_t v)
 static int print_json(const struct file_report *f)
 {
     const struct dm_header_info *h = &f->info;
-    json_t *o = json_object();
+    json_t *o = dm_json_document("inspect");
     if (!o)
         return DM_ERR_NOMEM;
     /* a path that is not UTF-8 is shown with U+FFFD and marked; jansson
@@ -157,26 +163,80 @@ static void print_human(const struct file_report *f)
         printf("  engine           none installed can open it\n");
 }
 
-static int inspect_one(const char *path, bool json)
+/* A file in a store: its headers from one ranged read (a ranged GET on
+ * S3), its size and WAL from the store; nothing is downloaded. */
+static enum dm_code read_stored(struct dm_store *st, const char *key,
+                                struct file_report *f, struct dm_error *err)
+{
+    struct dm_object obj = {0}, wal = {0};
+    uint8_t buf[DM_HEADER_SIZE];
+    size_t got = 0;
+    char *wal_key = NULL;
+    struct dm_error perr = DM_ERROR_INIT;
+    enum dm_code rc = st->ops->stat(st, key, &obj, err);
+    if (!rc)
+        rc = st->ops->read_range(st, key, 0, buf, sizeof(buf), &got, err);
+    if (rc)
+        goto out;
+    f->size = obj.size;
+    rc = dm_header_parse(buf, got, &f->info, &perr);
+    if (rc) {
+        dm_fail(err, rc, "%s: %s", f->path, perr.msg);
+        goto out;
+    }
+    rc = dm_header_check_size(&f->info, obj.size, f->path, err);
+    if (rc)
+        goto out;
+    wal_key = dm_fmt("%s.wal", key);
+    if (!wal_key) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    /* a WAL that cannot be looked at is reported as none */
+    if (st->ops->stat(st, wal_key, &wal, NULL) == DM_OK) {
+        f->wal = true;
+        f->wal_size = wal.size;
+    }
+out:
+    free(wal_key);
+    dm_object_release(&wal);
+    dm_object_release(&obj);
+    return rc;
+}
+
+/* A local file: its headers, and a .wal beside it. */
+static enum dm_code read_local(struct file_report *f, struct dm_error *err)
+{
+    struct stat st;
+    char walpath[4096];
+    enum dm_code rc = dm_header_read_file(f->path, &f->info, &f->size, err);
+    if (rc)
+        return rc;
+    snprintf(walpath, sizeof(walpath), "%s.wal", f->path);
+    if (stat(walpath, &st) == 0) {
+        f->wal = true;
+        f->wal_size = (uint64_t)st.st_size;
+    }
+    return DM_OK;
+}
+
+/* Inspect one file, name as the user sees it; key in st, or a local
+ * path when st is NULL. */
+static int inspect_one(struct dm_store *st, const char *key, const char *name,
+                       bool json)
 {
     struct file_report f;
     struct dm_error err = DM_ERROR_INIT;
-    struct stat st;
-    char walpath[4096];
 
     memset(&f, 0, sizeof(f));
-    f.path = path;
-    enum dm_code rc = dm_header_read_file(path, &f.info, &f.size, &err);
+    f.path = name;
+    enum dm_code rc =
+        st ? read_stored(st, key, &f, &err) : read_local(&f, &err);
     if (rc) {
         fputs("duckmig: inspect: ", stderr);
         dm_fputs_escaped(err.msg, stderr);
         fputc('\n', stderr);
         return rc;
-    }
-    snprintf(walpath, sizeof(walpath), "%s.wal", path);
-    if (stat(walpath, &st) == 0) {
-        f.wal = true;
-        f.wal_size = (uint64_t)st.st_size;
     }
     if (!f.info.encrypted)
         f.has_engine = dm_engine_for_storage(f.info.storage_version, f.engine);
@@ -189,11 +249,84 @@ static int inspect_one(const char *path, bool json)
         return rc;
     if (!dm_header_checksums_ok(&f.info)) {
         fputs("duckmig: inspect: ", stderr);
-        dm_fputs_escaped(path, stderr);
+        dm_fputs_escaped(name, stderr);
         fputs(": header checksum mismatch\n", stderr);
         return DM_ERR_CHECKSUM;
     }
     return DM_OK;
+}
+
+/* What a listing under a prefix inspects: every *.duckdb. */
+struct prefix_walk {
+    struct dm_store *st;
+    const char *scheme; /* "s3://bucket/" or "efs:" */
+    bool json;
+    int status;
+    size_t files;
+};
+
+static int inspect_listed(const struct dm_object *o, void *ud)
+{
+    struct prefix_walk *w = ud;
+    size_t n = strlen(o->key);
+    if (n < 7 || strcmp(o->key + n - 7, ".duckdb") != 0)
+        return 0;
+    w->files++;
+    char *name = dm_fmt("%s%s", w->scheme, o->key);
+    int rc = name ? inspect_one(w->st, o->key, name, w->json) : DM_ERR_NOMEM;
+    free(name);
+    if (rc && !w->status)
+        w->status = rc;
+    return 0;
+}
+
+/* s3://bucket/key, efs:KEY, or a prefix of either (empty, or ending with
+ * '/'): every *.duckdb under it. */
+static int inspect_stored(const char *arg, bool json)
+{
+    struct dm_location loc = {DM_LOC_PATH, NULL, NULL};
+    struct dm_store *st = NULL;
+    struct dm_error err = DM_ERROR_INIT;
+    char *scheme = NULL;
+    enum dm_code rc = dm_location_parse(arg, &loc, &err);
+    if (!rc)
+        rc = dm_location_store(&loc, false, &st, &err);
+    if (rc)
+        goto out;
+    size_t n = strlen(loc.key);
+    if (n && loc.key[n - 1] != '/') {
+        rc = inspect_one(st, loc.key, arg, json);
+        goto out;
+    }
+    scheme =
+        loc.kind == DM_LOC_S3 ? dm_fmt("s3://%s/", loc.bucket) : strdup("efs:");
+    if (!scheme) {
+        rc = dm_fail(&err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    struct prefix_walk w = {st, scheme, json, 0, 0};
+    rc = dm_prefix_check(loc.key, &err);
+    if (!rc)
+        rc = st->ops->list(st, loc.key, inspect_listed, &w, &err);
+    if (!rc && w.files == 0)
+        rc = dm_fail(&err, DM_ERR_NOT_FOUND, "no *.duckdb file under %s", arg);
+    if (!rc)
+        rc = w.status;
+out:
+    if (rc && err.code) {
+        fputs("duckmig: inspect: ", stderr);
+        dm_fputs_escaped(err.msg, stderr);
+        fputc('\n', stderr);
+    }
+    free(scheme);
+    dm_store_close(st);
+    dm_location_release(&loc);
+    return rc;
+}
+
+static bool is_stored(const char *arg)
+{
+    return strncmp(arg, "s3://", 5) == 0 || strncmp(arg, "efs:", 4) == 0;
 }
 
 int cmd_inspect(int argc, char **argv)
@@ -208,7 +341,8 @@ int cmd_inspect(int argc, char **argv)
     }
     int status = 0;
     for (int i = optind; i < argc; i++) {
-        int rc = inspect_one(argv[i], json);
+        int rc = is_stored(argv[i]) ? inspect_stored(argv[i], json)
+                                    : inspect_one(NULL, NULL, argv[i], json);
         if (rc && !status)
             status = rc;
     }

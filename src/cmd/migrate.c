@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
+#include "fleet/outcome.h"
 #include "migrate/migrate.h"
 #include "util/error.h"
 #include "util/str.h"
@@ -16,7 +17,7 @@
 const char cmd_migrate_usage[] =
     "usage: duckmig migrate [--to RELEASE] [--storage-version V] [--force]\n"
     "                       [--view-rows N] [--ignore-wal-errors] [--json]\n"
-    "                       [--verbose] SRC DST\n"
+    "                       [--report FILE] [--verbose] SRC DST\n"
     "\n"
     "Rewrite SRC (a DuckDB file of 0.6.1, 0.7.1, 0.8.1 or anything 1.5.6\n"
     "opens) as DST for the target release, verify DST against SRC (every\n"
@@ -41,6 +42,9 @@ const char cmd_migrate_usage[] =
     "                        in the report, exit 14); default: stop with\n"
     "                        exit 21, nothing written\n"
     "  --json                print the result and report as JSON\n"
+    "                        (docs/json.md)\n"
+    "  --report FILE         write that JSON document to FILE at the end,\n"
+    "                        whole or not at all\n"
     "  --verbose             list every object, not only problems\n"
     "\n"
     "Exit status: 0 migrated (or already at target: nothing written);\n"
@@ -66,27 +70,35 @@ static const char *status_name(enum dm_migrate_status s)
     return "failed";
 }
 
-static void print_json(const struct dm_migrate_opts *o,
-                       const struct dm_migrate_result *r,
-                       const struct dm_error *err)
+/* The file's outcome in the JSON contract (docs/json.md), with the
+ * target asked for and where the time went. */
+static json_t *outcome_json(const struct dm_migrate_opts *o,
+                            const struct dm_migrate_result *r, enum dm_code rc,
+                            const struct dm_error *err)
 {
-    json_t *j = json_pack(
-        "{s:s, s:s, s:s, s:s?, s:I, s:s, s:I, s:I, s:I, s:f, s:{s:f, s:f, "
-        "s:f, s:f}, s:o, s:s?}",
-        "src", o->src, "dst", o->dst, "status",
-        err->code ? "failed" : status_name(r->status), "source_release",
-        r->src_release[0] ? r->src_release : NULL, "source_storage",
-        (json_int_t)r->src_storage, "target_release", r->dst_release,
-        "target_storage", (json_int_t)r->dst_storage, "source_size",
-        (json_int_t)r->src_size, "target_size", (json_int_t)r->dst_size,
-        "seconds", r->seconds, "timings", "schema", r->t_schema, "data",
-        r->t_data, "indexes", r->t_indexes, "verify", r->t_verify, "report",
-        dm_report_json(&r->report), "error", err->code ? err->msg : NULL);
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (s)
-        printf("%s\n", s);
-    free(s);
-    json_decref(j);
+    enum dm_code code = rc;
+    if (!rc && r->status == DM_MIG_INCOMPLETE)
+        code = DM_ERR_INCOMPLETE;
+    json_t *report = dm_report_json(&r->report);
+    struct dm_file_outcome f = {
+        "migrate",      o->src,
+        o->dst,         rc ? "failed" : status_name(r->status),
+        code,           rc ? err->msg : NULL,
+        r->src_storage, rc ? 0 : r->dst_storage,
+        r->src_size,    r->dst_size,
+        r->seconds,     report};
+    json_t *j = dm_file_outcome_json(&f);
+    json_decref(report);
+    if (!j)
+        return NULL;
+    json_object_set_new(j, "target_release", json_string(r->dst_release));
+    json_object_set_new(j, "target_storage",
+                        json_integer((json_int_t)r->dst_storage));
+    json_object_set_new(j, "timings",
+                        json_pack("{s:f, s:f, s:f, s:f}", "schema", r->t_schema,
+                                  "data", r->t_data, "indexes", r->t_indexes,
+                                  "verify", r->t_verify));
+    return j;
 }
 
 int cmd_migrate(int argc, char **argv)
@@ -99,13 +111,15 @@ int cmd_migrate(int argc, char **argv)
         {"ignore-wal-errors", no_argument, NULL, 'W'},
         {"json", no_argument, NULL, 'j'},
         {"verbose", no_argument, NULL, 'v'},
+        {"report", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct dm_migrate_opts o = {NULL, NULL, NULL, NULL, false, 0, false};
     bool json = false, verbose = false;
+    const char *report_path = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "t:s:fr:Wjvh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:s:fr:WjvR:h", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             o.to = optarg;
@@ -134,6 +148,9 @@ int cmd_migrate(int argc, char **argv)
         case 'v':
             verbose = true;
             break;
+        case 'R':
+            report_path = optarg;
+            break;
         case 'h':
             fputs(cmd_migrate_usage, stdout);
             return 0;
@@ -152,8 +169,14 @@ int cmd_migrate(int argc, char **argv)
     struct dm_migrate_result r;
     struct dm_error err = DM_ERROR_INIT;
     enum dm_code rc = dm_migrate(&o, &r, &err);
+    json_t *doc = json || report_path ? outcome_json(&o, &r, rc, &err) : NULL;
+    struct dm_error out_err = DM_ERROR_INIT;
+    enum dm_code out_rc = DM_OK;
+    if ((json || report_path) && !doc)
+        out_rc = dm_fail(&out_err, DM_ERR_NOMEM, "out of memory");
     if (json) {
-        print_json(&o, &r, &err);
+        if (doc)
+            out_rc = dm_json_print(doc, &out_err);
     } else if (!rc && r.status == DM_MIG_ALREADY) {
         printf("%s: already at target (storage %llu, DuckDB %s); nothing "
                "written\n",
@@ -179,6 +202,14 @@ int cmd_migrate(int argc, char **argv)
                 o.dst, dm_report_count(&r.report, DM_ITEM_NOT_CARRIED),
                 dm_report_count(&r.report, DM_ITEM_CHANGED));
         rc = DM_ERR_INCOMPLETE;
+    }
+    if (doc && report_path)
+        out_rc = dm_json_write_report(report_path, doc, &out_err);
+    json_decref(doc);
+    if (out_rc) {
+        fprintf(stderr, "duckmig: migrate: %s\n", out_err.msg);
+        if (!rc)
+            rc = out_rc;
     }
     dm_report_release(&r.report);
     return rc;

@@ -8,8 +8,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "cmd/cmd.h"
+#include "fleet/outcome.h"
+#include "header/header.h"
 #include "util/str.h"
 #include "verify/verify.h"
 
@@ -30,6 +33,14 @@ const char cmd_verify_usage[] =
     "Exit status: 0 when DST matches; 13 when it does not; 14 when the\n"
     "definitions match but some compute differently in DST's release (a\n"
     "behaviour DuckDB changed; named in the report).\n";
+
+static double since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) +
+           (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
 
 int cmd_verify(int argc, char **argv)
 {
@@ -75,17 +86,42 @@ int cmd_verify(int argc, char **argv)
     const char *src = argv[optind], *dst = argv[optind + 1];
     struct dm_report r = {0, 0, NULL, 0, 0, 0, 0};
     struct dm_error err = DM_ERROR_INIT;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     enum dm_code rc = dm_verify_files(src, dst, &vo, &r, &err);
     bool match = !rc && !dm_report_mismatch(&r);
     bool changed = match && dm_report_count(&r, DM_ITEM_CHANGED);
     if (json) {
-        json_t *j = json_pack("{s:s, s:s, s:b, s:o, s:s?}", "src", src, "dst",
-                              dst, "match", match, "report", dm_report_json(&r),
-                              "error", rc ? err.msg : NULL);
-        char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        if (s)
-            printf("%s\n", s);
-        free(s);
+        /* the outcome's versions and sizes come from the headers alone,
+         * which verification has just read whole */
+        struct dm_header_info hs, hd;
+        uint64_t ss = 0, ds = 0;
+        bool have_s = dm_header_read_file(src, &hs, &ss, NULL) == DM_OK;
+        bool have_d = dm_header_read_file(dst, &hd, &ds, NULL) == DM_OK;
+        json_t *report = dm_report_json(&r);
+        struct dm_file_outcome f = {"verify",
+                                    src,
+                                    dst,
+                                    rc        ? "failed"
+                                    : !match  ? "different"
+                                    : changed ? "changed"
+                                              : "match",
+                                    rc        ? rc
+                                    : !match  ? DM_ERR_VERIFY
+                                    : changed ? DM_ERR_INCOMPLETE
+                                              : DM_OK,
+                                    rc ? err.msg : NULL,
+                                    have_s ? hs.storage_version : 0,
+                                    have_d ? hd.storage_version : 0,
+                                    ss,
+                                    ds,
+                                    since(&t0),
+                                    report};
+        json_t *j = dm_file_outcome_json(&f);
+        json_decref(report);
+        struct dm_error perr = DM_ERROR_INIT;
+        if (!j || dm_json_print(j, &perr))
+            fprintf(stderr, "duckmig: verify: out of memory\n");
         json_decref(j);
     } else if (!rc) {
         printf("%s vs %s: %s (%zu tables, %llu rows)\n", src, dst,

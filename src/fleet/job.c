@@ -43,6 +43,7 @@
 #include "header/header.h"
 #include "migrate/migrate.h"
 #include "catalog/source.h"
+#include "fleet/outcome.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -173,20 +174,11 @@ enum dm_code dm_datastore_open(enum dm_datastore ds, const char *bucket,
     return dm_location_store(&loc, as_dest, out, err);
 }
 
-static void set_version(char *out, size_t cap, uint64_t storage)
+static void set_version(char *out, size_t cap, uint64_t *storage_out,
+                        uint64_t storage)
 {
-    /* the header tells the storage version, which several releases
-     * share: name the range ("0.8.0-0.8.1") */
-    const char *const *r = dm_storage_releases(storage);
-    size_t n = 0;
-    while (r && r[n])
-        n++;
-    if (n == 1)
-        snprintf(out, cap, "%s", r[0]);
-    else if (n > 1)
-        snprintf(out, cap, "%s-%s", r[0], r[n - 1]);
-    else
-        snprintf(out, cap, "storage %llu", (unsigned long long)storage);
+    *storage_out = storage;
+    dm_storage_release_name(storage, out, cap);
 }
 
 /* Messages name the local copy; the ledger and the dead-letter queue
@@ -239,7 +231,7 @@ static bool already_done(struct dm_store *dst, const struct dm_job_spec *job,
         done = true;
         out->dst_size = obj.size;
         set_version(out->dst_version, sizeof(out->dst_version),
-                    h.storage_version);
+                    &out->dst_storage, h.storage_version);
         out->verification = dm_report_json(&r);
     }
 out:
@@ -508,6 +500,15 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
         rc = dm_fail(&err, DM_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    /* log lines name the files as their owner knows them, never the
+     * job's temporary copies */
+    char *src_uri = dm_job_source_uri(job), *dst_uri = dm_job_dest_uri(job);
+    dm_log_alias(in, src_uri);
+    dm_log_alias(outp, dst_uri);
+    dm_log_alias(check, dst_uri);
+    dm_log_alias(dir, "(the job's folder)");
+    free(dst_uri);
+    free(src_uri);
 
     /* the source: K, or in place after a stopped run, its backup B */
     const char *src_key = job->src_key, *src_wal = wal_key;
@@ -539,7 +540,8 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
     rc = dm_header_read_file(in, &h, NULL, &err);
     if (rc)
         goto fail;
-    set_version(out->src_version, sizeof(out->src_version), h.storage_version);
+    set_version(out->src_version, sizeof(out->src_version), &out->src_storage,
+                h.storage_version);
 
     char release[DM_RELEASE_MAX];
     uint64_t target_storage = 0;
@@ -596,6 +598,7 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
         out->status = "already_at_target";
         snprintf(out->dst_version, sizeof(out->dst_version), "%s",
                  out->src_version);
+        out->dst_storage = out->src_storage;
         /* in place, such a file is already what it should be */
         if (in_place && !have_wal && !ip.have_backup)
             goto done;
@@ -603,7 +606,7 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
         out->status =
             res.status == DM_MIG_INCOMPLETE ? "incomplete" : "migrated";
         set_version(out->dst_version, sizeof(out->dst_version),
-                    res.dst_storage);
+                    &out->dst_storage, res.dst_storage);
         if (res.status == DM_MIG_INCOMPLETE) {
             snprintf(out->error, sizeof(out->error), "%s", err.msg);
             dm_error_clear(&err);
@@ -639,6 +642,7 @@ done:
     dm_source_remove(&replayed);
     if (have_res)
         dm_report_release(&res.report);
+    dm_log_alias_clear();
     in_place_release(&ip);
     free(wal_key);
     free(check);
@@ -652,18 +656,13 @@ done:
 
 json_t *dm_job_outcome_json(const struct dm_job_outcome *o)
 {
-    json_t *j = json_pack(
-        "{s:s, s:b, s:s, s:s, s:s, s:I, s:I, s:f}", "status",
-        o->status ? o->status : "failed", "permanent", o->permanent, "code",
-        dm_code_name(o->code), "src_version", o->src_version, "dst_version",
-        o->dst_version, "src_size", (json_int_t)o->src_size, "dst_size",
-        (json_int_t)o->dst_size, "seconds", o->seconds);
-    /* an error cut at DM_ERROR_MSG_MAX may end inside a UTF-8 sequence,
-     * and json_string would refuse it whole */
-    if (j && o->error[0])
-        json_object_set_new(j, "error", dm_json_text(o->error, NULL));
-    if (j && o->verification)
-        json_object_set(j, "verification", o->verification);
+    struct dm_file_outcome f = {
+        "consume",   NULL,        NULL,           o->status,
+        o->code,     o->error,    o->src_storage, o->dst_storage,
+        o->src_size, o->dst_size, o->seconds,     o->verification};
+    json_t *j = dm_file_outcome_json(&f);
+    if (j)
+        json_object_set_new(j, "permanent", json_boolean(o->permanent));
     return j;
 }
 
@@ -671,6 +670,11 @@ static const char *const statuses[] = {
     "migrated",   "already_at_target", "already_done",
     "incomplete", "skipped",           "failed",
 };
+
+static uint64_t get_u64(json_t *j, const char *key)
+{
+    return (uint64_t)json_integer_value(json_object_get(j, key));
+}
 
 enum dm_code dm_job_outcome_parse(json_t *j, struct dm_job_outcome *o)
 {
@@ -683,25 +687,25 @@ enum dm_code dm_job_outcome_parse(json_t *j, struct dm_job_outcome *o)
         return DM_ERR_PROTOCOL;
     o->permanent = json_is_true(json_object_get(j, "permanent"));
     const char *code = json_string_value(json_object_get(j, "code"));
-    for (int c = 0; code && c <= DM_ERR_REMOTE; c++)
+    for (int c = 0; code && c <= DM_ERR_LAST; c++)
         if (strcmp(dm_code_name((enum dm_code)c), code) == 0)
             o->code = (enum dm_code)c;
-    snprintf(o->src_version, sizeof(o->src_version), "%s",
-             json_string_value(json_object_get(j, "src_version"))
-                 ? json_string_value(json_object_get(j, "src_version"))
-                 : "");
-    snprintf(o->dst_version, sizeof(o->dst_version), "%s",
-             json_string_value(json_object_get(j, "dst_version"))
-                 ? json_string_value(json_object_get(j, "dst_version"))
-                 : "");
-    o->src_size = (uint64_t)json_integer_value(json_object_get(j, "src_size"));
-    o->dst_size = (uint64_t)json_integer_value(json_object_get(j, "dst_size"));
+    o->src_storage = get_u64(j, "source_storage");
+    o->dst_storage = get_u64(j, "destination_storage");
+    if (o->src_storage)
+        dm_storage_release_name(o->src_storage, o->src_version,
+                                sizeof(o->src_version));
+    if (o->dst_storage)
+        dm_storage_release_name(o->dst_storage, o->dst_version,
+                                sizeof(o->dst_version));
+    o->src_size = get_u64(j, "source_size");
+    o->dst_size = get_u64(j, "destination_size");
     o->seconds = json_real_value(json_object_get(j, "seconds"));
     const char *e = json_string_value(json_object_get(j, "error"));
     if (e)
         snprintf(o->error, sizeof(o->error), "%s", e);
-    json_t *v = json_object_get(j, "verification");
-    o->verification = v ? json_incref(v) : NULL;
+    json_t *v = json_object_get(j, "report");
+    o->verification = v && !json_is_null(v) ? json_incref(v) : NULL;
     return DM_OK;
 }
 

@@ -31,6 +31,7 @@ struct dm_job_outcome {
     enum dm_code code;
     char error[DM_ERROR_MSG_MAX];
     char src_version[32], dst_version[32];
+    uint64_t src_storage, dst_storage; /* 0: not known */
     uint64_t src_size, dst_size;
     double seconds;
     json_t *verification; /* the report's summary, or NULL */
@@ -42,6 +43,9 @@ struct dm_job_outcome {
 enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
                         const char *target, struct dm_job_outcome *out);
 
+/* The outcome in the JSON contract (fleet/outcome.h), command
+ * "consume", without source and destination, which the caller sets; it
+ * is also what a job process prints for its parent. */
 json_t *dm_job_outcome_json(const struct dm_job_outcome *o);
 enum dm_code dm_job_outcome_parse(json_t *j, struct dm_job_outcome *o);
 void dm_job_outcome_release(struct dm_job_outcome *o);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +30,74 @@ static char *not_started(const struct dm_error *err)
     return s;
 }
 
+/* The child's stderr, relayed a whole line at a time. */
+struct log_relay {
+    char line[4096];
+    size_t len;
+};
+
+static void relay_flush(struct dm_job_run *r, struct log_relay *l)
+{
+    if (!l->len)
+        return;
+    if (l->line[l->len - 1] != '\n')
+        l->line[l->len++] = '\n';
+    l->line[l->len] = '\0';
+    r->on_log(l->line, r->log_ud);
+    l->len = 0;
+}
+
+static void relay(struct dm_job_run *r, struct log_relay *l, const char *buf,
+                  size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        l->line[l->len++] = buf[i];
+        /* room for a '\n' and the NUL that relay_flush may add */
+        if (buf[i] == '\n' || l->len == sizeof(l->line) - 2)
+            relay_flush(r, l);
+    }
+}
+
+/* Read the child's stdout into mem, and its stderr (errfd, or -1) line
+ * by line to r->on_log, until both end. */
+static void read_child(struct dm_job_run *r, int outfd, int errfd, FILE *mem)
+{
+    struct log_relay l;
+    struct pollfd fds[2] = {{outfd, POLLIN, 0}, {errfd, POLLIN, 0}};
+    char buf[4096];
+    l.len = 0;
+    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !fds[i].revents)
+                continue;
+            ssize_t n = read(fds[i].fd, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                fds[i].fd = -1; /* poll skips it from now on */
+                continue;
+            }
+            if (i == 0)
+                fwrite(buf, 1, (size_t)n, mem);
+            else
+                relay(r, &l, buf, (size_t)n);
+        }
+    }
+    if (errfd >= 0)
+        relay_flush(r, &l);
+}
+
 void dm_job_run_child(struct dm_job_run *r)
 {
     char *out = NULL, *dir = NULL;
     size_t len = 0;
     FILE *mem = NULL;
-    int in[2] = {-1, -1}, res[2] = {-1, -1}, lockfd = -1;
+    int in[2] = {-1, -1}, res[2] = {-1, -1}, errp[2] = {-1, -1}, lockfd = -1;
     pid_t pid = -1;
     r->status = -1;
     if (r->download_root) {
@@ -45,7 +108,8 @@ void dm_job_run_child(struct dm_job_run *r)
         }
     }
     mem = open_memstream(&out, &len);
-    if (!mem || pipe2(in, O_CLOEXEC) != 0 || pipe2(res, O_CLOEXEC) != 0)
+    if (!mem || pipe2(in, O_CLOEXEC) != 0 || pipe2(res, O_CLOEXEC) != 0 ||
+        (r->on_log && pipe2(errp, O_CLOEXEC) != 0))
         goto done;
     pid_t parent = getpid();
     pid = fork();
@@ -57,12 +121,17 @@ void dm_job_run_child(struct dm_job_run *r)
         setpgid(0, 0);
         dup2(in[0], 0);
         dup2(res[1], 1);
+        if (errp[1] >= 0)
+            dup2(errp[1], 2);
         execl("/proc/self/exe", "duckmig", "__job", dir, (char *)NULL);
         _exit(127);
     }
     close(in[0]);
     close(res[1]);
     in[0] = res[1] = -1;
+    if (errp[1] >= 0)
+        close(errp[1]);
+    errp[1] = -1;
     if (pid < 0)
         goto done;
     atomic_store(&r->pid, pid);
@@ -74,15 +143,7 @@ void dm_job_run_child(struct dm_job_run *r)
     }
     close(in[1]);
     in[1] = -1;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = read(res[0], buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        fwrite(buf, 1, (size_t)n, mem);
-    }
+    read_child(r, res[0], errp[0], mem);
     /* wait for the end without reaping, so that the pid stays ours
      * while it is forgotten: a kill from another thread can then never
      * reach a process that got the pid again */
@@ -99,6 +160,8 @@ done:
             close(in[i]);
         if (res[i] >= 0)
             close(res[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
     }
     if (mem)
         fclose(mem);

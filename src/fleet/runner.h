@@ -29,6 +29,11 @@ struct dm_job_run {
     _Atomic pid_t pid;
     char *output; /* its stdout */
     int status;   /* its waitpid status; -1 when it never ran */
+    /* NULL: the child's stderr is ours. Else its lines come here, each
+     * whole with its '\n' (cut at 4 KiB), so that batch can draw its
+     * progress line below them instead of among them. */
+    void (*on_log)(const char *line, void *ud);
+    void *log_ud;
 };
 
 /* Run the job to its end (blocking). */

@@ -174,6 +174,21 @@ static const char *file_shape_problem(const struct dm_header_info *info,
     return NULL;
 }
 
+enum dm_code dm_header_check_size(const struct dm_header_info *info,
+                                  uint64_t size, const char *name,
+                                  struct dm_error *err)
+{
+    if (info->active < 0 || !dm_header_checksums_ok(info))
+        return DM_OK; /* nothing trustworthy to measure the size against */
+    uint64_t need = 0;
+    const char *why = file_shape_problem(info, size, &need);
+    if (why)
+        return dm_fail(err, DM_ERR_TRUNCATED,
+                       "%s: truncated DuckDB file (%llu bytes; %s)", name,
+                       (unsigned long long)size, why);
+    return DM_OK;
+}
+
 enum dm_code dm_header_read_file(const char *path, struct dm_header_info *out,
                                  uint64_t *file_size, struct dm_error *err)
 {
@@ -210,16 +225,7 @@ enum dm_code dm_header_read_file(const char *path, struct dm_header_info *out,
         dm_fail(err, rc, "%s: %s", path, perr.msg);
         goto out;
     }
-    if (out->active >= 0 && dm_header_checksums_ok(out)) {
-        uint64_t need = 0;
-        const char *why = file_shape_problem(out, (uint64_t)st.st_size, &need);
-        if (why) {
-            rc = dm_fail(err, DM_ERR_TRUNCATED,
-                         "%s: truncated DuckDB file (%llu bytes; %s)", path,
-                         (unsigned long long)st.st_size, why);
-            goto out;
-        }
-    }
+    rc = dm_header_check_size(out, (uint64_t)st.st_size, path, err);
 out:
     close(fd);
     return rc;

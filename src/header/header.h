@@ -74,6 +74,15 @@ enum dm_code dm_header_parse(const uint8_t *buf, size_t len,
 enum dm_code dm_header_read_file(const char *path, struct dm_header_info *out,
                                  uint64_t *file_size, struct dm_error *err);
 
+/*
+ * Is a file of size bytes, whose headers are info, whole (see
+ * dm_header_read_file)? For headers read without the file (a ranged GET
+ * and the listing's size). DM_ERR_TRUNCATED names name when it is not.
+ */
+enum dm_code dm_header_check_size(const struct dm_header_info *info,
+                                  uint64_t size, const char *name,
+                                  struct dm_error *err);
+
 /* DuckDB's block checksum: 5381 xor-folded with each u64 word * C. */
 uint64_t dm_header_checksum(const uint8_t *buf, size_t len);
 

@@ -133,8 +133,10 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     struct dm_table_print *prints = NULL;
     struct dm_report *r = &res->report;
     bool reuse = reuse_engines(res->src_size);
+    struct progress pg;
     enum dm_code rc;
     memset(&plan, 0, sizeof(plan));
+    memset(&pg, 0, sizeof(pg));
 
     rc =
         dm_catalog_open(res->src_release, o->src, true, &reader, &builtin, err);
@@ -177,11 +179,19 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
             dm_report_add(r, "data", src.tables[i].schema, src.tables[i].name,
                           DM_ITEM_NOT_CARRIED, "its table was not created");
     /* load in creation order: a referenced table before its referrers */
+    progress_start(&pg, o->src, plan.ncreated);
+    pg.rows_known = true;
     for (size_t k = 0; k < plan.ncreated; k++) {
         size_t i = plan.order[k];
+        char step[160];
+        snprintf(step, sizeof(step), "copying %s.%s", src.tables[i].schema,
+                 src.tables[i].name);
+        progress_note(&pg, step);
         rc = copy_table(reader, writer, &src.tables[i], &prints[i], err);
         if (rc)
             goto out;
+        pg.tables++;
+        pg.rows += prints[i].rows;
     }
     double t2 = now();
     res->t_data = t2 - t1;
@@ -192,6 +202,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         dm_engine_stop(reader);
         reader = NULL;
     }
+    progress_note(&pg, "building indexes");
     if (!indexes_first) {
         /* a fresh database builds the indexes (a fresh process, unless
          * the file is small): the one that loaded the rows holds their
@@ -216,6 +227,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         goto out;
 
     /* verify what is on disk, read afresh, read-only */
+    progress_note(&pg, "verifying");
     double t3 = now();
     dm_ast_close(ast);
     ast = NULL;
@@ -255,6 +267,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     }
     res->t_verify = now() - t3;
 out:
+    progress_end(&pg);
     for (size_t i = 0; prints && i < src.ntables; i++)
         dm_table_print_release(&prints[i]);
     free(prints);
@@ -311,8 +324,10 @@ static enum dm_code migrate_modern(const struct dm_migrate_opts *o,
     char *sv = o->storage_version ? dm_sql_literal(o->storage_version) : NULL;
     char *attach_src = NULL, *attach_dst = NULL, *copy = NULL;
     char *checkpoint = NULL, *detach = NULL;
+    struct progress pg;
     enum dm_code rc = DM_OK;
 
+    memset(&pg, 0, sizeof(pg));
     if (!src_lit || !dst_lit || !alias || (o->storage_version && !sv)) {
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
@@ -356,14 +371,21 @@ static enum dm_code migrate_modern(const struct dm_migrate_opts *o,
         goto out;
     for (size_t i = 0; i < src.ntables; i++)
         inserts[i] = insert_from_source(alias, &src.tables[i]);
+    progress_start(&pg, o->src, src.ntables);
     for (bool progress = true; progress;) {
         progress = false;
         for (size_t i = 0; i < src.ntables; i++) {
             struct dm_error e = DM_ERROR_INIT;
             if (done[i] || !inserts[i])
                 continue;
-            if (dm_engine_exec_one(w, inserts[i], &e) == DM_OK)
+            char step[160];
+            snprintf(step, sizeof(step), "copying %s.%s", src.tables[i].schema,
+                     src.tables[i].name);
+            progress_note(&pg, step);
+            if (dm_engine_exec_one(w, inserts[i], &e) == DM_OK) {
                 done[i] = progress = true;
+                pg.tables++;
+            }
         }
     }
     for (size_t i = 0; i < src.ntables; i++) {
@@ -385,9 +407,11 @@ static enum dm_code migrate_modern(const struct dm_migrate_opts *o,
     w = NULL;
     if (!rc) {
         struct dm_verify_opts vo = {o->view_rows, &res->report};
+        progress_note(&pg, "verifying");
         rc = dm_verify_files(o->src, st->path, &vo, &res->report, err);
     }
 out:
+    progress_end(&pg);
     dm_engine_stop(w);
     for (size_t i = 0; inserts && have_src && i < src.ntables; i++)
         free(inserts[i]);
@@ -407,6 +431,41 @@ out:
     free(dst_lit);
     free(src_lit);
     return rc;
+}
+
+enum dm_code dm_migrate_check_source(const struct dm_header_info *info,
+                                     const char *dst_release,
+                                     uint64_t dst_storage, const char *name,
+                                     char src_release[DM_RELEASE_MAX],
+                                     struct dm_error *err)
+{
+    if (!dm_header_checksums_ok(info))
+        return dm_fail(err, DM_ERR_CHECKSUM, "%s: header checksum mismatch",
+                       name);
+    if (info->encrypted)
+        return dm_fail(err, DM_ERR_UNSUPPORTED,
+                       "%s is encrypted; duckmig does not migrate encrypted "
+                       "files",
+                       name);
+    if (info->storage_version < OLDEST_SUPPORTED) {
+        const char *const *rel = dm_storage_releases(info->storage_version);
+        return dm_fail(err, DM_ERR_UNSUPPORTED,
+                       "%s: storage version %llu (DuckDB %s) is older than "
+                       "0.6, which duckmig does not support",
+                       name, (unsigned long long)info->storage_version,
+                       rel ? rel[0] : "unknown");
+    }
+    if (info->storage_version > dst_storage)
+        return dm_fail(err, DM_ERR_UNSUPPORTED,
+                       "%s: storage version %llu is newer than what DuckDB "
+                       "%s writes (%llu); duckmig does not downgrade",
+                       name, (unsigned long long)info->storage_version,
+                       dst_release, (unsigned long long)dst_storage);
+    if (!dm_engine_for_storage(info->storage_version, src_release))
+        return dm_fail(err, DM_ERR_ENGINE,
+                       "%s: no installed engine opens storage version %llu",
+                       name, (unsigned long long)info->storage_version);
+    return DM_OK;
 }
 
 enum dm_code dm_migrate(const struct dm_migrate_opts *o,
@@ -434,33 +493,11 @@ enum dm_code dm_migrate(const struct dm_migrate_opts *o,
     rc = dm_header_read_file(o->src, &info, &res->src_size, err);
     if (rc)
         return rc;
-    if (!dm_header_checksums_ok(&info))
-        return dm_fail(err, DM_ERR_CHECKSUM, "%s: header checksum mismatch",
-                       o->src);
     res->src_storage = info.storage_version;
-    if (info.encrypted)
-        return dm_fail(err, DM_ERR_UNSUPPORTED,
-                       "%s is encrypted; duckmig does not migrate encrypted "
-                       "files",
-                       o->src);
-    if (info.storage_version < OLDEST_SUPPORTED) {
-        const char *const *rel = dm_storage_releases(info.storage_version);
-        return dm_fail(err, DM_ERR_UNSUPPORTED,
-                       "%s: storage version %llu (DuckDB %s) is older than "
-                       "0.6, which duckmig does not support",
-                       o->src, (unsigned long long)info.storage_version,
-                       rel ? rel[0] : "unknown");
-    }
-    if (info.storage_version > res->dst_storage)
-        return dm_fail(err, DM_ERR_UNSUPPORTED,
-                       "%s: storage version %llu is newer than what DuckDB "
-                       "%s writes (%llu); duckmig does not downgrade",
-                       o->src, (unsigned long long)info.storage_version,
-                       res->dst_release, (unsigned long long)res->dst_storage);
-    if (!dm_engine_for_storage(info.storage_version, res->src_release))
-        return dm_fail(err, DM_ERR_ENGINE,
-                       "%s: no installed engine opens storage version %llu",
-                       o->src, (unsigned long long)info.storage_version);
+    rc = dm_migrate_check_source(&info, res->dst_release, res->dst_storage,
+                                 o->src, res->src_release, err);
+    if (rc)
+        return rc;
     char lib[PATH_MAX];
     rc = dm_engine_library(res->dst_release, lib, sizeof(lib), err);
     if (rc)

@@ -59,6 +59,20 @@ struct dm_migrate_result {
     struct dm_report report;
 };
 
+struct dm_header_info;
+/*
+ * Can a file whose headers are info (named name in messages) be migrated
+ * to dst_release (storage dst_storage)? Refuses a bad checksum,
+ * encryption, a release older than 0.6 or newer than the target, and a
+ * version no installed engine opens; src_release receives that engine.
+ * What migrate checks first, and what `batch --dry-run` predicts with.
+ */
+enum dm_code dm_migrate_check_source(const struct dm_header_info *info,
+                                     const char *dst_release,
+                                     uint64_t dst_storage, const char *name,
+                                     char src_release[DM_RELEASE_MAX],
+                                     struct dm_error *err);
+
 enum dm_code dm_migrate(const struct dm_migrate_opts *o,
                         struct dm_migrate_result *res, struct dm_error *err);
 

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "catalog/catalog.h"
 #include "catalog/report.h"
@@ -79,5 +80,21 @@ void plan_release(struct plan *plan);
 enum dm_code copy_table(struct dm_engine *reader, struct dm_engine *writer,
                         const struct dm_cat_table *t,
                         struct dm_table_print *print, struct dm_error *err);
+
+/* What a long migration is doing (progress.c). */
+struct progress {
+    const char *name; /* the source, as the log names it */
+    size_t tables, tables_total;
+    uint64_t rows;
+    bool rows_known;    /* 1.x sources copy in DuckDB: rows not counted */
+    double every, last; /* seconds between log lines; the last one */
+    bool tty, drawn;
+};
+
+void progress_start(struct progress *p, const char *name, size_t tables);
+/* Say where the migration is (step: "copying main.t", "verifying"). */
+void progress_note(struct progress *p, const char *step);
+/* Clear the terminal's line, before the result is printed. */
+void progress_end(struct progress *p);
 
 #endif

@@ -425,9 +425,38 @@ static void local_close(struct dm_store *s)
     free(ls);
 }
 
+static enum dm_code local_read_range(struct dm_store *s, const char *key,
+                                     uint64_t off, void *buf, size_t len,
+                                     size_t *got, struct dm_error *err)
+{
+    struct local_store *ls = (struct local_store *)s;
+    int fd = -1;
+    struct stat st;
+    *got = 0;
+    enum dm_code rc = open_key(ls, key, &fd, &st, err);
+    if (rc)
+        return rc;
+    while (*got < len) {
+        ssize_t n =
+            pread(fd, (char *)buf + *got, len - *got, (off_t)(off + *got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = dm_fail_errno(err, DM_ERR_IO, errno, "cannot read '%s' in %s",
+                               key, ls->base.name);
+            break;
+        }
+        if (n == 0)
+            break;
+        *got += (size_t)n;
+    }
+    close(fd);
+    return rc;
+}
+
 static const struct dm_store_ops local_ops = {
     "efs",      local_stat,   local_get,   local_put,
-    local_list, local_remove, local_close,
+    local_list, local_remove, local_close, local_read_range,
 };
 
 enum dm_code dm_store_open_local(const char *root, struct dm_store **out,

@@ -957,8 +957,66 @@ static void s3_close(struct dm_store *st)
     free(s);
 }
 
+/* One ranged GET into memory: a header's worth, never a whole object
+ * (the response body is kept in memory, which request.c bounds). */
+static enum dm_code s3_read_range(struct dm_store *st, const char *key,
+                                  uint64_t off, void *buf, size_t len,
+                                  size_t *got, struct dm_error *err)
+{
+    struct s3_store *s = (struct s3_store *)st;
+    struct dm_aws_request rq;
+    struct dm_aws_response resp = {0};
+    char range[64];
+    char *path = NULL, *what = NULL;
+    CURL *curl = NULL;
+    *got = 0;
+    enum dm_code rc = dm_key_check(key, strlen(key), err);
+    if (rc || len == 0)
+        return rc;
+    snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off,
+             (unsigned long long)(off + len - 1));
+    struct dm_http_header h[1] = {{"range", range}};
+    path = object_path(s, key);
+    what = dm_fmt("GET s3://%s/%s (%s)", s->bucket, key, range);
+    curl = curl_easy_init();
+    if (!path || !what || !curl) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    request_for(s, &rq, "GET", path, NULL);
+    rq.headers = h;
+    rq.nheaders = 1;
+    rc = s3_call(s, curl, &rq, &resp, what, false, err);
+    if (rc == DM_ERR_REMOTE && resp.status == 416) {
+        /* the range starts past the end (an empty object): no bytes */
+        dm_error_clear(err);
+        rc = DM_OK;
+        goto out;
+    }
+    if (rc == DM_ERR_NOT_FOUND) {
+        dm_error_clear(err);
+        rc = dm_fail(err, DM_ERR_NOT_FOUND, "no object s3://%s/%s", s->bucket,
+                     key);
+    }
+    if (rc)
+        goto out;
+    /* a server that ignores Range answers 200 with the whole object:
+     * take its first bytes */
+    size_t n = resp.body_len < len ? resp.body_len : len;
+    if (n)
+        memcpy(buf, resp.body, n);
+    *got = n;
+out:
+    dm_aws_response_release(&resp);
+    if (curl)
+        curl_easy_cleanup(curl);
+    free(what);
+    free(path);
+    return rc;
+}
+
 static const struct dm_store_ops s3_ops = {
-    "s3", s3_stat, s3_get, s3_put, s3_list, s3_remove, s3_close,
+    "s3", s3_stat, s3_get, s3_put, s3_list, s3_remove, s3_close, s3_read_range,
 };
 
 enum dm_code dm_store_open_s3(const char *bucket, struct dm_store **out,

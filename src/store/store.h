@@ -18,6 +18,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/error.h"
@@ -63,6 +64,13 @@ struct dm_store_ops {
     enum dm_code (*remove)(struct dm_store *s, const char *key,
                            struct dm_error *err);
     void (*close)(struct dm_store *s);
+    /* Read up to len bytes of key from offset off into buf (S3: one
+     * ranged GET), without fetching the object: a plan or inspect reads
+     * a file's headers this way. *got is less than len only past the
+     * object's end. DM_ERR_NOT_FOUND when key is not there. */
+    enum dm_code (*read_range)(struct dm_store *s, const char *key,
+                               uint64_t off, void *buf, size_t len, size_t *got,
+                               struct dm_error *err);
 };
 
 struct dm_store {

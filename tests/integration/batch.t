@@ -26,7 +26,7 @@ while read -r f; do
 done < <(find fleet -name '*.duckdb' ! -name broken.duckdb | sort)
 is "$bad" 0 "every file mirrored under DST at storage 51 (0.8.1), verified"
 [ ! -e out/perform-dev-atomicduck/51/broken.duckdb ]; ok $? "nothing written for the broken file"
-is "$(jq -r '[.results[] | select(.status == "migrated") | .verification.indexes // empty] | length' <<<"$out")" \
+is "$(jq -r '[.results[] | select(.status == "migrated") | .report.indexes // empty] | length' <<<"$out")" \
    "$(jq -r '[.results[] | select(.status == "migrated")] | length' <<<"$out")" "each result carries its verification"
 
 rm fleet/perform-dev-atomicduck/51/broken.duckdb

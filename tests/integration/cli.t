@@ -21,8 +21,40 @@ is "$rc" 2 "unknown command: exit 2"
 is "$err" "duckmig: 'frobnicate' is not a command; see 'duckmig help'" "unknown command: message"
 run "$DUCKMIG" inspect --bogus
 is "$rc" 2 "unknown option: exit 2"
+run "$DUCKMIG" help bogus
+is "$rc" 2 "help of a command that is not one: exit 2"
+is "$err" "duckmig: help: 'bogus' is not a command; see 'duckmig help'" "... saying so"
 run "$DUCKMIG" --version
 like "$out" "duckmig *" "--version"
+if git -C "$ROOT" rev-parse HEAD >/dev/null 2>&1; then
+    [[ "$(head -1 <<<"$out")" =~ ^duckmig\ (.+-g)?[0-9a-f]{7,}(-dirty)?$ ]]
+    ok $? "--version names the commit it was built from (git describe)"
+else
+    skip "not a git checkout"
+fi
+for rel in 0.6.1 0.7.1 0.8.1 1.5.6; do
+    like "$out" "*  $rel    installed*" "--version: engine $rel installed"
+done
+run env DUCKMIG_ENGINES="$TMP/none" "$DUCKMIG" --version
+like "$out" "*engines in $TMP/none:*0.6.1    not installed (scripts/get-duckdb 0.6.1)*" "--version: an engine that is not installed, and how to get it"
+
+# a mistake in an option or the environment is named
+run "$DUCKMIG" batch --jobs x a b
+is "$rc" 2 "batch --jobs x: exit 2"
+like "$err" "duckmig: batch: --jobs takes a number of files at a time from 1 to 256, not 'x'*" "... saying what is wrong"
+run "$DUCKMIG" batch --jobs 0 a b
+like "$rc:$err" "2:*--jobs*not '0'*" "batch --jobs 0: the same"
+run "$DUCKMIG" batch a
+like "$rc:$err" "2:duckmig: batch: DST is missing*usage: duckmig batch*" "batch without DST: says so, then the usage"
+run env LOG_LEVEL=loud "$DUCKMIG" engines
+is "$rc" 2 "an unknown LOG_LEVEL: exit 2 at start"
+is "$err" "duckmig: LOG_LEVEL=loud: not one of debug, info, warn, error" "... naming it"
+run env LOG_FORMAT=xml "$DUCKMIG" engines
+is "$rc/$err" "2/duckmig: LOG_FORMAT=xml: not json or text (the default)" "an unknown LOG_FORMAT: exit 2, named"
+run env LOG_FORMAT=text LOG_LEVEL=warning "$DUCKMIG" engines
+is "$rc" 0 "LOG_FORMAT=text and LOG_LEVEL=warning are understood"
+run env LOG_LEVEL= LOG_FORMAT= "$DUCKMIG" engines
+is "$rc" 0 "empty LOG_LEVEL and LOG_FORMAT are the defaults"
 
 # engines: all four releases load, each in its own worker
 run "$DUCKMIG" engines --load
@@ -90,4 +122,12 @@ run env LOG_LEVEL=debug "$DUCKMIG" sql --engine 0.6.1 :memory: "SELECT 1"
 like "$err" "duckmig: debug: engine: started DuckDB 0.6.1*" "human debug line"
 run "$DUCKMIG" sql --engine 0.6.1 :memory: "SELECT 1"
 is "$err" "" "no debug lines at the default level"
+# dlq requeue of an id that is not there: an error that names it
+start_rabbit "$TMP/rmq" || exit 1
+printf '{"host":"127.0.0.1","port":%s,"username":"guest","password":"guest","vhost":"/"}' "$RABBIT_PORT" >rabbit.json
+run env RABBIT_SECRET="$TMP/rabbit.json" "$DUCKMIG" dlq requeue deadbeef
+is "$rc" 17 "dlq requeue of an id that does not exist: exit 17"
+like "$err" "*no message with id 'deadbeef' in migrate_duckdb_release.dead*" "... naming it"
+run env RABBIT_SECRET="$TMP/rabbit.json" "$DUCKMIG" dlq requeue --all
+is "$rc" 0 "dlq requeue --all of an empty queue: exit 0"
 done_testing

@@ -301,8 +301,12 @@ printf '%s\n' '{"source_datastore":"efs","destination_datastore":"efs","key":"93
     '{"source_datastore":"efs","destination_datastore":"efs","key":"same.duckdb"}' \
     '{"source_datastore":"efs","destination_datastore":"efs","key":"esc\u001b]0;owned\u0007.duckdb"}' |
     "$DUCKMIG" publish --raw refusals 2>/dev/null
-run timeout 60 env QUEUE_NAME=refusals MIGRATE_DST="$MIGRATE_SRC" "$DUCKMIG" consume --max-messages 3
+run timeout 60 env QUEUE_NAME=refusals MIGRATE_DST="$MIGRATE_SRC" LOG_FORMAT=json "$DUCKMIG" consume --max-messages 3
 is "$rc/$(depth refusals.dead)" "0/3" "a FIFO, a destination that is its source, a bad key: dead-lettered, no hang"
+# with LOG_FORMAT=json, each outcome rides along in --json's keys
+is "$(jq -r 'select(.outcome) | .outcome | [.schema_version, .command, .status, .source, (.destination != null), (has("source_storage"))] | @tsv' <<<"$err" | head -2)" \
+   "$(printf '1\tconsume\tfailed\tefs:9324670152232788/Fifo.duckdb\ttrue\ttrue\n1\tconsume\tfailed\tefs:same.duckdb\ttrue\ttrue')" \
+   "consume's JSON log lines carry each outcome with the contract's keys (docs/json.md)"
 is "$(sha256sum efs-src/same.duckdb | cut -d' ' -f1)" "$same_sum" "... the source that was its own destination untouched"
 run env QUEUE_NAME=refusals "$DUCKMIG" dlq list
 like "$out" "*Fifo.duckdb*is not a file*is the source itself*" "... each with its reason"

@@ -24,7 +24,7 @@ for src in 0.6.1 0.7.1 0.8.1; do
 
         dst=$odir/conf.duckdb
         run "$DUCKMIG" verify --json "s$src/conf.duckdb" "$dst"
-        is "$rc/$(jq -r .match <<<"$out")" "0/true" "$src -> $to: verify agrees"
+        is "$rc/$(jq -r .status <<<"$out")" "0/match" "$src -> $to: verify agrees"
 
         # independent checks in the target engine
         run "$DUCKMIG" inspect --json "$dst"
@@ -287,5 +287,5 @@ is "$rc" 13 "verify: one changed value fails (exit 13)"
 like "$out" "*mismatch*data*main.big: column \"label\" differs*" "and names the table and column"
 q changed.duckdb "DROP INDEX big_k" >/dev/null
 run "$DUCKMIG" verify --json s0.6.1/conf.duckdb changed.duckdb
-is "$(jq -r '[.match, .report.indexes.all_present] | @tsv' <<<"$out")" "$(printf 'false\tfalse')" "a dropped index is reported missing"
+is "$(jq -r '[.status, .report.indexes.all_present] | @tsv' <<<"$out")" "$(printf 'different\tfalse')" "a dropped index is reported missing"
 done_testing

@@ -45,7 +45,7 @@ echo 'user=admin password=hunter2' >"$TMP/secret.json"
         "CREATE VIEW leak AS SELECT * FROM read_csv_auto('$TMP/secret.json')" >/dev/null; }
 mkdir -p reads-out
 run "$DUCKMIG" batch --jobs 1 --json reads reads-out
-is "$(jq -r '.results[0].verification.items[] | select(.name == "main.leak") | .status' <<<"$out" 2>/dev/null || echo "?")" "not_carried" \
+is "$(jq -r '.results[0].report.items[] | select(.name == "main.leak") | .status' <<<"$out" 2>/dev/null || echo "?")" "not_carried" \
     "batch: a view reading another file is not carried"
 ok $(grep -rqa hunter2 reads-out && echo 1 || echo 0) "batch: nothing of that file is in the destination"
 

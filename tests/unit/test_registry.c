@@ -160,7 +160,7 @@ static void log_levels(void **state)
     assert_int_equal(dm_log_parse_level("loud"), -1);
     assert_int_equal(dm_log_parse_level(NULL), -1);
     setenv("LOG_LEVEL", "error", 1);
-    dm_log_init();
+    dm_log_init(NULL);
     assert_int_equal(dm_log_threshold, DM_LOG_ERROR);
     unsetenv("LOG_LEVEL");
 }
