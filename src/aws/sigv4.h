@@ -4,10 +4,10 @@
  * Our own signer rather than libcurl's CURLOPT_AWS_SIGV4: curl 7.88 signs
  * paths and queries verbatim and skips headers S3 requires (x-amz-date
  * with a session token, x-amz-content-sha256; docs/storage.md), so the
- * caller would have to produce the canonical form anyway. Here the caller hands over the pieces, already
- * encoded by dm_aws_uri_encode and dm_sigv4_query, and gets back the
- * Authorization header. Nothing here does I/O; the unit tests check it
- * against AWS's published examples.
+ * caller would have to produce the canonical form anyway. Here the caller hands
+ * over the pieces, already encoded by dm_aws_uri_encode and dm_sigv4_query, and
+ * gets back the Authorization header. Nothing here does I/O; the unit tests
+ * check it against AWS's published examples.
  */
 #ifndef DM_AWS_SIGV4_H
 #define DM_AWS_SIGV4_H
