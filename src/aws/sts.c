@@ -13,21 +13,13 @@
 #include <string.h>
 
 #include "aws/sigv4.h"
+#include "aws/xml.h"
 #include "util/str.h"
-
-static xmlNode *child(xmlNode *n, const char *name)
-{
-    for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE &&
-            strcmp((const char *)c->name, name) == 0)
-            return c;
-    return NULL;
-}
 
 /* The text of n's child element name (xmlFree it); NULL when absent. */
 static xmlChar *child_text(xmlNode *n, const char *name)
 {
-    xmlNode *c = child(n, name);
+    xmlNode *c = dm_xml_child(n, name);
     return c ? xmlNodeGetContent(c) : NULL;
 }
 
@@ -53,10 +45,8 @@ static void wipe_tree(xmlNode *n)
 static enum dm_code sts_refusal(const struct dm_creds_answer *ans,
                                 const char *role, struct dm_error *err)
 {
-    xmlDoc *doc = xmlReadMemory(ans->body, (int)ans->len, NULL, NULL,
-                                XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                    XML_PARSE_NOWARNING);
-    xmlNode *e = child(doc ? xmlDocGetRootElement(doc) : NULL, "Error");
+    xmlDoc *doc = dm_xml_parse(ans->body, ans->len);
+    xmlNode *e = dm_xml_child(doc ? xmlDocGetRootElement(doc) : NULL, "Error");
     xmlChar *code = child_text(e, "Code"), *msg = child_text(e, "Message");
     /* IDPCommunicationError: the identity provider did not answer STS;
      * the SDKs try again */
@@ -119,12 +109,10 @@ enum dm_code dm_sts_web_identity(const struct dm_web_identity *wi,
         rc = sts_refusal(&ans, wi->role_arn, err);
         goto out;
     }
-    doc = xmlReadMemory(ans.body, (int)ans.len, NULL, NULL,
-                        XML_PARSE_NONET | XML_PARSE_NOERROR |
-                            XML_PARSE_NOWARNING);
+    doc = dm_xml_parse(ans.body, ans.len);
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-    xmlNode *creds =
-        child(child(root, "AssumeRoleWithWebIdentityResult"), "Credentials");
+    xmlNode *creds = dm_xml_child(
+        dm_xml_child(root, "AssumeRoleWithWebIdentityResult"), "Credentials");
     akid = child_text(creds, "AccessKeyId");
     secret = child_text(creds, "SecretAccessKey");
     session = child_text(creds, "SessionToken");

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "aws/request.h"
+#include "aws/xml.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -63,19 +64,10 @@ static uint64_t env_u64(const char *name, uint64_t def)
 
 /* ---- XML answers ---- */
 
-static xmlNode *child(xmlNode *n, const char *name)
-{
-    for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE &&
-            strcmp((const char *)c->name, name) == 0)
-            return c;
-    return NULL;
-}
-
 /* The text of n's child element name, malloc'd; NULL when absent. */
 static char *child_text(xmlNode *n, const char *name)
 {
-    xmlNode *c = child(n, name);
+    xmlNode *c = dm_xml_child(n, name);
     if (!c)
         return NULL;
     xmlChar *t = xmlNodeGetContent(c);
@@ -84,21 +76,12 @@ static char *child_text(xmlNode *n, const char *name)
     return s;
 }
 
-static xmlDoc *parse_xml(const char *body, size_t len)
-{
-    if (!body || !len)
-        return NULL;
-    return xmlReadMemory(body, (int)len, NULL, NULL,
-                         XML_PARSE_NONET | XML_PARSE_NOBLANKS |
-                             XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-}
-
 /* An <Error> document's Code and Message, when body is one. */
 static bool s3_error(const struct dm_aws_response *resp, char **code,
                      char **message)
 {
     *code = *message = NULL;
-    xmlDoc *doc = parse_xml(resp->body, resp->body_len);
+    xmlDoc *doc = dm_xml_parse(resp->body, resp->body_len);
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     bool is_error = root && strcmp((const char *)root->name, "Error") == 0;
     if (is_error) {
@@ -636,7 +619,7 @@ static enum dm_code put_multipart(struct s3_store *s, CURL *curl, int fd,
     rc = s3_call(s, curl, &rq, &resp, "CreateMultipartUpload", false, err);
     if (rc)
         goto out;
-    doc = parse_xml(resp.body, resp.body_len);
+    doc = dm_xml_parse(resp.body, resp.body_len);
     upload_id = doc ? child_text(xmlDocGetRootElement(doc), "UploadId") : NULL;
     xmlFreeDoc(doc);
     doc = NULL;
@@ -708,7 +691,7 @@ static enum dm_code put_multipart(struct s3_store *s, CURL *curl, int fd,
     rc = s3_call(s, curl, &rq, &resp, "CompleteMultipartUpload", true, err);
     if (rc)
         goto fail;
-    doc = parse_xml(resp.body, resp.body_len);
+    doc = dm_xml_parse(resp.body, resp.body_len);
     char *final = doc ? child_text(xmlDocGetRootElement(doc), "ETag") : NULL;
     char want[48], hex[33];
     dm_hex(whole, 16, hex);
@@ -862,7 +845,7 @@ static enum dm_code s3_list(struct dm_store *st, const char *prefix,
         rc = s3_call(s, curl, &rq, &resp, what, false, err);
         if (rc)
             goto out;
-        doc = parse_xml(resp.body, resp.body_len);
+        doc = dm_xml_parse(resp.body, resp.body_len);
         xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
         if (!root) {
             rc = dm_fail(err, DM_ERR_REMOTE, "%s: the answer is not XML", what);
