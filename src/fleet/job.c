@@ -158,6 +158,12 @@ out:
     return rc;
 }
 
+enum dm_code dm_job_accept_check(const char *accept, struct dm_error *err)
+{
+    struct dm_report none = {0, 0, NULL, 0, 0, 0, 0};
+    return incomplete_accepted(&none, accept, err);
+}
+
 static double now_s(void)
 {
     struct timespec ts;

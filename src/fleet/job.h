@@ -57,6 +57,11 @@ enum dm_code dm_datastore_open(enum dm_datastore ds, const char *bucket,
                                bool as_dest, struct dm_store **out,
                                struct dm_error *err);
 
+/* Is accept (DUCKMIG_ACCEPT_INCOMPLETE: classes of incomplete results
+ * that are shipped, docs/fleet.md) a list duckmig knows? DM_ERR_USAGE
+ * naming the class it does not. */
+enum dm_code dm_job_accept_check(const char *accept, struct dm_error *err);
+
 /* Failures that retrying cannot fix (bad message, bad file, unsupported,
  * verification mismatch, ...). */
 bool dm_code_permanent(enum dm_code code);

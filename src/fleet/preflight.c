@@ -475,6 +475,18 @@ enum dm_code dm_preflight_run(const struct dm_preflight_opts *o,
     }
     if (o->release)
         check_engine(o->release, p);
+    const char *accept = getenv("DUCKMIG_ACCEPT_INCOMPLETE");
+    if (o->release && accept && *accept) {
+        struct dm_check *c = add(p, "accept incomplete");
+        if (c && dm_job_accept_check(accept, &err))
+            fail(p, c, &err,
+                 "list only all, external, changed or report kinds, "
+                 "comma-separated");
+        else if (c)
+            snprintf(c->detail, sizeof(c->detail),
+                     "incomplete results of these classes are shipped: %.900s",
+                     accept);
+    }
     if (o->rabbit_secret)
         check_broker(o, secrets, p);
     if (o->db_secret) {

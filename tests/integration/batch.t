@@ -113,7 +113,9 @@ DUCKMIG_ACCEPT_INCOMPLETE=external run "$DUCKMIG" batch --json incfleet incout
 is "$rc/$(jq -r .counts.incomplete <<<"$out")" "0/1" "DUCKMIG_ACCEPT_INCOMPLETE=external ships it, as incomplete"
 is "$("$DUCKMIG_HELPER" sql --no-header incout/a/t.duckdb "SELECT count(*) FROM t")" 1 "... with its rows"
 DUCKMIG_ACCEPT_INCOMPLETE=bogus run "$DUCKMIG" batch --json incfleet incout2
-like "$(jq -r '.results[0].error' <<<"$out")" "*unknown class 'bogus'*" "an unknown class is named"
+is "$rc" 2 "an unknown class stops batch at its start (exit 2)"
+like "$err" "*unknown class 'bogus'*" "... naming it"
+[ ! -e incout2 ]; ok $? "... before anything is written"
 
 run "$DUCKMIG" batch fleet
 is "$rc" 2 "usage errors: exit 2"
