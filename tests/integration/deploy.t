@@ -154,7 +154,7 @@ if python3 -c 'import yaml' 2>/dev/null; then
     python3 -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' "$C"
     ok $? "compose.yaml parses as YAML"
     is "$(python3 -c 'import sys, yaml; s = yaml.safe_load(open(sys.argv[1]))["services"]; print(" ".join(k for k in sorted(s) if s[k].get("healthcheck", {}).get("disable")))' "$C")" \
-       "publisher sample-fleet" "... the services that do not consume turn the image's health check off"
+       "ledger-init publisher sample-fleet" "... the services that do not consume turn the image's health check off"
 else
     skip "python3 has no yaml module"
     skip "python3 has no yaml module"
