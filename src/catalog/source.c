@@ -85,6 +85,26 @@ static enum dm_code replay(const char *release, const char *path, bool check,
     if (!rc)
         rc = dm_engine_exec_one(e, "CHECKPOINT", err);
     dm_engine_stop(e);
+    e = NULL;
+    /* 0.6-0.8 write some catalogs they cannot read back (a DEFAULT of
+     * a table of schema s calling nextval of a main sequence): what the
+     * replay wrote must open again, in a fresh engine */
+    if (!rc) {
+        struct dm_error oerr = DM_ERROR_INIT;
+        enum dm_code orc = dm_engine_start(release, &e, &oerr);
+        if (!orc)
+            orc = dm_engine_open(e, path, DM_OPEN_READ_ONLY, NULL, 0, &oerr);
+        dm_engine_stop(e);
+        if (orc == DM_ERR_SQL)
+            rc = dm_fail(err, DM_ERR_DAMAGED,
+                         "DuckDB %s replayed the WAL into a copy and "
+                         "checkpointed it, then cannot open that copy (%s): "
+                         "the file reads only with its WAL pending, a DuckDB "
+                         "bug",
+                         release, oerr.msg);
+        else if (orc)
+            rc = dm_fail(err, orc, "%s", oerr.msg);
+    }
     return rc;
 }
 

@@ -73,7 +73,9 @@ static enum dm_code lock_dst(struct staging *s, const char *dir,
     for (long waited_ms = 0;; waited_ms += 100) {
         int fd =
             open(s->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 && errno == ENOENT)
+        struct stat dst;
+        if (fd < 0 && errno == ENOENT && stat(dir, &dst) != 0 &&
+            errno == ENOENT)
             return dm_fail(err, DM_ERR_USAGE,
                            "the destination's folder '%s' does not exist "
                            "(create it first)",

@@ -690,7 +690,7 @@ enum dm_code dm_verify_readable(const char *path, bool ignore_wal,
         char why[DM_ERROR_MSG_MAX];
         snprintf(why, sizeof(why), "%s", err->msg);
         dm_error_clear(err);
-        rc = dm_fail(err, DM_ERR_CHECKSUM, "%s cannot be read whole: %s", path,
+        rc = dm_fail(err, DM_ERR_DAMAGED, "%s cannot be read whole: %s", path,
                      why);
     }
     if (have)

@@ -146,6 +146,21 @@ is "$(ls -A out | tr '\n' ' ')" "same.duckdb " "... nothing else left in the fol
 rm -rf out && mkdir out
 is "$(sha256sum big.duckdb | cut -d' ' -f1)" "$bigsum" "the big SRC unchanged"
 
+# a file its own release cannot read back once its WAL is checkpointed
+# (0.6-0.8: a table of schema s whose DEFAULT calls nextval of a main
+# sequence; gen seed 90): damaged, exit 21, named, the source unchanged
+"$DUCKMIG_HELPER" sql --engine 0.8.1 seq.duckdb "CREATE SCHEMA s" "CREATE SEQUENCE main.q" >/dev/null
+"$DUCKMIG_HELPER" sql --engine 0.8.1 seq.duckdb "PRAGMA disable_checkpoint_on_shutdown" \
+    "CREATE TABLE s.t (i INTEGER DEFAULT nextval('main.q'), j INTEGER)" "INSERT INTO s.t (j) VALUES (1)" >/dev/null
+seqsum=$(cat seq.duckdb seq.duckdb.wal | sha256sum)
+for to in 0.8.1 1.5.6; do
+    run "$DUCKMIG" migrate --to "$to" seq.duckdb "out/seq-$to.duckdb"
+    like "$rc:$err" "21:*cannot open that copy*Sequence with name q does not exist*" \
+        "a WAL whose checkpoint its release cannot read back: exit 21, said ($to)"
+    [ ! -e "out/seq-$to.duckdb" ]; ok $? "... nothing written"
+done
+is "$(cat seq.duckdb seq.duckdb.wal | sha256sum)" "$seqsum" "... the source and its WAL unchanged"
+
 is "$(sha256sum good.duckdb | cut -d' ' -f1)" "$sum" "SRC unchanged through all of it"
 run "$DUCKMIG" migrate --to 1.5.6 good.duckdb out/g.duckdb
 is "$rc" 0 "and after all that it still migrates"
