@@ -642,8 +642,12 @@ fail:
         free(uri);
     }
     fail(out, rc, &err);
-    json_decref(out->verification);
-    out->verification = NULL;
+    /* an incomplete file refused keeps its report: it names what the
+     * target could not hold */
+    if (rc != DM_ERR_INCOMPLETE) {
+        json_decref(out->verification);
+        out->verification = NULL;
+    }
 done:
     dm_source_remove(&replayed);
     if (have_res)
