@@ -62,7 +62,9 @@ const char cmd_publish_usage[] =
     "  --dry-run      print {\"queue\":..., \"message\":...} lines instead;\n"
     "                 writes nothing anywhere (no ledger row, no message)\n"
     "  --raw QUEUE    publish each line of standard input as it is to\n"
-    "                 QUEUE (hand-written or repaired messages); no database\n"
+    "                 QUEUE (hand-written or repaired messages); no database;\n"
+    "                 QUEUE and QUEUE.dead are declared first, so that no\n"
+    "                 input at all only declares them\n"
     "\n"
     "Environment (the seed's): SOURCE_BUCKET, DESTINATION_BUCKET (both\n"
     "perform-dev-raw), DB_SECRET (perform_database_dev), RABBIT_SECRET\n"
@@ -256,7 +258,9 @@ static enum dm_code publish_raw(struct publisher *p, const char *queue,
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    enum dm_code rc = DM_OK;
+    /* the topology first: with no line at all, --raw declares the queue
+     * (and its dead-letter queue), which consumers check at start */
+    enum dm_code rc = p->rabbit ? DM_OK : connect_rabbit(p, err);
     while (!rc && (n = getline(&line, &cap, stdin)) > 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = '\0';

@@ -26,6 +26,10 @@ printf 'garbage that is long enough to be read as a header....%.0s' $(seq 200) >
 Q=migrate_duckdb_release
 msg() { printf '{"source_datastore":"efs","destination_datastore":"efs","key":"t1/%s"}\n' "$1"; }
 
+# consume checks at its start that its queue is there: publish declares it
+"$DUCKMIG_HELPER" publish --raw "$Q" </dev/null >/dev/null 2>&1
+ok $? "the queues are declared (publish --raw, no message)"
+
 M_PORT=$(free_port)
 ECS_AGENT_URI=http://127.0.0.1:$A_PORT DUCKMIG_METRICS=emf DUCKMIG_METRICS_INTERVAL=1 \
     DUCKMIG_HEARTBEAT_FILE=$TMP/heartbeat \
