@@ -627,6 +627,9 @@ int cmd_consume(int argc, char **argv)
     struct dm_preflight_opts checks;
     dm_preflight_consume_opts(&checks);
     checks.secrets = c.secrets;
+    /* a broker that is down (restarting) is waited for below, a bounded
+     * number of times; one that answers wrongly stops us now */
+    checks.broker_may_be_down = true;
     rc = dm_preflight_command(&checks, "consume");
     if (rc) {
         dm_fail(&err, rc,

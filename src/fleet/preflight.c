@@ -210,6 +210,14 @@ static void check_broker(const struct dm_preflight_opts *o,
                 : "check \"host\" and \"port\" in RABBIT_SECRET, that the "
                   "broker runs, and that this machine reaches it "
                   "(security groups)";
+        if (o->broker_may_be_down && err.code == DM_ERR_NETWORK && !tls) {
+            snprintf(c->detail, sizeof(c->detail),
+                     "not reachable now (%.700s): the queue and its "
+                     "checks wait for the connection",
+                     err.msg);
+            c->status = DM_CHECK_SKIP;
+            goto out;
+        }
         fail(p, c, &err, "%s", fix);
         goto out;
     }

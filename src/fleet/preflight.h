@@ -62,9 +62,13 @@ struct dm_preflight_opts {
     const char *queues[3];      /* NULL-terminated when fewer */
     bool queues_required;       /* false: an absent queue is fine (publish
                                  * declares it), and said */
-    const char *db_secret;      /* NULL: no database check */
-    const char *goal_query;     /* NULL: not checked */
-    bool ledger;                /* the ledger table and its grants */
+    /* a broker that does not answer now is no failure: the caller keeps
+     * trying (consume's bounded reconnect); what answers wrongly (login,
+     * vhost, TLS, a missing queue) still is */
+    bool broker_may_be_down;
+    const char *db_secret;  /* NULL: no database check */
+    const char *goal_query; /* NULL: not checked */
+    bool ledger;            /* the ledger table and its grants */
     struct dm_preflight_store stores[DM_PREFLIGHT_STORES];
     size_t nstores;
     const char *download; /* NULL: not checked */

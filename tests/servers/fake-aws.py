@@ -20,32 +20,19 @@ import json
 import os
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+import fakehttp
+from fakehttp import reader
 
 PORT, STATE = int(sys.argv[1]), sys.argv[2]
+read = reader(STATE)
 
 
-def read(name, default=None):
-    try:
-        with open(os.path.join(STATE, name)) as f:
-            return f.read().strip()
-    except FileNotFoundError:
-        return default
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Handler(fakehttp.Handler):
     def reply(self, status, obj):
         data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_body(status, data, "application/json")
 
     def do_GET(self):
         if self.path != "/creds":

@@ -14,25 +14,18 @@ import json
 import os
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+import fakehttp
 
 PORT, STATE = int(sys.argv[1]), sys.argv[2]
 TASK = "arn:aws:ecs:us-east-1:000000000000:task/duckmig/0123456789abcdef"
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Handler(fakehttp.Handler):
     def reply(self, status, obj):
         data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_body(status, data, "application/json")
 
     def do_PUT(self):
         n = int(self.headers.get("Content-Length") or 0)

@@ -18,36 +18,23 @@ import os
 import secrets
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+import fakehttp
+from fakehttp import reader
 
 PORT, STATE = int(sys.argv[1]), sys.argv[2]
 TOKENS = {}  # token -> expiry
 CREDS = "/latest/meta-data/iam/security-credentials/"
+read = reader(STATE)
 
 
-def read(name, default=None):
-    try:
-        with open(os.path.join(STATE, name)) as f:
-            return f.read().strip()
-    except FileNotFoundError:
-        return default
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Handler(fakehttp.Handler):
     def reply(self, status, text, ctype="text/plain"):
         data = text.encode()
         with open(os.path.join(STATE, "log"), "a") as f:
             f.write(f"{self.command} {self.path} {status}\n")
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_body(status, data, ctype)
 
     def do_PUT(self):
         n = int(self.headers.get("Content-Length") or 0)

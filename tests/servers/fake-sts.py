@@ -16,37 +16,24 @@ call appends "STATUS RoleSessionName" to STATE_DIR/log.
 import os
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+import fakehttp
+from fakehttp import reader
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 PORT, STATE = int(sys.argv[1]), sys.argv[2]
 NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+read = reader(STATE)
 
 
-def read(name, default=None):
-    try:
-        with open(os.path.join(STATE, name)) as f:
-            return f.read().strip()
-    except FileNotFoundError:
-        return default
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Handler(fakehttp.Handler):
     def reply(self, status, xml, session=""):
         data = xml.encode()
         with open(os.path.join(STATE, "log"), "a") as f:
             f.write(f"{status} {session}\n")
-        self.send_response(status)
-        self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_body(status, data, "text/xml")
 
     def error(self, status, code, message, session=""):
         self.reply(status, f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type>'
