@@ -47,6 +47,21 @@ static uint8_t internal_width(int ddb_type)
     }
 }
 
+/* n's one child (a LIST's or an ARRAY's element type) from child, which
+ * is destroyed here (it may be NULL: the release gave none). */
+static bool describe_element(struct worker *w, struct dm_type_node *n,
+                             dm_ddb_ltype child, int depth)
+{
+    n->children = calloc(1, sizeof(*n->children));
+    n->names = calloc(1, sizeof(char *));
+    n->nchildren = 1;
+    bool ok = child && n->children && n->names &&
+              worker_describe(w, child, &n->children[0], depth + 1);
+    if (child)
+        w->api.destroy_logical_type(&child);
+    return ok;
+}
+
 /* Describe a logical type as a canonical type tree. */
 bool worker_describe(struct worker *w, dm_ddb_ltype lt, struct dm_type_node *n,
                      int depth)
@@ -71,14 +86,7 @@ bool worker_describe(struct worker *w, dm_ddb_ltype lt, struct dm_type_node *n,
         return true;
     case DM_T_LIST: {
         dm_ddb_ltype child = a->list_type_child_type(lt);
-        n->children = calloc(1, sizeof(*n->children));
-        n->names = calloc(1, sizeof(char *));
-        n->nchildren = 1;
-        bool ok = child && n->children && n->names &&
-                  worker_describe(w, child, &n->children[0], depth + 1);
-        if (child)
-            a->destroy_logical_type(&child);
-        return ok;
+        return describe_element(w, n, child, depth);
     }
     case DM_T_ARRAY: {
         /* 1.x only: a release without the array API cannot describe one,
@@ -90,14 +98,7 @@ bool worker_describe(struct worker *w, dm_ddb_ltype lt, struct dm_type_node *n,
             return false;
         n->array_size = (uint32_t)size;
         dm_ddb_ltype child = a->array_type_child_type(lt);
-        n->children = calloc(1, sizeof(*n->children));
-        n->names = calloc(1, sizeof(char *));
-        n->nchildren = 1;
-        bool ok = child && n->children && n->names &&
-                  worker_describe(w, child, &n->children[0], depth + 1);
-        if (child)
-            a->destroy_logical_type(&child);
-        return ok;
+        return describe_element(w, n, child, depth);
     }
     case DM_T_MAP: {
         /* a LIST of STRUCT(key, value); 0.6 holds STRUCT(key LIST, value
