@@ -62,6 +62,17 @@ static uint64_t env_u64(const char *name, uint64_t def)
     return *end == '\0' && x > 0 ? (uint64_t)x : def;
 }
 
+/* A 404 said as the object it was for. */
+static enum dm_code name_missing(const struct s3_store *s, const char *key,
+                                 enum dm_code rc, struct dm_error *err)
+{
+    if (rc != DM_ERR_NOT_FOUND)
+        return rc;
+    dm_error_clear(err);
+    return dm_fail(err, DM_ERR_NOT_FOUND, "no object s3://%s/%s", s->bucket,
+                   key);
+}
+
 /* ---- XML answers ---- */
 
 /* The text of n's child element name, malloc'd; NULL when absent. */
@@ -257,11 +268,7 @@ static enum dm_code s3_head(struct s3_store *s, CURL *curl, const char *key,
     }
     request_for(s, &rq, "HEAD", path, NULL);
     rc = s3_call(s, curl, &rq, &resp, what, false, err);
-    if (rc == DM_ERR_NOT_FOUND) {
-        dm_error_clear(err);
-        rc = dm_fail(err, DM_ERR_NOT_FOUND, "no object s3://%s/%s", s->bucket,
-                     key);
-    }
+    rc = name_missing(s, key, rc, err);
     if (rc)
         goto out;
     out->key = strdup(key);
@@ -976,11 +983,7 @@ static enum dm_code s3_read_range(struct dm_store *st, const char *key,
         rc = DM_OK;
         goto out;
     }
-    if (rc == DM_ERR_NOT_FOUND) {
-        dm_error_clear(err);
-        rc = dm_fail(err, DM_ERR_NOT_FOUND, "no object s3://%s/%s", s->bucket,
-                     key);
-    }
+    rc = name_missing(s, key, rc, err);
     if (rc)
         goto out;
     /* a server that ignores Range answers 200 with the whole object:
