@@ -76,13 +76,19 @@ is "$rc/$(awk '$1 == "source" || $1 == "pinned" { print $2 }' o2/0.6.1/SOURCE 2>
    "DUCKMIG_ALLOW_UNPINNED=1 takes it, recorded as not pinned"
 like "$(cat curl.log)" "*releases/download/v0.6.1/libduckdb-linux-amd64.zip*" "... from the tag's libduckdb-linux-amd64.zip"
 cp "$ROOT/scripts/engines.sha256" alone/proj/scripts/engines.sha256
-echo "$real_sha 0.6.1 official-zip" >>alone/proj/scripts/engines.sha256
+like "$err" "*official archive taken unpinned, sha256 $(sha256sum zips/good.zip | cut -d' ' -f1)*" "... printing the archive's sha256 to review"
+# a pin is the archive's sha256, the figure others publish
+zip_sha=$(sha256sum zips/good.zip | cut -d' ' -f1)
+echo "$zip_sha 0.6.1 official-zip" >>alone/proj/scripts/engines.sha256
 offl good.zip o3
-is "$rc/$(awk '$1 == "pinned" { print $2 }' o3/0.6.1/SOURCE 2>/dev/null)" "0/$real_sha" "a pinned official archive is installed, checked"
+is "$rc/$(awk '$1 == "pinned" || $1 == "sha256" { print $2 }' o3/0.6.1/SOURCE 2>/dev/null | paste -sd' ')" \
+   "0/$real_sha $zip_sha" "a pinned official archive is installed, checked; SOURCE keeps the library's and the archive's sha256"
 offl other.zip o4
-is "$rc" 1 "an official archive whose library is not the pinned one is refused"
-like "$err" "*0.6.1 from official-zip: sha256*expected $real_sha*" "... naming the expected hash"
+is "$rc" 1 "an official archive that is not the pinned one is refused"
+like "$err" "*0.6.1: official archive*sha256*expected $zip_sha*" "... naming the expected hash"
 [ ! -e o4/0.6.1/libduckdb.so ]; ok $? "... and nothing is installed"
+grep -q ' 0.8.1 official-zip$' "$ROOT/scripts/engines.sha256" && grep -q ' 1.5.6 official-zip$' "$ROOT/scripts/engines.sha256"
+ok $? "the project pins the official archives of 0.8.1 and 1.5.6"
 cp "$ROOT/scripts/engines.sha256" alone/proj/scripts/engines.sha256
 
 run "$get" --dest "$TMP/e4" 0.8
