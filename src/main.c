@@ -16,6 +16,7 @@
 #include "cmd/cmd.h"
 #include "engine/registry.h"
 #include "engine/worker.h"
+#include "engine/zygote.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -130,6 +131,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "__engine") == 0)
         return dm_engine_worker_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "__zygote") == 0)
+        return dm_engine_zygote_main(argc - 1, argv + 1);
 
     struct dm_error err = DM_ERROR_INIT;
     if (dm_log_init(&err)) {

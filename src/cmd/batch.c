@@ -35,6 +35,7 @@
 
 #include "cmd/cmd.h"
 #include "fleet/message.h"
+#include "engine/zygote.h"
 #include "fleet/preflight.h"
 #include "fleet/outcome.h"
 #include "fleet/plan.h"
@@ -533,6 +534,7 @@ int cmd_batch(int argc, char **argv)
     };
     struct batch b;
     memset(&b, 0, sizeof(b));
+    struct dm_zygotes *zygotes = NULL;
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     const char *to = NULL, *suffix = NULL;
     bool in_place = false, plan_only = false;
@@ -674,6 +676,10 @@ int cmd_batch(int argc, char **argv)
     if (rc)
         goto out;
     b.download = download;
+    /* every job's engines are forked from these (engine/zygote.h) */
+    rc = dm_zygotes_start(download, &zygotes, &err);
+    if (rc)
+        goto out;
 
     rc = dm_location_store(&b.src, false, &src, &err);
     if (!rc)
@@ -756,6 +762,7 @@ out:
         fputc('\n', stderr);
     }
     dm_metrics_reset();
+    dm_zygotes_stop(zygotes);
     dm_tmpdir_remove(download, download_lock);
     free(download);
     for (size_t i = 0; i < b.n; i++) {

@@ -46,6 +46,7 @@
 #include "fleet/job.h"
 #include "fleet/message.h"
 #include "fleet/protect.h"
+#include "engine/zygote.h"
 #include "fleet/preflight.h"
 #include "fleet/runner.h"
 #include "ledger/ledger.h"
@@ -555,6 +556,7 @@ int cmd_consume(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     long max_messages = -1;
+    struct dm_zygotes *zygotes = NULL;
     const char *metrics_port = getenv("DUCKMIG_METRICS_PORT");
     const char *metrics_addr = dm_env_or("DUCKMIG_METRICS_ADDRESS", "0.0.0.0");
     int ch;
@@ -647,6 +649,12 @@ int cmd_consume(int argc, char **argv)
      * may share BATCH_DOWNLOAD: a folder goes only when nobody holds
      * its lock) */
     dm_tmpdir_sweep(c.download, "job-");
+    /* every job's engines are forked from these (engine/zygote.h); their
+     * sockets in $TMPDIR, not in BATCH_DOWNLOAD, which holds job folders
+     * only */
+    rc = dm_zygotes_start(dm_env_or("TMPDIR", "/tmp"), &zygotes, &err);
+    if (rc)
+        goto out;
     dm_info("consume", "consuming %s (target %s)", c.queue,
             dm_env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1"));
     long handled = 0;
@@ -719,6 +727,7 @@ out:
     }
     /* what the last period saw, before the counters go */
     dm_metrics_emf_summary();
+    dm_zygotes_stop(zygotes);
     dm_rabbit_close(c.rabbit);
     dm_ledger_close(c.ledger);
     dm_metrics_server_stop(server);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine/registry.h"
+#include "engine/zygote.h"
 #include "header/header.h"
 #include "util/log.h"
 
@@ -23,6 +24,9 @@ extern char **environ;
 struct dm_engine {
     pid_t pid;
     int fd;
+    /* a worker forked by a zygote (zygote.h): not our child, its end is
+     * told on this connection; -1 for a worker we spawned */
+    int zconn;
     bool dead;
     char release[DM_RELEASE_MAX];
     char *library_version;
@@ -76,7 +80,12 @@ static enum dm_code worker_died(struct dm_engine *e, struct dm_error *err)
 {
     int status = 0;
     e->dead = true;
-    if (e->pid > 0 && waitpid(e->pid, &status, 0) == e->pid) {
+    bool reaped = false;
+    if (e->zconn >= 0)
+        reaped = dm_zygote_reap(&e->zconn, false, 10000, &status);
+    else
+        reaped = e->pid > 0 && waitpid(e->pid, &status, 0) == e->pid;
+    if (reaped) {
         e->pid = -1;
         if (WIFSIGNALED(status))
             return dm_fail(err, DM_ERR_PROTOCOL,
@@ -138,6 +147,37 @@ static enum dm_code error_frame(struct dm_engine *e, struct dm_error *err)
     return rc;
 }
 
+/*
+ * DUCKMIG_TRACE_ENGINE=1: every query to stderr with its time, to see
+ * where a migration's time goes (a small file's is mostly statements).
+ */
+static bool tracing(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *v = getenv("DUCKMIG_TRACE_ENGINE");
+        on = v && strcmp(v, "1") == 0;
+    }
+    return on;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+           (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void trace(const struct dm_engine *e, const struct timespec *t0,
+                  const char *sql)
+{
+    size_t n = strcspn(sql, "\n");
+    fprintf(stderr, "duckmig: trace: %s[%d] %7.2f ms %.*s%s\n", e->release,
+            (int)e->pid, ms_since(t0), (int)(n > 160 ? 160 : n), sql,
+            n > 160 || sql[n] ? " ..." : "");
+}
+
 static enum dm_code spawn_worker(struct dm_engine *e, const char *library,
                                  struct dm_error *err)
 {
@@ -147,6 +187,8 @@ static enum dm_code spawn_worker(struct dm_engine *e, const char *library,
     bool fa_ready = false;
     char exe[PATH_MAX];
 
+    if (dm_zygote_fork(e->release, library, &e->fd, &e->pid, &e->zconn))
+        return DM_OK;
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n <= 0)
         return dm_fail_errno(err, DM_ERR_ENGINE, errno,
@@ -209,8 +251,11 @@ enum dm_code dm_engine_start(const char *release, struct dm_engine **out,
         return dm_fail(err, DM_ERR_NOMEM, "out of memory");
     e->pid = -1;
     e->fd = -1;
+    e->zconn = -1;
     snprintf(e->release, sizeof(e->release), "%s", release);
 
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = spawn_worker(e, library, err);
     if (rc)
         goto fail;
@@ -229,8 +274,11 @@ enum dm_code dm_engine_start(const char *release, struct dm_engine **out,
                      release);
         goto fail;
     }
-    dm_debug("engine", "started DuckDB %s (%s) as pid %d", release,
-             dm_engine_library_version(e), (int)e->pid);
+    dm_debug("engine", "started DuckDB %s (%s) as pid %d%s", release,
+             dm_engine_library_version(e), (int)e->pid,
+             e->zconn >= 0 ? ", forked by its zygote" : "");
+    if (tracing())
+        trace(e, &t0, e->zconn >= 0 ? "(forked)" : "(spawned)");
     *out = e;
     return DM_OK;
 fail:
@@ -244,6 +292,8 @@ enum dm_code dm_engine_open(struct dm_engine *e, const char *path,
 {
     enum dm_wire_type type;
     enum dm_code rc;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
 
     dm_wbuf_begin(&e->buf, DM_W_OPEN);
     dm_wbuf_u32(&e->buf, flags);
@@ -267,6 +317,8 @@ enum dm_code dm_engine_open(struct dm_engine *e, const char *path,
     }
     if (type != DM_W_OK)
         return dm_fail(err, DM_ERR_PROTOCOL, "unexpected reply to OPEN");
+    if (tracing())
+        trace(e, &t0, path);
     return DM_OK;
 }
 
@@ -311,9 +363,28 @@ enum dm_code dm_engine_query_each(struct dm_engine *e, const char *sql,
     return query_frames(e, DM_W_QUERY, sql, fn, ctx, err);
 }
 
+static enum dm_code query_frames_untraced(struct dm_engine *e,
+                                          enum dm_wire_type kind,
+                                          const char *sql, dm_rows_fn fn,
+                                          void *ctx, struct dm_error *err);
+
 static enum dm_code query_frames(struct dm_engine *e, enum dm_wire_type kind,
                                  const char *sql, dm_rows_fn fn, void *ctx,
                                  struct dm_error *err)
+{
+    struct timespec t0;
+    if (!tracing())
+        return query_frames_untraced(e, kind, sql, fn, ctx, err);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    enum dm_code rc = query_frames_untraced(e, kind, sql, fn, ctx, err);
+    trace(e, &t0, sql);
+    return rc;
+}
+
+static enum dm_code query_frames_untraced(struct dm_engine *e,
+                                          enum dm_wire_type kind,
+                                          const char *sql, dm_rows_fn fn,
+                                          void *ctx, struct dm_error *err)
 {
     enum dm_wire_type type;
     enum dm_code rc;
@@ -500,7 +571,11 @@ static bool read_schema(struct dm_wcur *c, struct dm_scan_schema *s)
 /* A worker busy sending a result cannot hear QUIT: end it. */
 static void kill_worker(struct dm_engine *e)
 {
-    if (e->pid > 0) {
+    int status;
+    if (e->zconn >= 0) {
+        dm_zygote_reap(&e->zconn, true, 0, &status);
+        e->pid = -1;
+    } else if (e->pid > 0) {
         kill(e->pid, SIGKILL);
         waitpid(e->pid, NULL, 0);
         e->pid = -1;
@@ -539,11 +614,31 @@ enum dm_code dm_engine_scan(struct dm_engine *e, const char *sql,
     return dm_engine_scan_ranges(e, sql, &whole, flags, fn, ctx, print, err);
 }
 
+static enum dm_code scan_ranges(struct dm_engine *e, const char *sql,
+                                const struct dm_scan_ranges *ranges,
+                                unsigned flags, dm_scan_fn fn, void *ctx,
+                                struct dm_table_print *print,
+                                struct dm_error *err);
+
 enum dm_code dm_engine_scan_ranges(struct dm_engine *e, const char *sql,
                                    const struct dm_scan_ranges *ranges,
                                    unsigned flags, dm_scan_fn fn, void *ctx,
                                    struct dm_table_print *print,
                                    struct dm_error *err)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    enum dm_code rc = scan_ranges(e, sql, ranges, flags, fn, ctx, print, err);
+    if (tracing())
+        trace(e, &t0, sql);
+    return rc;
+}
+
+static enum dm_code scan_ranges(struct dm_engine *e, const char *sql,
+                                const struct dm_scan_ranges *ranges,
+                                unsigned flags, dm_scan_fn fn, void *ctx,
+                                struct dm_table_print *print,
+                                struct dm_error *err)
 {
     if ((flags & DM_SCAN_CHUNKS) && ranges->peer < 0)
         return dm_fail(err, DM_ERR_INTERNAL, "a scan's rows need a writer");
@@ -603,8 +698,24 @@ enum dm_code dm_engine_scan_ranges(struct dm_engine *e, const char *sql,
     return rc;
 }
 
+static enum dm_code print_groups(struct dm_engine *e, char *const *sqls,
+                                 size_t n, struct dm_table_print *print,
+                                 struct dm_error *err);
+
 enum dm_code dm_engine_print(struct dm_engine *e, char *const *sqls, size_t n,
                              struct dm_table_print *print, struct dm_error *err)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    enum dm_code rc = print_groups(e, sqls, n, print, err);
+    if (tracing())
+        trace(e, &t0, n ? sqls[0] : "(print)");
+    return rc;
+}
+
+static enum dm_code print_groups(struct dm_engine *e, char *const *sqls,
+                                 size_t n, struct dm_table_print *print,
+                                 struct dm_error *err)
 {
     enum dm_wire_type type;
     memset(print, 0, sizeof(*print));
@@ -688,13 +799,18 @@ void dm_engine_stop(struct dm_engine *e)
     }
     if (e->fd >= 0)
         close(e->fd);
-    if (e->pid > 0) {
+    if (e->zconn >= 0) {
         /* Closing the database checkpoints; give it time, then insist. */
-        for (int i = 0; i < 6000; i++) {
+        int status;
+        dm_zygote_reap(&e->zconn, false, 60000, &status);
+    } else if (e->pid > 0) {
+        /* Closing the database checkpoints; give it time, then insist.
+         * Most workers end within a few ms of QUIT: look often at first. */
+        for (int i = 0; i < 6100; i++) {
             pid_t r = waitpid(e->pid, NULL, WNOHANG);
             if (r == e->pid || (r < 0 && errno != EINTR))
                 goto reaped;
-            struct timespec ts = {0, 10 * 1000 * 1000};
+            struct timespec ts = {0, (i < 100 ? 1 : 10) * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
         dm_warn("engine", "DuckDB %s worker did not quit; killing it",

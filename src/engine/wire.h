@@ -55,6 +55,9 @@ enum dm_wire_type {
     DM_W_END = 14,    /* reader to writer: no more chunks */
     DM_W_PRINT = 15,  /* P: n, n x sql: fingerprints of column groups */
     DM_W_STMT = 16,   /* P: sql, answered as QUERY: exactly one statement */
+    DM_W_FORK = 17,   /* to a zygote (zygote.h): library, with the worker's
+                         socket; OK(pid) | ERROR, later DONE(wait status);
+                         QUIT from the client kills the worker */
 };
 
 #define DM_WIRE_NULL_LEN 0xffffffffu

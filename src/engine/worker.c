@@ -424,41 +424,30 @@ static void keep_freed_memory(void)
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
-int dm_engine_worker_main(int argc, char **argv)
+void dm_engine_worker_prepare(void)
+{
+    /* a peer that stops reading (a failed writer) is an error to report,
+     * not a reason to die */
+    signal(SIGPIPE, SIG_IGN);
+    keep_freed_memory();
+}
+
+int dm_engine_worker_serve(const struct dm_duckdb_api *api, const char *release)
 {
     struct worker w;
     struct dm_error err = DM_ERROR_INIT;
     struct dm_wbuf in = DM_WBUF_INIT;
     enum dm_wire_type type;
-    int status = 1;
+    int status = 1, patch;
 
     memset(&w, 0, sizeof(w));
     w.fd = WORKER_FD;
     w.passed = -1;
-    /* a worker dies with the process that started it, even one killed
-     * with SIGKILL: rows flow from worker to worker without passing
-     * through it, so a worker in the middle of a table would otherwise
-     * go on to the table's end. (The kernel sends this when the thread
-     * that started the worker ends: engines are started and stopped on
-     * one thread, dm_engine_start's caller.) If the parent died before
-     * this line, the first frame read finds its socket closed. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    /* a peer that stops reading (a failed writer) is an error to report,
-     * not a reason to die */
-    signal(SIGPIPE, SIG_IGN);
-    keep_freed_memory();
-    int patch;
-    if (argc != 3 || !dm_release_parse(argv[1], &w.major, &w.minor, &patch)) {
-        fprintf(stderr, "usage: duckmig __engine RELEASE LIBRARY\n");
-        return 2;
-    }
-    if (dm_duckdb_api_load(argv[2], &w.api, &err)) {
-        worker_send_error(&w, err.code, err.msg);
-        goto out;
-    }
+    w.api = *api;
+    dm_release_parse(release, &w.major, &w.minor, &patch);
     dm_wbuf_begin(&w.out, DM_W_READY);
     dm_wbuf_str(&w.out,
-                w.api.library_version ? w.api.library_version() : argv[1]);
+                w.api.library_version ? w.api.library_version() : release);
     if (dm_wire_send(w.fd, &w.out, &err))
         goto out;
 
@@ -498,6 +487,40 @@ out:
     close_db(&w);
     dm_wbuf_release(&in);
     dm_wbuf_release(&w.out);
-    dm_duckdb_api_unload(&w.api);
+    return status;
+}
+
+int dm_engine_worker_main(int argc, char **argv)
+{
+    struct dm_duckdb_api api;
+    struct dm_error err = DM_ERROR_INIT;
+    int major, minor, patch, status = 1;
+
+    memset(&api, 0, sizeof(api));
+    /* a worker dies with the process that started it, even one killed
+     * with SIGKILL: rows flow from worker to worker without passing
+     * through it, so a worker in the middle of a table would otherwise
+     * go on to the table's end. (The kernel sends this when the thread
+     * that started the worker ends: engines are started and stopped on
+     * one thread, dm_engine_start's caller.) If the parent died before
+     * this line, the first frame read finds its socket closed. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    dm_engine_worker_prepare();
+    if (argc != 3 || !dm_release_parse(argv[1], &major, &minor, &patch)) {
+        fprintf(stderr, "usage: duckmig __engine RELEASE LIBRARY\n");
+        return 2;
+    }
+    if (dm_duckdb_api_load(argv[2], &api, &err)) {
+        struct dm_wbuf out = DM_WBUF_INIT;
+        struct dm_error ignored = DM_ERROR_INIT;
+        dm_wbuf_begin(&out, DM_W_ERROR);
+        dm_wbuf_u32(&out, (uint32_t)err.code);
+        dm_wbuf_str(&out, err.msg);
+        dm_wire_send(WORKER_FD, &out, &ignored);
+        dm_wbuf_release(&out);
+        return status;
+    }
+    status = dm_engine_worker_serve(&api, argv[1]);
+    dm_duckdb_api_unload(&api);
     return status;
 }

@@ -1,8 +1,20 @@
-/* worker.h - entry point of the engine worker process (see worker.c). */
+/* worker.h - entry points of the engine worker process (see worker.c). */
 #ifndef DM_ENGINE_WORKER_H
 #define DM_ENGINE_WORKER_H
 
+#include "engine/api.h"
+
 /* argv: RELEASE LIBRARY-PATH; the channel is fd 3. Returns exit status. */
 int dm_engine_worker_main(int argc, char **argv);
+
+/* What a worker process sets before it loads a release (signals, malloc
+ * thresholds): a zygote sets it once, for every worker it forks. */
+void dm_engine_worker_prepare(void);
+
+/* Answer READY on fd 3 and serve frames until QUIT or EOF, with api
+ * already loaded (by this process, or by the zygote it was forked from).
+ * Returns the exit status. */
+int dm_engine_worker_serve(const struct dm_duckdb_api *api,
+                           const char *release);
 
 #endif
