@@ -85,15 +85,6 @@ void cat_problem(char **problem, const char *fmt, ...)
     va_end(ap);
 }
 
-enum dm_code dm_catalog_builtin_macros(struct dm_engine *e,
-                                       struct dm_rows **out,
-                                       struct dm_error *err)
-{
-    return cat_query(e, out, err,
-                     "SELECT DISTINCT function_name FROM duckdb_functions() "
-                     "WHERE function_type IN ('macro', 'table_macro')");
-}
-
 enum dm_code dm_catalog_seal(struct dm_engine *e, bool lock,
                              struct dm_error *err)
 {
@@ -119,9 +110,11 @@ enum dm_code dm_catalog_open(const char *release, const char *path, bool seal,
 enum dm_code dm_catalog_reopen(struct dm_engine *e, const char *path, bool seal,
                                struct dm_rows **builtin, struct dm_error *err)
 {
-    enum dm_code rc = dm_engine_open(e, ":memory:", 0, NULL, 0, err);
-    if (!rc)
-        rc = dm_catalog_builtin_macros(e, builtin, err);
+    enum dm_code rc = DM_OK;
+    /* 1.x marks its own macros internal; 0.6-0.8 list them with a file's */
+    *builtin = NULL;
+    if (dm_release_legacy(dm_engine_release(e)))
+        rc = dm_engine_builtin_macros(e, builtin, err);
     /* a reader's buffer pool would otherwise keep every block it has
      * scanned, up to DuckDB's default of 80% of the machine's memory;
      * a small pool costs little, since scans read each block once (a

@@ -154,7 +154,8 @@ enum dm_code dm_catalog_export_macros(const char *release, const char *path,
 
 /*
  * Start release's engine and open path read-only, after listing the
- * macros a blank database of that release has (for dm_catalog_read).
+ * macros a blank database of that release has (for dm_catalog_read;
+ * 0.6-0.8 only, *builtin is NULL for 1.x, which marks them internal).
  * With seal, external access is off once the file is open, so that
  * nothing a file holds (a view run by verification) can read or write
  * other files; a reader that must still EXPORT seals itself after. On
@@ -176,11 +177,6 @@ enum dm_code dm_catalog_reopen(struct dm_engine *e, const char *path, bool seal,
  * release allows it and lock is true). */
 enum dm_code dm_catalog_seal(struct dm_engine *e, bool lock,
                              struct dm_error *err);
-
-/* The macros a blank database of e's release has (e must be open). */
-enum dm_code dm_catalog_builtin_macros(struct dm_engine *e,
-                                       struct dm_rows **out,
-                                       struct dm_error *err);
 
 void dm_catalog_release(struct dm_catalog *cat);
 

@@ -96,6 +96,14 @@ enum dm_code dm_engine_exec(struct dm_engine *e, const char *sql,
  */
 enum dm_code dm_engine_exec_one(struct dm_engine *e, const char *sql,
                                 struct dm_error *err);
+/*
+ * The names of the release's own macros (what a blank database lists in
+ * duckdb_functions()), one column; no database need be open. A worker
+ * forked by a zygote knows them already (zygote.c).
+ */
+enum dm_code dm_engine_builtin_macros(struct dm_engine *e, struct dm_rows **out,
+                                      struct dm_error *err);
+
 enum dm_code dm_engine_query_one(struct dm_engine *e, const char *sql,
                                  struct dm_rows **out, struct dm_error *err);
 

@@ -46,18 +46,20 @@ enum dm_wire_type {
     DM_W_ROWS = 7,
     DM_W_DONE = 8,
     DM_W_QUIT = 9,
-    DM_W_SCAN = 10,   /* P: sql, flags (1: send chunks to the socket
-                         SCAN brings, 2: fingerprint),
-                         last rowid, rows and bytes per range */
-    DM_W_SCHEMA = 11, /* W: n, n x (name, type tree) */
-    DM_W_CHUNK = 12,  /* reader to writer: count, ncols, vectors (vec.h) */
-    DM_W_APPEND = 13, /* P: schema, table, n, n x (column, type tree) */
-    DM_W_END = 14,    /* reader to writer: no more chunks */
-    DM_W_PRINT = 15,  /* P: n, n x sql: fingerprints of column groups */
-    DM_W_STMT = 16,   /* P: sql, answered as QUERY: exactly one statement */
-    DM_W_FORK = 17,   /* to a zygote (zygote.h): library, with the worker's
-                         socket; OK(pid) | ERROR, later DONE(wait status);
-                         QUIT from the client kills the worker */
+    DM_W_SCAN = 10,     /* P: sql, flags (1: send chunks to the socket
+                           SCAN brings, 2: fingerprint),
+                           last rowid, rows and bytes per range */
+    DM_W_SCHEMA = 11,   /* W: n, n x (name, type tree) */
+    DM_W_CHUNK = 12,    /* reader to writer: count, ncols, vectors (vec.h) */
+    DM_W_APPEND = 13,   /* P: schema, table, n, n x (column, type tree) */
+    DM_W_END = 14,      /* reader to writer: no more chunks */
+    DM_W_PRINT = 15,    /* P: n, n x sql: fingerprints of column groups */
+    DM_W_STMT = 16,     /* P: sql, answered as QUERY: exactly one statement */
+    DM_W_FORK = 17,     /* to a zygote (zygote.h): library, with the worker's
+                           socket; OK(pid) | ERROR, later DONE(wait status);
+                           QUIT from the client kills the worker */
+    DM_W_BUILTINS = 18, /* P: the release's own macro names, answered as
+                           QUERY (a zygote's workers know them already) */
 };
 
 #define DM_WIRE_NULL_LEN 0xffffffffu

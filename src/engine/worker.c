@@ -333,6 +333,123 @@ static const char *run_one(struct worker *w, const char *sql,
     return NULL;
 }
 
+/*
+ * The release's own macros (0.6-0.8 list them beside a file's, in main):
+ * the names a fresh in-memory database has. Asking costs an in-memory
+ * open and a scan of every function, 15-25 ms per engine and file; a
+ * zygote asks once (dm_engine_worker_learn_builtins) and its workers
+ * inherit the answer. NUL-separated names.
+ */
+static char *builtin_names;
+static size_t builtin_len;
+static bool builtin_known;
+
+#define BUILTIN_MACROS_SQL                                                     \
+    "SELECT DISTINCT function_name FROM duckdb_functions() WHERE "             \
+    "function_type IN ('macro', 'table_macro') ORDER BY function_name"
+
+static const char *learn_builtins(const struct dm_duckdb_api *a)
+{
+    dm_ddb_database db = NULL;
+    dm_ddb_connection con = NULL;
+    struct dm_ddb_result res;
+    struct dm_wbuf names = DM_WBUF_INIT;
+    const char *failure = NULL;
+
+    memset(&res, 0, sizeof(res));
+    char *open_err = NULL;
+    if (a->open_ext(NULL, &db, NULL, &open_err) != DM_DDB_SUCCESS) {
+        if (open_err)
+            a->free(open_err);
+        return "cannot open an in-memory database";
+    }
+    if (a->connect(db, &con) != DM_DDB_SUCCESS) {
+        failure = "cannot connect to an in-memory database";
+        goto out;
+    }
+    if (a->query(con, BUILTIN_MACROS_SQL, &res) != DM_DDB_SUCCESS) {
+        failure = "cannot list the release's macros";
+        goto out;
+    }
+    for (dm_idx_t r = 0; r < a->row_count(&res); r++) {
+        char *v = a->value_varchar(&res, 0, r);
+        if (v) {
+            dm_wbuf_bytes(&names, v, strlen(v) + 1);
+            a->free(v);
+        }
+    }
+    if (names.oom) {
+        failure = "out of memory";
+        goto out;
+    }
+    free(builtin_names);
+    builtin_names = (char *)names.data;
+    builtin_len = names.len;
+    names.data = NULL;
+    builtin_known = true;
+out:
+    a->destroy_result(&res);
+    dm_wbuf_release(&names);
+    if (con)
+        a->disconnect(&con);
+    a->close(&db);
+    return failure;
+}
+
+bool dm_engine_worker_learn_builtins(const struct dm_duckdb_api *api)
+{
+    return learn_builtins(api) == NULL;
+}
+
+const char *dm_engine_worker_builtins(size_t *len)
+{
+    *len = builtin_len;
+    return builtin_known ? builtin_names : NULL;
+}
+
+void dm_engine_worker_set_builtins(char *names, size_t len)
+{
+    free(builtin_names);
+    builtin_names = names;
+    builtin_len = len;
+    builtin_known = true;
+}
+
+static enum dm_code handle_builtins(struct worker *w)
+{
+    struct dm_wbuf cells = DM_WBUF_INIT;
+    struct dm_error err = DM_ERROR_INIT;
+    enum dm_code rc;
+
+    if (!builtin_known) {
+        const char *failure = learn_builtins(&w->api);
+        if (failure)
+            return worker_send_error(w, DM_ERR_ENGINE, failure);
+    }
+    dm_wbuf_begin(&w->out, DM_W_COLUMNS);
+    dm_wbuf_u32(&w->out, 1);
+    dm_wbuf_str(&w->out, "function_name");
+    rc = dm_wire_send(w->fd, &w->out, &err);
+    uint32_t batch = 0;
+    for (size_t at = 0; !rc && at < builtin_len;) {
+        const char *name = builtin_names + at;
+        at += strlen(name) + 1;
+        dm_wbuf_str(&cells, name);
+        if (++batch == ROWS_PER_FRAME || at >= builtin_len) {
+            rc = cells.oom ? worker_send_error(w, DM_ERR_NOMEM, "out of memory")
+                           : flush_rows(w, batch, 1, &cells);
+            batch = 0;
+        }
+    }
+    if (!rc) {
+        dm_wbuf_begin(&w->out, DM_W_DONE);
+        dm_wbuf_u64(&w->out, 0);
+        rc = dm_wire_send(w->fd, &w->out, &err);
+    }
+    dm_wbuf_release(&cells);
+    return rc;
+}
+
 static enum dm_code handle_query(struct worker *w, struct dm_wcur *c, bool one)
 {
     struct dm_ddb_result res;
@@ -474,6 +591,8 @@ int dm_engine_worker_serve(const struct dm_duckdb_api *api, const char *release)
             rc = worker_handle_print(&w, &c);
         } else if (type == DM_W_APPEND) {
             rc = worker_handle_append(&w, &c);
+        } else if (type == DM_W_BUILTINS) {
+            rc = handle_builtins(&w);
         } else {
             rc =
                 worker_send_error(&w, DM_ERR_PROTOCOL, "unexpected frame type");

@@ -17,4 +17,14 @@ void dm_engine_worker_prepare(void);
 int dm_engine_worker_serve(const struct dm_duckdb_api *api,
                            const char *release);
 
+/*
+ * The release's own macro names, asked once of a fresh in-memory
+ * database. A zygote must not open a database itself (threads): it asks
+ * in a child, then hands the answer (NUL-separated names, malloc'd) to
+ * set_builtins, and every worker it forks inherits it.
+ */
+bool dm_engine_worker_learn_builtins(const struct dm_duckdb_api *api);
+const char *dm_engine_worker_builtins(size_t *len);
+void dm_engine_worker_set_builtins(char *names, size_t len);
+
 #endif

@@ -322,6 +322,64 @@ static int listen_on(const char *path)
     return s;
 }
 
+/*
+ * The release's own macro names, learnt in a child (which may open a
+ * database: it exits after) and kept for every worker this zygote forks.
+ * A zygote that cannot learn them still serves: its workers ask.
+ */
+static void learn_builtins(const struct dm_duckdb_api *api)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        size_t len = 0;
+        const char *names = NULL;
+        if (dm_engine_worker_learn_builtins(api))
+            names = dm_engine_worker_builtins(&len);
+        for (size_t at = 0; names && at < len;) {
+            ssize_t w = write(p[1], names + at, len - at);
+            if (w <= 0)
+                _exit(1);
+            at += (size_t)w;
+        }
+        _exit(names ? 0 : 1);
+    }
+    close(p[1]);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    bool ok = pid > 0;
+    while (ok) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 4096;
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                ok = false;
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(p[0], buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    close(p[0]);
+    int st = 0;
+    if (pid > 0)
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    if (ok && WIFEXITED(st) && WEXITSTATUS(st) == 0 && len > 0)
+        dm_engine_worker_set_builtins(buf, len);
+    else
+        free(buf);
+}
+
 /* In the forked child: become a worker on the socket passed. */
 static void become_worker(int passed, int keep_out[], size_t nkeep,
                           const sigset_t *mask, const struct dm_duckdb_api *api,
@@ -423,6 +481,7 @@ int dm_engine_zygote_main(int argc, char **argv)
                 argv[1]);
         goto out;
     }
+    learn_builtins(&api);
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, &old);

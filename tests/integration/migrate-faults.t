@@ -161,6 +161,24 @@ for to in 0.8.1 1.5.6; do
 done
 is "$(cat seq.duckdb seq.duckdb.wal | sha256sum)" "$seqsum" "... the source and its WAL unchanged"
 
+# out of memory while the target builds an index (0.8.1's ART is built in
+# memory, outside its memory limit, so no setting makes it happen on
+# demand: DUCKMIG_ENGINE_FAULT makes CREATE INDEX fail as DuckDB says it):
+# a resource failure, exit 20, for a retry with more memory; never an
+# "incomplete" file without its index
+oom='CREATE INDEX|Out of Memory Error: failed to allocate data of size 262KB (1.9GB/2.0GB used)'
+for to in 0.8.1 1.5.6; do
+    run env DUCKMIG_ENGINE_FAULT="$oom" "$DUCKMIG" migrate --json --to "$to" good.duckdb "out/oom-$to.duckdb"
+    like "$rc:$err" "20:*creating index main.ti: Out of Memory Error*" "out of memory in the index phase: exit 20, named ($to)"
+    is "$(jq -r '.status + "/" + .code' <<<"$out")" "failed/resource" "... reported failed, a resource failure, not incomplete"
+    clean out; ok $? "... nothing written, no temporary folder left"
+done
+mkdir -p ob/t && cp good.duckdb ob/t/a.duckdb
+run env DUCKMIG_ENGINE_FAULT="$oom" "$DUCKMIG" batch --json --to 0.8.1 ob ob-out
+is "$rc/$(jq -r '.results[0].status + "/" + (.results[0].permanent | tostring)' <<<"$out")" "1/failed/false" \
+    "batch: the file fails as transient (retried by the fleet), not shipped without its index"
+[ ! -e ob-out/t/a.duckdb ]; ok $? "... and nothing is shipped"
+
 is "$(sha256sum good.duckdb | cut -d' ' -f1)" "$sum" "SRC unchanged through all of it"
 run "$DUCKMIG" migrate --to 1.5.6 good.duckdb out/g.duckdb
 is "$rc" 0 "and after all that it still migrates"
