@@ -683,7 +683,7 @@ int cmd_batch(int argc, char **argv)
 
     rc = dm_location_store(&b.src, false, &src, &err);
     if (!rc)
-        rc = src->ops->list(src, b.src_prefix, collect, &b, &err);
+        rc = dm_store_list(src, b.src_prefix, collect, &b, &err);
     listed = !rc;
     for (size_t i = 0; !rc && i < b.n; i++) {
         struct item *it = &b.items[i];

@@ -157,12 +157,12 @@ static enum dm_code copy(const struct dm_location *src,
         rc = dm_store_open_local(slash ? dir : ".", &to, err);
         free(dir);
         if (!rc)
-            rc = to->ops->put(to, src->key, dm_base_name(dst_key), result,
+            rc = dm_store_put(to, src->key, dm_base_name(dst_key), result,
                               progress, err);
     } else if (!from) {
-        rc = to->ops->put(to, src->key, dst_key, result, progress, err);
+        rc = dm_store_put(to, src->key, dst_key, result, progress, err);
     } else if (!to) {
-        rc = from->ops->get(from, src->key, dst_key, result, progress, err);
+        rc = dm_store_get(from, src->key, dst_key, result, progress, err);
     } else {
         /* store to store crosses a local temporary file, in a folder of
          * its own: a cp killed mid-way leaves it unlocked, and the next
@@ -178,11 +178,11 @@ static enum dm_code copy(const struct dm_location *src,
             goto out;
         }
         struct dm_object mid = {0};
-        rc = from->ops->get(from, src->key, tmp, &mid, progress, err);
+        rc = dm_store_get(from, src->key, tmp, &mid, progress, err);
         dm_object_release(&mid);
         if (!rc) {
             atomic_store(&progress->done, 0);
-            rc = to->ops->put(to, tmp, dst_key, result, progress, err);
+            rc = dm_store_put(to, tmp, dst_key, result, progress, err);
         }
     }
 out:
@@ -327,11 +327,11 @@ int cmd_ls(int argc, char **argv)
     if (loc.kind == DM_LOC_PATH) {
         rc = dm_store_open_local(loc.key, &store, &err);
         if (!rc)
-            rc = store->ops->list(store, "", print_object, &st, &err);
+            rc = dm_store_list(store, "", print_object, &st, &err);
     } else {
         rc = dm_location_store(&loc, false, &store, &err);
         if (!rc)
-            rc = store->ops->list(store, loc.key, print_object, &st, &err);
+            rc = dm_store_list(store, loc.key, print_object, &st, &err);
     }
     dm_store_close(store);
     dm_location_release(&loc);

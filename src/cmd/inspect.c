@@ -173,9 +173,9 @@ static enum dm_code read_stored(struct dm_store *st, const char *key,
     size_t got = 0;
     char *wal_key = NULL;
     struct dm_error perr = DM_ERROR_INIT;
-    enum dm_code rc = st->ops->stat(st, key, &obj, err);
+    enum dm_code rc = dm_store_stat(st, key, &obj, err);
     if (!rc)
-        rc = st->ops->read_range(st, key, 0, buf, sizeof(buf), &got, err);
+        rc = dm_store_read_range(st, key, 0, buf, sizeof(buf), &got, err);
     if (rc)
         goto out;
     f->size = obj.size;
@@ -193,7 +193,7 @@ static enum dm_code read_stored(struct dm_store *st, const char *key,
         goto out;
     }
     /* a WAL that cannot be looked at is reported as none */
-    if (st->ops->stat(st, wal_key, &wal, NULL) == DM_OK) {
+    if (dm_store_stat(st, wal_key, &wal, NULL) == DM_OK) {
         f->wal = true;
         f->wal_size = wal.size;
     }
@@ -307,7 +307,7 @@ static int inspect_stored(const char *arg, bool json)
     struct prefix_walk w = {st, scheme, json, 0, 0};
     rc = dm_prefix_check(loc.key, &err);
     if (!rc)
-        rc = st->ops->list(st, loc.key, inspect_listed, &w, &err);
+        rc = dm_store_list(st, loc.key, inspect_listed, &w, &err);
     if (!rc && w.files == 0)
         rc = dm_fail(&err, DM_ERR_NOT_FOUND, "no *.duckdb file under %s", arg);
     if (!rc)

@@ -411,7 +411,7 @@ int cmd_publish(int argc, char **argv)
             rc = dm_fail(&err, DM_ERR_NOMEM, "out of memory");
             break;
         }
-        rc = src->ops->list(src, prefix, on_file, &t, &err);
+        rc = dm_store_list(src, prefix, on_file, &t, &err);
         if (!rc)
             rc = t.rc;
         free(prefix);

@@ -223,10 +223,10 @@ static bool already_done(struct dm_store *dst, const struct dm_job_spec *job,
     struct dm_header_info h;
     struct dm_report r = {0, 0, NULL, 0, 0, 0, 0};
     bool done = false;
-    if (dst->ops->stat(dst, job->dst_key, &obj, &err))
+    if (dm_store_stat(dst, job->dst_key, &obj, &err))
         return false; /* not there (or not readable): do the work */
     dm_object_release(&obj);
-    if (dst->ops->get(dst, job->dst_key, check_path, &obj, NULL, &err) ||
+    if (dm_store_get(dst, job->dst_key, check_path, &obj, NULL, &err) ||
         dm_header_read_file(check_path, &h, NULL, &err) ||
         h.storage_version != target_storage)
         goto out;
@@ -262,7 +262,7 @@ static enum dm_code get_wal(struct dm_store *src, const char *wal_key,
     if (!wal_path)
         return dm_fail(err, DM_ERR_NOMEM, "out of memory");
     /* a get of a missing key fails with NOT_FOUND before it writes */
-    rc = src->ops->get(src, wal_key, wal_path, &obj, NULL, err);
+    rc = dm_store_get(src, wal_key, wal_path, &obj, NULL, err);
     dm_object_release(&obj);
     *have = rc == DM_OK;
     if (rc == DM_ERR_NOT_FOUND) {
@@ -291,8 +291,8 @@ static enum dm_code same_object(const struct dm_job_spec *job,
     }
     struct dm_object a = {0}, b = {0};
     struct dm_error e = DM_ERROR_INIT;
-    enum dm_code rc = src->ops->stat(src, job->src_key, &a, err);
-    if (!rc && dst->ops->stat(dst, job->dst_key, &b, &e) == DM_OK)
+    enum dm_code rc = dm_store_stat(src, job->src_key, &a, err);
+    if (!rc && dm_store_stat(dst, job->dst_key, &b, &e) == DM_OK)
         *same = a.dev == b.dev && a.ino == b.ino;
     dm_object_release(&a);
     dm_object_release(&b);
@@ -349,12 +349,12 @@ static enum dm_code same_bytes(struct dm_store *s, const char *key,
     struct dm_object o = {0};
     struct stat st;
     *same = false;
-    enum dm_code rc = s->ops->stat(s, key, &o, err);
+    enum dm_code rc = dm_store_stat(s, key, &o, err);
     if (!rc && stat(path, &st) != 0)
         rc = dm_fail_errno(err, DM_ERR_IO, errno, "cannot read '%s'", path);
     if (!rc && o.size == (uint64_t)st.st_size) {
         dm_object_release(&o);
-        rc = s->ops->get(s, key, tmp, &o, NULL, err);
+        rc = dm_store_get(s, key, tmp, &o, NULL, err);
         if (!rc)
             rc = files_equal(path, tmp, same, err);
         unlink(tmp);
@@ -402,7 +402,7 @@ static enum dm_code check_original(struct dm_store *st,
         rc = same_bytes(st, ip->wal, in_wal, tmp, &same, err);
     } else {
         struct dm_object o = {0};
-        rc = st->ops->stat(st, ip->wal, &o, err);
+        rc = dm_store_stat(st, ip->wal, &o, err);
         dm_object_release(&o);
         same = false;
     }
@@ -432,14 +432,14 @@ static enum dm_code keep_original(struct dm_store *st,
         if (have_wal) {
             char *in_wal = dm_fmt("%s.wal", in);
             rc = in_wal
-                     ? st->ops->put(st, in_wal, ip->wal_backup, &put, NULL, err)
+                     ? dm_store_put(st, in_wal, ip->wal_backup, &put, NULL, err)
                      : dm_fail(err, DM_ERR_NOMEM, "out of memory");
             dm_object_release(&put);
             free(in_wal);
             if (rc)
                 return rc;
         }
-        rc = st->ops->put(st, in, ip->backup, &put, NULL, err);
+        rc = dm_store_put(st, in, ip->backup, &put, NULL, err);
         if (!rc && put.size != src_size)
             rc = dm_fail(err, DM_ERR_IO,
                          "the backup %s has %llu bytes, the original %llu",
@@ -449,7 +449,7 @@ static enum dm_code keep_original(struct dm_store *st,
         if (rc)
             return rc;
     }
-    return st->ops->remove(st, ip->wal, err);
+    return dm_store_remove(st, ip->wal, err);
 }
 
 enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
@@ -520,7 +520,7 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
     const char *src_key = job->src_key, *src_wal = wal_key;
     if (in_place) {
         struct dm_object b = {0};
-        rc = src->ops->stat(src, ip.backup, &b, &err);
+        rc = dm_store_stat(src, ip.backup, &b, &err);
         dm_object_release(&b);
         ip.have_backup = rc == DM_OK;
         if (rc == DM_ERR_NOT_FOUND) {
@@ -535,7 +535,7 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
         }
     }
     struct dm_object got = {0};
-    rc = src->ops->get(src, src_key, in, &got, NULL, &err);
+    rc = dm_store_get(src, src_key, in, &got, NULL, &err);
     out->src_size = got.size;
     dm_object_release(&got);
     if (!rc)
@@ -629,7 +629,7 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
             goto fail;
     }
     struct dm_object put = {0};
-    rc = dst->ops->put(dst, upload, job->dst_key, &put, NULL, &err);
+    rc = dm_store_put(dst, upload, job->dst_key, &put, NULL, &err);
     out->dst_size = put.size;
     dm_object_release(&put);
     if (rc)

@@ -175,7 +175,7 @@ static void probe(const struct plan *p, struct probe *pr)
         dm_key_check(pr->dst_key, strlen(pr->dst_key), why))
         return;
     /* the header alone: never the whole file */
-    if (p->src->ops->read_range(p->src, e->key, 0, buf, sizeof(buf), &got, why))
+    if (dm_store_read_range(p->src, e->key, 0, buf, sizeof(buf), &got, why))
         return;
     struct dm_error perr = DM_ERROR_INIT;
     if (dm_header_parse(buf, got, &pr->info, &perr)) {
@@ -190,7 +190,7 @@ static void probe(const struct plan *p, struct probe *pr)
     struct dm_object d = {0};
     struct dm_error derr = DM_ERROR_INIT;
     if (!p->o->backup_suffix && p->dst &&
-        p->dst->ops->stat(p->dst, pr->dst_key, &d, &derr) == DM_OK) {
+        dm_store_stat(p->dst, pr->dst_key, &d, &derr) == DM_OK) {
         pr->dst_exists = true;
         pr->dst_size = d.size;
     }
@@ -404,7 +404,7 @@ enum dm_code dm_plan_make(const struct dm_plan_opts *o, json_t **doc,
             rc = dm_fail(err, drc, "%s", derr.msg);
     }
     if (!rc)
-        rc = p.src->ops->list(p.src, o->src_prefix, collect, &l, err);
+        rc = dm_store_list(p.src, o->src_prefix, collect, &l, err);
     if (!rc && l.nomem)
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
     if (rc)

@@ -377,11 +377,11 @@ static enum dm_code probe_write(struct dm_store *st, const char *prefix,
     struct dm_object put;
     memset(&put, 0, sizeof(put));
     if (!rc)
-        rc = st->ops->put(st, local, key_out, &put, NULL, err);
+        rc = dm_store_put(st, local, key_out, &put, NULL, err);
     dm_object_release(&put);
     unlink(local);
     if (!rc)
-        rc = st->ops->remove(st, key_out, err);
+        rc = dm_store_remove(st, key_out, err);
     return rc;
 }
 
@@ -425,13 +425,13 @@ static void check_store(const struct dm_preflight_store *s, bool no_write,
         }
         goto out;
     }
-    rc = st->ops->list(st, s->prefix, take_first, &first, &err);
+    rc = dm_store_list(st, s->prefix, take_first, &first, &err);
     if (!rc && first.key) {
         /* a listing proves ListBucket; a HEAD of one object proves that
          * objects can be read (GetObject) */
         struct dm_object o;
         memset(&o, 0, sizeof(o));
-        rc = st->ops->stat(st, first.key, &o, &err);
+        rc = dm_store_stat(st, first.key, &o, &err);
         dm_object_release(&o);
     }
     if (rc) {

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/file.h"
+#include "util/log.h"
 #include "util/str.h"
 
 void dm_object_release(struct dm_object *o)
@@ -32,6 +34,132 @@ void dm_store_close(struct dm_store *s)
 {
     if (s)
         s->ops->close(s);
+}
+
+/* A fault of DUCKMIG_STORE_FAULT (store.h) that applies to this call:
+ * its code, or DM_OK. */
+static enum dm_code injected_fault(const char *op, const char *key,
+                                   struct dm_error *err)
+{
+    static const char *const ops[] = {"stat",   "get",        "put", "list",
+                                      "remove", "read_range", "*"};
+    const char *spec = getenv("DUCKMIG_STORE_FAULT");
+    if (!spec || !*spec)
+        return DM_OK;
+    const char *colon = strchr(spec, ':'), *last = strrchr(spec, ':');
+    size_t oplen = colon ? (size_t)(colon - spec) : 0;
+    bool known = false;
+    for (size_t i = 0; colon && i < sizeof(ops) / sizeof(ops[0]); i++)
+        known |= strlen(ops[i]) == oplen && !strncmp(spec, ops[i], oplen);
+    /* the code: a number of util/error.h or its name */
+    uint64_t n = 0;
+    enum dm_code code = DM_OK;
+    if (known && last != colon && dm_parse_u64(last + 1, &n))
+        code = n <= DM_ERR_LAST ? (enum dm_code)n : DM_OK;
+    for (int c = 1; known && last != colon && !code && c <= DM_ERR_LAST; c++)
+        if (!strcmp(last + 1, dm_code_name((enum dm_code)c)))
+            code = (enum dm_code)c;
+    if (!code)
+        return dm_fail(err, DM_ERR_USAGE,
+                       "DUCKMIG_STORE_FAULT=%s: not OP:KEY-SUBSTRING:CODE "
+                       "(OP stat, get, put, list, remove, read_range or *; "
+                       "CODE 1-%d or its name)",
+                       spec, DM_ERR_LAST);
+    bool hit = ((oplen == 1 && spec[0] == '*') ||
+                (strlen(op) == oplen && !strncmp(spec, op, oplen))) &&
+               memmem(key, strlen(key), colon + 1, (size_t)(last - colon - 1));
+    if (!hit)
+        return DM_OK;
+    return dm_fail(err, code, "%s '%s': fault injected by DUCKMIG_STORE_FAULT",
+                   op, key);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Before a call: its start time (only when it will be traced: the
+ * clock costs nothing when debug is off) and the injected fault. */
+static enum dm_code call_begin(const char *op, const char *key, uint64_t *t0,
+                               struct dm_error *err)
+{
+    *t0 = dm_log_threshold <= DM_LOG_DEBUG ? now_ms() : 0;
+    return injected_fault(op, key, err);
+}
+
+/* After a call, injected or not: its trace line. */
+static enum dm_code call_end(const struct dm_store *s, const char *op,
+                             const char *key, uint64_t t0, enum dm_code rc)
+{
+    dm_debug("store", "%s %s '%s' in %s: %s, %" PRIu64 " ms", op,
+             s->ops->scheme, key, s->name, dm_code_name(rc), now_ms() - t0);
+    return rc;
+}
+
+enum dm_code dm_store_stat(struct dm_store *s, const char *key,
+                           struct dm_object *out, struct dm_error *err)
+{
+    uint64_t t0;
+    enum dm_code rc = call_begin("stat", key, &t0, err);
+    if (!rc)
+        rc = s->ops->stat(s, key, out, err);
+    return call_end(s, "stat", key, t0, rc);
+}
+
+enum dm_code dm_store_get(struct dm_store *s, const char *key, const char *path,
+                          struct dm_object *got, struct dm_progress *progress,
+                          struct dm_error *err)
+{
+    uint64_t t0;
+    enum dm_code rc = call_begin("get", key, &t0, err);
+    if (!rc)
+        rc = s->ops->get(s, key, path, got, progress, err);
+    return call_end(s, "get", key, t0, rc);
+}
+
+enum dm_code dm_store_put(struct dm_store *s, const char *path, const char *key,
+                          struct dm_object *put, struct dm_progress *progress,
+                          struct dm_error *err)
+{
+    uint64_t t0;
+    enum dm_code rc = call_begin("put", key, &t0, err);
+    if (!rc)
+        rc = s->ops->put(s, path, key, put, progress, err);
+    return call_end(s, "put", key, t0, rc);
+}
+
+enum dm_code dm_store_list(struct dm_store *s, const char *prefix,
+                           dm_list_fn fn, void *ud, struct dm_error *err)
+{
+    uint64_t t0;
+    enum dm_code rc = call_begin("list", prefix, &t0, err);
+    if (!rc)
+        rc = s->ops->list(s, prefix, fn, ud, err);
+    return call_end(s, "list", prefix, t0, rc);
+}
+
+enum dm_code dm_store_remove(struct dm_store *s, const char *key,
+                             struct dm_error *err)
+{
+    uint64_t t0;
+    enum dm_code rc = call_begin("remove", key, &t0, err);
+    if (!rc)
+        rc = s->ops->remove(s, key, err);
+    return call_end(s, "remove", key, t0, rc);
+}
+
+enum dm_code dm_store_read_range(struct dm_store *s, const char *key,
+                                 uint64_t off, void *buf, size_t len,
+                                 size_t *got, struct dm_error *err)
+{
+    uint64_t t0;
+    enum dm_code rc = call_begin("read_range", key, &t0, err);
+    if (!rc)
+        rc = s->ops->read_range(s, key, off, buf, len, got, err);
+    return call_end(s, "read_range", key, t0, rc);
 }
 
 static enum dm_code check_name(const char *key, size_t len, bool prefix,

@@ -90,6 +90,38 @@ enum dm_code dm_store_open_s3(const char *bucket, struct dm_store **out,
 void dm_store_close(struct dm_store *s);
 
 /*
+ * The store's operations, as the rest of duckmig calls them: never
+ * s->ops->... directly. Each does what its op in struct dm_store_ops
+ * says, and is the one place (as SQLite's os.c is for its VFS) that
+ *
+ * - traces: with LOG_LEVEL=debug, one line per call: the op, the
+ *   store's scheme and name, the key (a listing's prefix), the result
+ *   code and the milliseconds it took;
+ * - injects faults, for tests: DUCKMIG_STORE_FAULT=OP:SUBSTRING:CODE
+ *   makes every OP (stat, get, put, list, remove, read_range, or * for
+ *   any) on a key that contains SUBSTRING (may be empty: any key) fail
+ *   with CODE (a number of util/error.h, 3, or its name, io) before the
+ *   backend is called, so that nothing is read or written. SUBSTRING
+ *   may hold ':'; OP and CODE may not. A value that does not parse
+ *   fails every call with DM_ERR_USAGE rather than being ignored.
+ */
+enum dm_code dm_store_stat(struct dm_store *s, const char *key,
+                           struct dm_object *out, struct dm_error *err);
+enum dm_code dm_store_get(struct dm_store *s, const char *key, const char *path,
+                          struct dm_object *got, struct dm_progress *progress,
+                          struct dm_error *err);
+enum dm_code dm_store_put(struct dm_store *s, const char *path, const char *key,
+                          struct dm_object *put, struct dm_progress *progress,
+                          struct dm_error *err);
+enum dm_code dm_store_list(struct dm_store *s, const char *prefix,
+                           dm_list_fn fn, void *ud, struct dm_error *err);
+enum dm_code dm_store_remove(struct dm_store *s, const char *key,
+                             struct dm_error *err);
+enum dm_code dm_store_read_range(struct dm_store *s, const char *key,
+                                 uint64_t off, void *buf, size_t len,
+                                 size_t *got, struct dm_error *err);
+
+/*
  * A key a store accepts: relative, no "." or ".." component, no empty
  * component, no control characters. len is the key's length as received
  * (from JSON, say): a NUL byte inside it is refused too.
