@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "migrate/migrate_int.h"
+#include "util/env.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/tmpdir.h"
@@ -65,7 +66,7 @@ static void sweep_locks(const char *dir)
 static enum dm_code lock_dst(struct staging *s, const char *dir,
                              const char *base, struct dm_error *err)
 {
-    long limit = strtol(dm_env_or("DUCKMIG_LOCK_WAIT", "600"), NULL, 10);
+    long limit = (long)dm_env_u64("DUCKMIG_LOCK_WAIT", 600);
     if (snprintf(s->lock_path, sizeof(s->lock_path),
                  "%s/" STAGING_PREFIX "%s.lock", dir,
                  base) >= (int)sizeof(s->lock_path))
