@@ -26,6 +26,7 @@
 
 #include "migrate/migrate_int.h"
 #include "util/env.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/tmpdir.h"
@@ -128,6 +129,13 @@ enum dm_code staging_create(struct staging *s, const char *dst,
             (int)sizeof(s->final)) {
         s->dir[0] = '\0';
         return dm_fail(err, DM_ERR_USAGE, "'%s' is too long", dst);
+    }
+    /* publishing renames onto DST, which must not be a device */
+    if (!dm_replaceable_at(AT_FDCWD, dst)) {
+        s->dir[0] = '\0';
+        return dm_fail(err, DM_ERR_USAGE,
+                       "'%s' is not a regular file: duckmig writes only files",
+                       dst);
     }
     enum dm_code rc = lock_dst(s, dir, base, err);
     if (rc) {
