@@ -17,6 +17,7 @@
 #include "engine/registry.h"
 #include "engine/worker.h"
 #include "engine/zygote.h"
+#include "util/env.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -135,7 +136,9 @@ int main(int argc, char **argv)
         return dm_engine_zygote_main(argc - 1, argv + 1);
 
     struct dm_error err = DM_ERROR_INIT;
-    if (dm_log_init(&err)) {
+    /* a number in the environment that is not one is refused here, before
+     * any command has done something with it (util/env.h) */
+    if (dm_log_init(&err) || dm_env_check(&err)) {
         fprintf(stderr, "duckmig: %s\n", err.msg);
         return err.code;
     }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/env.h"
 #include "util/str.h"
 
 #define MAX_MEMORY_BODY (16u << 20)
@@ -51,8 +52,7 @@ bool dm_aws_retryable_status(long status)
 
 void dm_aws_backoff(int attempt)
 {
-    const char *b = getenv("DUCKMIG_RETRY_BASE_MS");
-    long base = b && *b ? atol(b) : 100;
+    long base = (long)dm_env_u64("DUCKMIG_RETRY_BASE_MS", 100);
     long cap = 10000, ceiling = base;
     for (int i = 0; i < attempt && ceiling < cap; i++)
         ceiling *= 2;
@@ -203,8 +203,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
                                                         : sizeof(tmp) - 1;
         memcpy(tmp, v, vl);
         tmp[vl] = '\0';
-        resp->content_length = strtoull(tmp, NULL, 10);
-        resp->has_length = true;
+        /* a length that is not a number is as good as none */
+        resp->has_length = dm_parse_u64(tmp, &resp->content_length);
     }
     return len;
 }

@@ -53,15 +53,15 @@ static bool unreserved(unsigned char c)
 
 char *dm_aws_uri_encode(const char *s, bool keep_slash)
 {
-    size_t n = strlen(s);
-    char *out = malloc(3 * n + 1), *o = out;
+    size_t size = 3 * strlen(s) + 1;
+    char *out = malloc(size), *o = out;
     if (!out)
         return NULL;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (unreserved(*p) || (keep_slash && *p == '/'))
             *o++ = (char)*p;
         else
-            o += sprintf(o, "%%%02X", *p);
+            o += snprintf(o, size - (size_t)(o - out), "%%%02X", *p);
     }
     *o = '\0';
     return out;

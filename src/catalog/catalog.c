@@ -3,6 +3,7 @@
 #include "catalog/catalog.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,9 +173,11 @@ static enum dm_code read_schemas(struct dm_engine *e, struct dm_catalog *cat,
     return rc;
 }
 
-static int64_t to_i64(const char *s)
+/* A BIGINT DuckDB returned (NULL: 0); false when it is not one. */
+static bool to_i64(const char *s, int64_t *out)
 {
-    return s ? strtoll(s, NULL, 10) : 0;
+    *out = 0;
+    return !s || dm_parse_i64_in(s, INT64_MIN, INT64_MAX, out);
 }
 
 static enum dm_code read_sequences(struct dm_engine *e, struct dm_catalog *cat,
@@ -204,10 +207,13 @@ static enum dm_code read_sequences(struct dm_engine *e, struct dm_catalog *cat,
         struct dm_cat_sequence *s = &cat->sequences[cat->nsequences++];
         s->schema = cat_dup(dm_rows_get(r, i, 0));
         s->name = cat_dup(dm_rows_get(r, i, 1));
-        s->next = to_i64(dm_rows_get(r, i, 2));
-        s->increment = to_i64(dm_rows_get(r, i, 3));
-        s->min = to_i64(dm_rows_get(r, i, 4));
-        s->max = to_i64(dm_rows_get(r, i, 5));
+        if (!to_i64(dm_rows_get(r, i, 2), &s->next) ||
+            !to_i64(dm_rows_get(r, i, 3), &s->increment) ||
+            !to_i64(dm_rows_get(r, i, 4), &s->min) ||
+            !to_i64(dm_rows_get(r, i, 5), &s->max))
+            rc = dm_fail(err, DM_ERR_PROTOCOL,
+                         "sequence %s.%s: a value that is not a number",
+                         dm_rows_get(r, i, 0), dm_rows_get(r, i, 1));
         s->cycle = cat_truthy(dm_rows_get(r, i, 6));
     }
     dm_rows_free(r);
@@ -225,8 +231,9 @@ static bool parse_indexes(const char *s, size_t **out, size_t *n)
         return false;
     for (s++; *s && *s != ']';) {
         char *end;
+        errno = 0;
         long v = strtol(s, &end, 10);
-        if (end == s || v < 0)
+        if (end == s || v < 0 || errno)
             return false;
         size_t *p = realloc(*out, (*n + 1) * sizeof(size_t));
         if (!p)
@@ -720,7 +727,11 @@ static enum dm_code read_macros(struct dm_engine *e,
         }
         /* its parameters: the first unused rows that name it (unnest
          * keeps a list's order; overloads (1.x) come one after another) */
-        size_t want = (size_t)to_i64(dm_rows_get(r, i, 4));
+        int64_t count;
+        /* a count that is not one: no number of them is right */
+        size_t want = to_i64(dm_rows_get(r, i, 4), &count) && count >= 0
+                          ? (size_t)count
+                          : SIZE_MAX;
         for (size_t k = 0; k < params->nrows && m->nparts < want; k++) {
             if (used[k] || !cat_same(dm_rows_get(params, k, 0), schema) ||
                 !cat_same(dm_rows_get(params, k, 1), name) ||

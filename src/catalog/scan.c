@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "catalog/sqltext.h"
+#include "util/env.h"
 #include "util/str.h"
 #include "util/threads.h"
 
@@ -30,13 +31,6 @@ static char *columns_sql(const struct dm_cat_table *t, const size_t *group,
         first = false;
     }
     return dm_sbuf_take(&b);
-}
-
-/* a positive integer from the environment, else dflt */
-static uint64_t env_size(const char *name, uint64_t dflt)
-{
-    uint64_t v;
-    return dm_parse_u64(getenv(name), &v) && v > 0 ? v : dflt;
 }
 
 /* A column's share of the work of fingerprinting it, roughly. */
@@ -144,8 +138,8 @@ enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
     struct dm_rows *r = NULL;
     enum dm_code rc = DM_OK;
     struct dm_scan_ranges ranges = {
-        DM_SCAN_WHOLE_TABLE, env_size("DUCKMIG_BATCH_ROWS", 0),
-        env_size("DUCKMIG_BATCH_BYTES", DM_SCAN_BATCH_BYTES), peer};
+        DM_SCAN_WHOLE_TABLE, dm_env_u64("DUCKMIG_BATCH_ROWS", 0),
+        dm_env_u64("DUCKMIG_BATCH_BYTES", DM_SCAN_BATCH_BYTES), peer};
     if (print)
         memset(print, 0, sizeof(*print));
     if (!cols || !s || !n) {
@@ -170,8 +164,12 @@ enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
         if (rc)
             goto out;
         const char *m = dm_rows_get(r, 0, 0);
-        if (m) /* NULL: an empty table, read whole */
-            ranges.last_rowid = strtoull(m, NULL, 10);
+        /* NULL: an empty table, read whole */
+        if (m && !dm_parse_u64(m, &ranges.last_rowid)) {
+            rc = dm_fail(err, DM_ERR_PROTOCOL, "%s.%s: max(rowid) is '%s'", s,
+                         n, m);
+            goto out;
+        }
     }
     sql = dm_fmt("SELECT %s FROM %s.%s", *cols ? cols : "NULL", s, n);
     rc =

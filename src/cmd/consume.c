@@ -31,6 +31,7 @@
  */
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -53,6 +54,7 @@
 #include "metrics/metrics.h"
 #include "queue/rabbit.h"
 #include "secrets/secrets.h"
+#include "util/env.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/text.h"
@@ -240,8 +242,7 @@ static enum dm_code ledger_write(struct consumer *c,
                                  const struct dm_ledger_result *r,
                                  struct dm_error *err)
 {
-    const char *base = getenv("DUCKMIG_RETRY_BASE_MS");
-    long wait_ms = base && *base ? atol(base) : 500;
+    long wait_ms = (long)dm_env_u64("DUCKMIG_RETRY_BASE_MS", 500);
     enum dm_code rc = DM_OK;
     for (int try = 1; try <= LEDGER_TRIES; try++) {
         dm_error_clear(err);
@@ -364,10 +365,8 @@ static enum dm_code settle(struct consumer *c, const struct dm_delivery *d,
      * with one more attempt counted */
     dm_warn("consume", "%s: %s; attempt %d of %d later", src, o->error,
             attempts + 1, c->max_attempts);
-    long wait_ms = 1000L << (attempts < 6 ? attempts : 6);
-    const char *base = getenv("DUCKMIG_RETRY_BASE_MS");
-    if (base && *base)
-        wait_ms = atol(base) << (attempts < 6 ? attempts : 6);
+    long wait_ms = (long)dm_env_u64("DUCKMIG_RETRY_BASE_MS", 1000)
+                   << (attempts < 6 ? attempts : 6);
     enum dm_code rc = wait_serving(c, wait_ms, err);
     if (rc)
         return rc;
@@ -526,9 +525,10 @@ static enum dm_code connect_consumer(struct consumer *c, struct dm_error *err)
  * back does not reconnect all at once. */
 static long reconnect_delay_ms(int failed)
 {
-    long base = atol(dm_env_or("DUCKMIG_RETRY_BASE_MS", "1000"));
-    if (base < 1 || base > 60000)
-        base = base < 1 ? 1 : 60000;
+    /* at most 60000 (util/env.c); 0 would never wait */
+    long base = (long)dm_env_u64("DUCKMIG_RETRY_BASE_MS", 1000);
+    if (base < 1)
+        base = 1;
     long cap = 30 * base, d = base << (failed < 10 ? failed - 1 : 9);
     if (d > cap)
         d = cap;
@@ -562,7 +562,15 @@ int cmd_consume(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "m:p:a:h", opts, NULL)) != -1) {
         if (ch == 'm') {
-            max_messages = atol(optarg);
+            uint64_t n;
+            if (!dm_parse_u64_in(optarg, 0, LONG_MAX, &n)) {
+                fprintf(stderr,
+                        "duckmig: consume: --max-messages '%s': not a whole "
+                        "number\n",
+                        optarg);
+                return DM_ERR_USAGE;
+            }
+            max_messages = (long)n;
         } else if (ch == 'p') {
             metrics_port = optarg;
         } else if (ch == 'a') {
@@ -589,13 +597,10 @@ int cmd_consume(int argc, char **argv)
     c.db_secret = getenv("DB_SECRET");
     c.download = dm_env_or("BATCH_DOWNLOAD", "/batch_download");
     c.heartbeat = dm_heartbeat_path();
-    c.max_attempts = atoi(dm_env_or("DUCKMIG_MAX_ATTEMPTS", "5"));
-    if (c.max_attempts < 1)
-        c.max_attempts = 1;
-    int connect_attempts = atoi(dm_env_or("DUCKMIG_CONNECT_ATTEMPTS", "10"));
-    if (connect_attempts < 1)
-        connect_attempts = 1;
-    long stop_timeout = atol(dm_env_or("DUCKMIG_STOP_TIMEOUT", "100"));
+    /* the ranges: util/env.c */
+    c.max_attempts = (int)dm_env_u64("DUCKMIG_MAX_ATTEMPTS", 5);
+    int connect_attempts = (int)dm_env_u64("DUCKMIG_CONNECT_ATTEMPTS", 10);
+    long stop_timeout = (long)dm_env_u64("DUCKMIG_STOP_TIMEOUT", 100);
     char *dead = dm_fmt("%s.dead", c.queue);
     c.dead = dead;
     struct dm_metrics_server *server = NULL;

@@ -35,6 +35,7 @@
 #include "queue/rabbit.h"
 #include "secrets/secrets.h"
 #include "store/store.h"
+#include "util/env.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/text.h"
@@ -294,8 +295,7 @@ int cmd_publish(int argc, char **argv)
     enum dm_code rc = DM_OK;
     parse_ds(dm_env_or("SOURCE_DATASTORE", "s3"), &p.from);
     parse_ds(dm_env_or("DESTINATION_DATASTORE", "s3"), &p.to);
-    const char *big = getenv("BIG_FILE_THRESHOLD");
-    p.big = big && *big ? strtoull(big, NULL, 10) : BIG_DEFAULT;
+    p.big = dm_env_u64("BIG_FILE_THRESHOLD", BIG_DEFAULT);
     const char *raw = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "f:t:nb:r:h", opts, NULL)) != -1) {
@@ -311,7 +311,13 @@ int cmd_publish(int argc, char **argv)
             p.dry_run = true;
             break;
         case 'b':
-            p.big = strtoull(optarg, NULL, 10);
+            if (!dm_parse_u64_in(optarg, 1, UINT64_MAX, &p.big)) {
+                fprintf(stderr,
+                        "duckmig: publish: --big-threshold '%s': not a "
+                        "number of bytes from 1\n",
+                        optarg);
+                return DM_ERR_USAGE;
+            }
             break;
         case 'r':
             raw = optarg;
@@ -324,7 +330,7 @@ int cmd_publish(int argc, char **argv)
             return DM_ERR_USAGE;
         }
     }
-    if (optind != argc || p.big == 0) {
+    if (optind != argc) {
         fputs(cmd_publish_usage, stderr);
         return DM_ERR_USAGE;
     }

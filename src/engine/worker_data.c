@@ -4,6 +4,7 @@
  * is the way in). This is where DuckDB's vector memory is touched, so it
  * runs only in the worker.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "engine/vec.h"
 #include "engine/worker_int.h"
+#include "util/str.h"
 
 /* duckdb_string_t (16 bytes): u32 length, then 12 inlined bytes, or a
  * 4-byte prefix and a pointer at offset 8 */
@@ -667,7 +669,8 @@ static unsigned long get_threads(struct worker *w)
     if (a->query(w->con, "SELECT current_setting('threads')", &res) ==
         DM_DDB_SUCCESS) {
         char *v = a->value_varchar(&res, 0, 0);
-        n = v ? strtoul(v, NULL, 10) : 0;
+        uint64_t u;
+        n = v && dm_parse_u64_in(v, 0, ULONG_MAX, &u) ? (unsigned long)u : 0;
         a->free(v);
     }
     a->destroy_result(&res);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "aws/request.h"
+#include "util/env.h"
 #include "util/str.h"
 
 struct dm_protect {
@@ -22,10 +23,8 @@ enum dm_code dm_protect_open(struct dm_protect **out, struct dm_error *err)
     const char *agent = getenv("ECS_AGENT_URI");
     if (!agent || !*agent)
         return DM_OK;
-    long minutes = atol(dm_env_or("DUCKMIG_PROTECTION_MINUTES", "120"));
-    if (minutes < 1 || minutes > 2880)
-        return dm_fail(err, DM_ERR_USAGE,
-                       "DUCKMIG_PROTECTION_MINUTES: 1 to 2880 (ECS's range)");
+    /* 1 to 2880, ECS's range: util/env.c */
+    uint64_t minutes = dm_env_u64("DUCKMIG_PROTECTION_MINUTES", 120);
     dm_aws_global_init();
     struct dm_protect *p = calloc(1, sizeof(*p));
     if (!p)

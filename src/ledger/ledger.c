@@ -1,8 +1,10 @@
 /* ledger.c - the migration ledger in PostgreSQL (see ledger.h). */
 #include "ledger/ledger.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +91,18 @@ static enum dm_code connect_once(json_t *secret, PGconn **out,
     PQsetNoticeProcessor(c, on_notice, NULL);
     *out = c;
     return DM_OK;
+}
+
+/* An integer or count(*) column PostgreSQL returned: its text is a whole
+ * number in range, so anything else is a broken invariant, not input. */
+static long long int_at(PGresult *res, int row, int col)
+{
+    int64_t v = 0;
+    bool ok =
+        dm_parse_i64_in(PQgetvalue(res, row, col), INT64_MIN, INT64_MAX, &v);
+    assert(ok);
+    (void)ok; /* NDEBUG */
+    return (long long)v;
 }
 
 static enum dm_code exec_ok(PGconn *c, PGresult *res, const char *what,
@@ -235,7 +249,7 @@ enum dm_code dm_ledger_attempts(struct dm_ledger *l, const char *source,
                                  "source = $1 AND destination = $2",
                                  2, NULL, p, NULL, NULL, 0);
     enum dm_code rc = exec_ok(l->conn, res, "read attempts", err);
-    *attempts = !rc && PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+    *attempts = !rc && PQntuples(res) == 1 ? (int)int_at(res, 0, 0) : 0;
     PQclear(res);
     return rc;
 }
@@ -299,7 +313,7 @@ enum dm_code dm_ledger_report(struct dm_ledger *l, FILE *out, bool json,
     rc = exec_ok(l->conn, res, "status counts", err);
     long long total = 0, pending = 0;
     for (int i = 0; !rc && i < PQntuples(res); i++) {
-        long long n = atoll(PQgetvalue(res, i, 1));
+        long long n = int_at(res, i, 1);
         const char *st = PQgetvalue(res, i, 0);
         json_object_set_new(counts, st, json_integer(n));
         total += n;
@@ -338,7 +352,7 @@ enum dm_code dm_ledger_report(struct dm_ledger *l, FILE *out, bool json,
                                         PQgetvalue(res, i, 1), "status",
                                         PQgetvalue(res, i, 2), "error",
                                         PQgetvalue(res, i, 3), "attempts",
-                                        atoi(PQgetvalue(res, i, 4))));
+                                        (int)int_at(res, i, 4)));
     PQclear(res);
     if (rc)
         goto out;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/env.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -43,12 +44,12 @@ enum dm_code dm_metrics_init(FILE *out, struct dm_error *err)
         return dm_fail(err, DM_ERR_USAGE,
                        "DUCKMIG_METRICS is '%s': 'emf' or 'none'", mode);
     const char *ns = dm_env_or("DUCKMIG_METRICS_NAMESPACE", "duckmig");
-    long every = atol(dm_env_or("DUCKMIG_METRICS_INTERVAL", "60"));
+    long every = (long)dm_env_u64("DUCKMIG_METRICS_INTERVAL", 60);
     pthread_mutex_lock(&lock);
     emf = strcmp(mode, "emf") == 0;
     emf_out = out;
     snprintf(emf_namespace, sizeof(emf_namespace), "%s", ns);
-    interval = every > 0 ? every : 60;
+    interval = every;
     pthread_mutex_unlock(&lock);
     return DM_OK;
 }

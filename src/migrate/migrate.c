@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "header/header.h"
 #include "migrate/migrate_int.h"
+#include "util/env.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/threads.h"
@@ -93,10 +94,7 @@ static enum dm_code reader_again(const char *release, const char *src,
 
 static bool reuse_engines(uint64_t src_size)
 {
-    uint64_t below;
-    if (!dm_parse_u64(getenv("DUCKMIG_REUSE_BELOW"), &below))
-        below = REUSE_BELOW;
-    return src_size < below;
+    return src_size < dm_env_u64("DUCKMIG_REUSE_BELOW", REUSE_BELOW);
 }
 
 /* Restart e (a fresh process of the same release) unless reuse. */

@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "migrate/migrate_int.h"
+#include "util/env.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/tmpdir.h"
@@ -65,7 +67,7 @@ static void sweep_locks(const char *dir)
 static enum dm_code lock_dst(struct staging *s, const char *dir,
                              const char *base, struct dm_error *err)
 {
-    long limit = strtol(dm_env_or("DUCKMIG_LOCK_WAIT", "600"), NULL, 10);
+    long limit = (long)dm_env_u64("DUCKMIG_LOCK_WAIT", 600);
     if (snprintf(s->lock_path, sizeof(s->lock_path),
                  "%s/" STAGING_PREFIX "%s.lock", dir,
                  base) >= (int)sizeof(s->lock_path))
@@ -127,6 +129,13 @@ enum dm_code staging_create(struct staging *s, const char *dst,
             (int)sizeof(s->final)) {
         s->dir[0] = '\0';
         return dm_fail(err, DM_ERR_USAGE, "'%s' is too long", dst);
+    }
+    /* publishing renames onto DST, which must not be a device */
+    if (!dm_replaceable_at(AT_FDCWD, dst)) {
+        s->dir[0] = '\0';
+        return dm_fail(err, DM_ERR_USAGE,
+                       "'%s' is not a regular file: duckmig writes only files",
+                       dst);
     }
     enum dm_code rc = lock_dst(s, dir, base, err);
     if (rc) {

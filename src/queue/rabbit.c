@@ -11,6 +11,7 @@
 #include <sys/time.h>
 
 #include "secrets/secrets.h"
+#include "util/env.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -65,9 +66,14 @@ static enum dm_code from_url(const char *url, struct dm_rabbit_config *cfg,
     curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE);
     curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE);
     curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE);
+    uint64_t port_no = 0;
+    if (port && !dm_parse_u64_in(port, 1, 65535, &port_no)) {
+        rc = dm_fail(err, DM_ERR_USAGE,
+                     "RabbitMQ secret: \"url\" has no port number (1-65535)");
+        goto out;
+    }
+    cfg->port = (int)port_no;
     cfg->host = strdup(host);
-    if (port)
-        cfg->port = atoi(port);
     if (user)
         cfg->username = strdup(user);
     if (pass)
@@ -99,12 +105,9 @@ static enum dm_code port_of(json_t *port, int *out, struct dm_error *err)
     if (json_is_integer(port)) {
         v = json_integer_value(port);
     } else if (json_is_string(port)) {
-        const char *t = json_string_value(port);
-        char *end = NULL;
-        if (*t >= '0' && *t <= '9')
-            v = strtoll(t, &end, 10);
-        if (!end || *end)
-            v = -1;
+        uint64_t u;
+        if (dm_parse_u64_in(json_string_value(port), 1, 65535, &u))
+            v = (long long)u;
     }
     if (v >= 1 && v <= 65535) {
         *out = (int)v;
@@ -156,8 +159,7 @@ enum dm_code dm_rabbit_config_from_json(json_t *secret,
         cfg->port = cfg->tls ? 5671 : 5672;
     if (cfg->port == 5671)
         cfg->tls = true;
-    const char *hb = getenv("RABBIT_HEARTBEAT");
-    cfg->heartbeat = hb && atoi(hb) > 0 ? atoi(hb) : 30;
+    cfg->heartbeat = (int)dm_env_u64("RABBIT_HEARTBEAT", 30);
     if (!cfg->host) {
         dm_rabbit_config_release(cfg);
         return dm_fail(err, DM_ERR_USAGE,

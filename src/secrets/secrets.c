@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "aws/request.h"
+#include "util/env.h"
 #include "util/log.h"
 #include "util/file.h"
 #include "util/str.h"
@@ -38,8 +39,7 @@ enum dm_code dm_secrets_new(struct dm_secrets **out, struct dm_error *err)
     if (!s)
         return dm_fail(err, DM_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
-    const char *ttl = getenv("DUCKMIG_SECRET_TTL");
-    s->ttl = ttl && atol(ttl) > 0 ? atol(ttl) : 3600;
+    s->ttl = (long)dm_env_u64("DUCKMIG_SECRET_TTL", 3600);
     *out = s;
     return DM_OK;
 }

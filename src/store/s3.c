@@ -32,6 +32,7 @@
 #include "aws/request.h"
 #include "aws/xml.h"
 #include "store/store.h"
+#include "util/env.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -54,12 +55,8 @@ struct s3_store {
 
 static uint64_t env_u64(const char *name, uint64_t def)
 {
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return def;
-    char *end;
-    unsigned long long x = strtoull(v, &end, 10);
-    return *end == '\0' && x > 0 ? (uint64_t)x : def;
+    /* refused at start-up unless it is a number in range (util/env.c) */
+    return dm_env_u64(name, def);
 }
 
 /* A 404 said as the object it was for. */
@@ -869,12 +866,15 @@ static enum dm_code s3_list(struct dm_store *st, const char *prefix,
             char *size = child_text(c, "Size");
             struct dm_object o = {0};
             o.key = child_text(c, "Key");
-            o.size = size ? strtoull(size, NULL, 10) : 0;
+            /* a listing whose size is not a number is not to be trusted
+             * with what is copied by it */
+            bool sized = !size || dm_parse_u64(size, &o.size);
             o.etag = child_text(c, "ETag");
             free(size);
-            if (o.key && url_keys && !url_decode(o.key)) {
-                rc = dm_fail(err, DM_ERR_REMOTE, "%s: a badly encoded key",
-                             what);
+            if (!sized || (o.key && url_keys && !url_decode(o.key))) {
+                rc = dm_fail(err, DM_ERR_REMOTE, "%s: %s", what,
+                             sized ? "a badly encoded key"
+                                   : "an object's Size is not a number");
                 dm_object_release(&o);
                 goto out;
             }

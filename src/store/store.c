@@ -490,8 +490,14 @@ enum dm_code dm_atomic_openat(int dirfd, const char *name,
 {
     f->dirfd = dirfd;
     f->fd = -1;
-    f->name = strdup(name);
+    f->name = NULL;
     f->tmp = NULL;
+    /* the rename at commit would replace a device with the new file */
+    if (!dm_replaceable_at(dirfd, name))
+        return dm_fail(err, DM_ERR_USAGE,
+                       "'%s' is not a regular file: duckmig writes only files",
+                       name);
+    f->name = strdup(name);
     if (!f->name)
         goto nomem;
     sweep_temps(dirfd, name);
@@ -549,6 +555,13 @@ enum dm_code dm_atomic_open(const char *path, struct dm_atomic_file *f,
     if (!*base) {
         rc =
             dm_fail(err, DM_ERR_USAGE, "'%s' names a folder, not a file", path);
+        goto out;
+    }
+    /* said here with the whole path; dm_atomic_openat checks it too */
+    if (!dm_replaceable_at(AT_FDCWD, path)) {
+        rc = dm_fail(err, DM_ERR_USAGE,
+                     "'%s' is not a regular file: duckmig writes only files",
+                     path);
         goto out;
     }
     int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -8,6 +8,14 @@
 #include <stdbool.h>
 #include <unistd.h>
 
+bool dm_replaceable_at(int dirfd, const char *path)
+{
+    struct stat st;
+    if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT;
+    return S_ISREG(st.st_mode) || S_ISLNK(st.st_mode);
+}
+
 int dm_regular_fd(int fd, int flags, struct stat *st)
 {
     struct stat own;

@@ -9,6 +9,7 @@
 #ifndef DM_UTIL_FILE_H
 #define DM_UTIL_FILE_H
 
+#include <stdbool.h>
 #include <sys/stat.h>
 
 #include "util/error.h"
@@ -28,6 +29,15 @@ int dm_open_regular(int dirfd, const char *path, int flags, struct stat *st);
  * regular file).
  */
 int dm_regular_fd(int fd, int flags, struct stat *st);
+
+/*
+ * Whether an output written beside path (relative to dirfd) and renamed
+ * onto it may replace what is there: nothing, a regular file, or a
+ * symbolic link (rename replaces the link, not its target). Not a
+ * device, FIFO, socket or folder: `--report /dev/null` run as root put a
+ * regular file in place of /dev/null, for every process on the machine.
+ */
+bool dm_replaceable_at(int dirfd, const char *path);
 
 /*
  * Copy in to out from their current offsets (copy_file_range, which a

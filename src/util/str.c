@@ -137,3 +137,27 @@ bool dm_parse_u64(const char *s, uint64_t *out)
     *out = (uint64_t)v;
     return true;
 }
+
+bool dm_parse_u64_in(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    uint64_t v;
+    if (!dm_parse_u64(s, &v) || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool dm_parse_i64_in(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    /* strtoll alone takes leading space and a '+' */
+    const char *digits = s && *s == '-' ? s + 1 : s;
+    if (!digits || *digits < '0' || *digits > '9')
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = (int64_t)v;
+    return true;
+}

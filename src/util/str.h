@@ -19,8 +19,21 @@ const char *dm_env_or(const char *name, const char *def);
  * NULL when out of memory. */
 char *dm_slurp(FILE *f, size_t *len);
 
-/* A whole decimal number (no sign, no junk, no overflow): false else. */
+/*
+ * The checked number parsers: every number read from a user, the
+ * environment, a message, a file or a server goes through one of these,
+ * never atoi or a bare strtol (atoi("abc") is 0, and "12x" is 12).
+ *
+ * A whole decimal number (no sign, space, junk or overflow): false else,
+ * *out untouched.
+ */
 bool dm_parse_u64(const char *s, uint64_t *out);
+
+/* The same, and from min to max. */
+bool dm_parse_u64_in(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* A whole decimal number with an optional '-', from min to max. */
+bool dm_parse_i64_in(const char *s, int64_t min, int64_t max, int64_t *out);
 
 /*
  * Write s to f with control characters escaped (\n, \t, \xNN), so that

@@ -1,12 +1,14 @@
 /* threads.c - how many threads one migration may keep busy. */
 #include "util/threads.h"
 
-#include <stdlib.h>
+#include <stdint.h>
 #include <unistd.h>
+
+#include "util/env.h"
 
 size_t dm_thread_count(void)
 {
-    const char *env = getenv("DUCKMIG_THREADS");
-    long n = env && *env ? atol(env) : sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > DM_MAX_THREADS ? DM_MAX_THREADS : (size_t)n;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    uint64_t n = dm_env_u64("DUCKMIG_THREADS", cpus < 1 ? 1 : (uint64_t)cpus);
+    return n > DM_MAX_THREADS ? DM_MAX_THREADS : (size_t)n;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "catalog/sqltext.h"
+#include "util/env.h"
 #include "util/str.h"
 #include "verify/verify.h"
 
@@ -67,10 +68,7 @@ static uint64_t view_rows(const struct dm_verify_opts *o)
 {
     if (o && o->view_rows)
         return o->view_rows;
-    uint64_t v;
-    return dm_parse_u64(getenv("DUCKMIG_VIEW_ROWS"), &v) && v > 0
-               ? v
-               : DM_VIEW_ROWS;
+    return dm_env_u64("DUCKMIG_VIEW_ROWS", DM_VIEW_ROWS);
 }
 
 /*
@@ -92,7 +90,9 @@ static void run(struct dm_engine *e, const char *sql, uint64_t budget,
         free(count);
         if (!rc) {
             const char *n = dm_rows_get(rows, 0, 0);
-            out->over_budget = n && strtoull(n, NULL, 10) > budget;
+            uint64_t rows_seen;
+            out->over_budget =
+                n && dm_parse_u64(n, &rows_seen) && rows_seen > budget;
         }
         dm_rows_free(rows);
         if (rc) {

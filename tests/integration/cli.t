@@ -55,6 +55,18 @@ run env LOG_FORMAT=text LOG_LEVEL=warning "$DUCKMIG" engines
 is "$rc" 0 "LOG_FORMAT=text and LOG_LEVEL=warning are understood"
 run env LOG_LEVEL= LOG_FORMAT= "$DUCKMIG" engines
 is "$rc" 0 "empty LOG_LEVEL and LOG_FORMAT are the defaults"
+# a number in the environment that is not one: refused at start, named
+# (atoi took DUCKMIG_THREADS=eight as 0, and RABBIT_HEARTBEAT=5s as 5)
+run env DUCKMIG_THREADS=eight "$DUCKMIG" engines
+is "$rc/$err" "2/duckmig: DUCKMIG_THREADS=eight: not a whole number from 1 to 1024" "DUCKMIG_THREADS=eight: exit 2, named"
+run env RABBIT_HEARTBEAT=5s "$DUCKMIG" engines
+like "$rc:$err" "2:*RABBIT_HEARTBEAT=5s: not a whole number*" "RABBIT_HEARTBEAT=5s: the same"
+run env DUCKMIG_THREADS=2 DUCKMIG_STOP_TIMEOUT=0 "$DUCKMIG" engines
+is "$rc" 0 "numbers in range are taken"
+run "$DUCKMIG" publish --big-threshold 1G
+like "$rc:$err" "2:*--big-threshold '1G': not a number of bytes*" "publish --big-threshold 1G: exit 2, named"
+run "$DUCKMIG" consume --max-messages many
+like "$rc:$err" "2:*--max-messages 'many': not a whole number*" "consume --max-messages many: exit 2, named"
 
 # engines: all four releases load, each in its own worker
 run "$DUCKMIG" engines --load

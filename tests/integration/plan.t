@@ -182,6 +182,28 @@ run "$DUCKMIG" migrate --report no-such-dir/r.json "$one" m3.duckdb
 is "$rc" 3 "a report that cannot be written: exit 3"
 like "$err" "*no-such-dir*" "... naming it"
 
+# an output that is a device is refused, not replaced: the file written
+# beside it and renamed onto it put a regular file in place of /dev/null
+# (run as root, the suite's /dev/null was once found so). A device of our
+# own first (root only), so that a regression breaks it, not the
+# machine's /dev/null
+if [ "$(id -u)" -eq 0 ] && mknod -m 666 dev-null c 1 3 2>/dev/null; then
+    run "$DUCKMIG" migrate --report dev-null "$one" m6.duckdb
+    like "$rc:$err" "2:*'dev-null' is not a regular file*" "migrate --report DEVICE: refused, named"
+    run "$DUCKMIG" batch --dry-run --report "$TMP/dev-null" fleet out-dev
+    like "$rc:$err" "2:*'$TMP/dev-null' is not a regular file*" "batch --report DEVICE: the same"
+    run "$DUCKMIG" cp "$one" dev-null
+    like "$rc:$err" "2:*dev-null' is not a regular file*" "cp to a DEVICE: the same"
+    run "$DUCKMIG" migrate --force "$one" dev-null
+    like "$rc:$err" "2:*'dev-null' is not a regular file*" "migrate --force to a DEVICE: the same"
+    [ -c dev-null ]; ok $? "... and the device is still one"
+    [ -c dev-null ] && run "$DUCKMIG" batch --dry-run --report /dev/null fleet out-dev
+    like "$rc:$err" "2:*'/dev/null' is not a regular file*" "batch --report /dev/null: refused"
+    [ -c /dev/null ]; ok $? "... and /dev/null is still a device"
+else
+    skip "a device of our own needs root"
+fi
+
 # progress: migrate's tables and rows at info level when stderr is no
 # terminal (DUCKMIG_PROGRESS_SECONDS=0: at every step), on a terminal a
 # line drawn in place and cleared before the result

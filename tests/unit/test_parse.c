@@ -1,0 +1,115 @@
+/*
+ * test_parse.c - the checked number parsers (util/str.h) and the numbers
+ * read from the environment (util/env.h).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/env.h"
+#include "util/str.h"
+
+static void unsigned_numbers(void **state)
+{
+    (void)state;
+    uint64_t v = 7;
+    assert_true(dm_parse_u64("0", &v));
+    assert_int_equal(v, 0);
+    assert_true(dm_parse_u64("18446744073709551615", &v));
+    assert_true(v == UINT64_MAX);
+    /* what atoi or strtoull would have taken as some number */
+    const char *bad[] = {NULL, "",    " 1",   "+1",  "-1",
+                         "1 ", "12x", "0x10", "abc", "18446744073709551616",
+                         "1e3"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        v = 7;
+        assert_false(dm_parse_u64(bad[i], &v));
+        assert_int_equal(v, 7); /* untouched */
+    }
+    assert_true(dm_parse_u64_in("65535", 1, 65535, &v));
+    assert_int_equal(v, 65535);
+    assert_false(dm_parse_u64_in("65536", 1, 65535, &v));
+    assert_false(dm_parse_u64_in("0", 1, 65535, &v));
+    assert_int_equal(v, 65535);
+    assert_false(dm_parse_u64_in("port", 1, 65535, &v));
+}
+
+static void signed_numbers(void **state)
+{
+    (void)state;
+    int64_t v = 7;
+    assert_true(dm_parse_i64_in("-42", INT64_MIN, INT64_MAX, &v));
+    assert_int_equal(v, -42);
+    assert_true(
+        dm_parse_i64_in("-9223372036854775808", INT64_MIN, INT64_MAX, &v));
+    assert_true(v == INT64_MIN);
+    assert_true(
+        dm_parse_i64_in("9223372036854775807", INT64_MIN, INT64_MAX, &v));
+    assert_true(v == INT64_MAX);
+    const char *bad[] = {NULL,
+                         "",
+                         "-",
+                         "--1",
+                         "+1",
+                         " 1",
+                         "1x",
+                         "9223372036854775808",
+                         "-9223372036854775809"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        v = 7;
+        assert_false(dm_parse_i64_in(bad[i], INT64_MIN, INT64_MAX, &v));
+        assert_int_equal(v, 7);
+    }
+    assert_false(dm_parse_i64_in("-1", 0, 10, &v));
+    assert_false(dm_parse_i64_in("11", 0, 10, &v));
+    assert_true(dm_parse_i64_in("10", 0, 10, &v));
+    assert_int_equal(v, 10);
+}
+
+static void environment(void **state)
+{
+    (void)state;
+    struct dm_error err = DM_ERROR_INIT;
+    unsetenv("DUCKMIG_THREADS");
+    assert_int_equal(dm_env_check(&err), DM_OK);
+    assert_int_equal(dm_env_u64("DUCKMIG_THREADS", 3), 3);
+    setenv("DUCKMIG_THREADS", "", 1); /* empty is unset */
+    assert_int_equal(dm_env_check(&err), DM_OK);
+    assert_int_equal(dm_env_u64("DUCKMIG_THREADS", 3), 3);
+    setenv("DUCKMIG_THREADS", "8", 1);
+    assert_int_equal(dm_env_check(&err), DM_OK);
+    assert_int_equal(dm_env_u64("DUCKMIG_THREADS", 3), 8);
+
+    /* atoi took these as 0 or 8 */
+    const char *bad[] = {"eight", "8x", "0", "-8", "1025"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        setenv("DUCKMIG_THREADS", bad[i], 1);
+        dm_error_clear(&err);
+        assert_int_equal(dm_env_check(&err), DM_ERR_USAGE);
+        assert_non_null(strstr(err.msg, "DUCKMIG_THREADS="));
+        assert_non_null(strstr(err.msg, "from 1 to 1024"));
+        /* past the check (a unit test), the default */
+        assert_int_equal(dm_env_u64("DUCKMIG_THREADS", 3), 3);
+    }
+    unsetenv("DUCKMIG_THREADS");
+
+    setenv("DUCKMIG_STOP_TIMEOUT", "0", 1); /* 0 is a value here */
+    assert_int_equal(dm_env_check(&err), DM_OK);
+    assert_int_equal(dm_env_u64("DUCKMIG_STOP_TIMEOUT", 100), 0);
+    unsetenv("DUCKMIG_STOP_TIMEOUT");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(unsigned_numbers),
+        cmocka_unit_test(signed_numbers),
+        cmocka_unit_test(environment),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
