@@ -15,12 +15,8 @@ export DUCKMIG=${DUCKMIG:-$root/duckmig} DUCKMIG_HELPER=${DUCKMIG_HELPER:-$root/
 cd "$TMP"
 
 echo "starting RabbitMQ and PostgreSQL ..." >&2
-start_rabbit "$TMP/rmq" >&2 || exit 1
-start_postgres "$TMP/pg" >&2 || exit 1
-psql() { command psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qtAX "$@"; }
-export DB_SECRET="{\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"username\":\"postgres\",\"dbname\":\"postgres\"}"
-export RABBIT_SECRET="{\"host\":\"127.0.0.1\",\"port\":$RABBIT_PORT,\"username\":\"guest\",\"password\":\"guest\"}"
-export MIGRATE_SRC=$TMP/src/ MIGRATE_DST=$TMP/dst/ BATCH_DOWNLOAD=$TMP/dl DUCKDB_MIGRATE_VERSION=0.8.1
+start_fleet "$TMP" || exit 1
+psql() { fleet_psql "$@"; }
 export LOG_LEVEL=warn
 
 echo "making $n tracker files with DuckDB 0.6.1 ..." >&2

@@ -91,12 +91,8 @@ batch2=$(batch_run)
 cons=
 if [ "$broker" = 1 ]; then
     echo "starting RabbitMQ and PostgreSQL ..." >&2
-    start_rabbit "$TMP/rmq" >&2 || exit 1
-    start_postgres "$TMP/pg" >&2 || exit 1
-    psql() { command psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qtAX "$@"; }
-    export DB_SECRET="{\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"username\":\"postgres\",\"dbname\":\"postgres\"}"
-    export RABBIT_SECRET="{\"host\":\"127.0.0.1\",\"port\":$RABBIT_PORT,\"username\":\"guest\",\"password\":\"guest\"}"
-    export MIGRATE_SRC=$TMP/src/ MIGRATE_DST=$TMP/dst/ BATCH_DOWNLOAD=$TMP/dl DUCKDB_MIGRATE_VERSION=0.8.1
+    start_fleet "$TMP" || exit 1
+    psql() { fleet_psql "$@"; }
     psql -f "$root/deploy/sql/goal-sample.sql" >/dev/null
     for t in $(ls src); do echo "INSERT INTO goal VALUES ($t, 51, 'bench');"; done | psql >/dev/null
     "$DUCKMIG" ledger init >/dev/null 2>&1

@@ -176,3 +176,15 @@ start_postgres() {
         echo "# PostgreSQL did not start"; tail -5 "$dir/log" | sed 's/^/#   /'; return 1; }
     _pg_stop=("${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop)
 }
+
+# start_fleet DIR: RabbitMQ and PostgreSQL under DIR, and what a consumer
+# reads from its environment to use them, EFS roots under DIR (benches)
+start_fleet() {
+    start_rabbit "$1/rmq" >&2 || return 1
+    start_postgres "$1/pg" >&2 || return 1
+    export DB_SECRET="{\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"username\":\"postgres\",\"dbname\":\"postgres\"}"
+    export RABBIT_SECRET="{\"host\":\"127.0.0.1\",\"port\":$RABBIT_PORT,\"username\":\"guest\",\"password\":\"guest\"}"
+    export MIGRATE_SRC=$1/src/ MIGRATE_DST=$1/dst/ BATCH_DOWNLOAD=$1/dl DUCKDB_MIGRATE_VERSION=0.8.1
+}
+# fleet_psql ARGS...: psql on start_fleet's PostgreSQL, unaligned, quiet
+fleet_psql() { command psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qtAX "$@"; }

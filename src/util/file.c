@@ -11,8 +11,11 @@
 bool dm_replaceable_at(int dirfd, const char *path)
 {
     struct stat st;
+    /* what cannot be looked at (no such path, a file where a folder
+     * should be, no permission) is no device to keep: the write that
+     * follows fails with its own, clearer error */
     if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
-        return errno == ENOENT;
+        return true;
     return S_ISREG(st.st_mode) || S_ISLNK(st.st_mode);
 }
 

@@ -36,6 +36,7 @@ int dm_regular_fd(int fd, int flags, struct stat *st);
  * symbolic link (rename replaces the link, not its target). Not a
  * device, FIFO, socket or folder: `--report /dev/null` run as root put a
  * regular file in place of /dev/null, for every process on the machine.
+ * A path that cannot be looked at is left to the write to report.
  */
 bool dm_replaceable_at(int dirfd, const char *path);
 
