@@ -17,6 +17,7 @@
 #include "engine/registry.h"
 #include "engine/worker.h"
 #include "engine/zygote.h"
+#include "fleet/runner.h"
 #include "util/env.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -145,7 +146,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "__job") == 0)
-        return cmd_job(argc - 1, argv + 1);
+        return dm_job_child_main(argc - 1, argv + 1);
 
     if (argc < 2) {
         print_help(stderr);

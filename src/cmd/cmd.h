@@ -34,8 +34,6 @@ int cmd_batch(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
-/* `duckmig __job`: one fleet job in a child of `consume` (consume.c). */
-int cmd_job(int argc, char **argv);
 
 extern const char cmd_inspect_usage[];
 extern const char cmd_sql_usage[];

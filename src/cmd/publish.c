@@ -1,47 +1,18 @@
 /*
- * publish.c - `duckmig publish`: the seed's publisher. Reads the trackers
- * to migrate from the PostgreSQL goal table, lists each tracker's
- * *.duckdb and *.new.duckdb files at the source, and queues one message
- * per file, in the seed's shape for the two datastores, on the small or
- * the big queue by size. Every publish is confirmed by the broker; one
- * that is not is retried on a new connection, and the command fails
- * loudly if it never is. Each queued file gets a ledger row. Before
- * anything, the dependencies are checked (fleet/preflight.h): the broker
- * and its vhost, the database, GOAL_QUERY, the ledger's grants, the
- * source; --dry-run runs the same checks and writes nothing anywhere.
- *
- * What the goal table and the listings give is checked before it becomes
- * a message: a tracker or site that is NULL, empty, '.', '..', holds a
- * '/' or a control character, or is not UTF-8, skips its row; a file
- * whose name is not UTF-8 (a message is JSON) or makes a key the
- * consumer would refuse is skipped. Each is said, the others are
- * published, and the exit status is 1.
+ * publish.c - `duckmig publish`: its options. The publisher itself
+ * (goal table, listings, messages, confirms, the ledger's "queued" rows)
+ * is fleet/publisher.c, so that this file is only what a person types.
  */
 #include <getopt.h>
-#include <jansson.h>
-#include <libpq-fe.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "aws/request.h"
-#include "aws/sigv4.h"
 #include "cmd/cmd.h"
-#include "fleet/job.h"
-#include "fleet/message.h"
-#include "fleet/preflight.h"
-#include "ledger/ledger.h"
-#include "queue/rabbit.h"
-#include "secrets/secrets.h"
-#include "store/store.h"
+#include "fleet/publisher.h"
 #include "util/env.h"
-#include "util/log.h"
 #include "util/str.h"
 #include "util/text.h"
 
-#define DEFAULT_GOAL_QUERY                                                     \
-    "SELECT tracker_id::text, site_id::text FROM goal ORDER BY tracker_id"
 #define BIG_DEFAULT 1610612736ull /* 1.5 GiB */
 
 const char cmd_publish_usage[] =
@@ -49,7 +20,7 @@ const char cmd_publish_usage[] =
     "                       [--big-threshold BYTES]\n"
     "\n"
     "Queue one message per tracker file. Trackers come from GOAL_QUERY on\n"
-    "the database of DB_SECRET (default query: " DEFAULT_GOAL_QUERY ";\n"
+    "the database of DB_SECRET (default query: " DM_GOAL_QUERY_DEFAULT ";\n"
     "it must return tracker id and site). Files are listed under\n"
     "tracker-migration/{tracker}/ in SOURCE_BUCKET (S3) or {tracker}/\n"
     "under MIGRATE_SRC (EFS); S3 destinations get {site}/{tracker}/{file}\n"
@@ -83,201 +54,6 @@ static int parse_ds(const char *s, enum dm_datastore *ds)
     return 0;
 }
 
-struct publisher {
-    enum dm_datastore from, to;
-    const char *src_bucket, *dst_bucket;
-    const char *queue_small, *queue_big;
-    uint64_t big;
-    bool dry_run;
-    struct dm_secrets *secrets;
-    const char *rabbit_secret;
-    struct dm_rabbit *rabbit;
-    struct dm_ledger *ledger;
-    unsigned long published, small, bigs;
-    unsigned long bad_rows, bad_files; /* skipped, each said */
-};
-
-struct tracker_ctx {
-    struct publisher *p;
-    const char *tracker, *site;
-    enum dm_code rc;
-    struct dm_error *err;
-};
-
-static enum dm_code connect_rabbit(struct publisher *p, struct dm_error *err)
-{
-    enum dm_code rc =
-        dm_rabbit_connect_secret(p->secrets, p->rabbit_secret, &p->rabbit, err);
-    if (!rc)
-        rc = dm_rabbit_declare(p->rabbit, p->queue_small, err);
-    if (!rc)
-        rc = dm_rabbit_declare(p->rabbit, p->queue_big, err);
-    if (rc && p->rabbit) {
-        dm_rabbit_close(p->rabbit);
-        p->rabbit = NULL;
-    }
-    return rc;
-}
-
-/* Publish with confirm; on a network failure reconnect and try again. */
-static enum dm_code publish_confirmed(struct publisher *p, const char *queue,
-                                      const char *body, const char *id,
-                                      struct dm_error *err)
-{
-    enum dm_code rc = DM_OK;
-    for (int attempt = 1; attempt <= 6; attempt++) {
-        dm_error_clear(err);
-        if (!p->rabbit)
-            rc = connect_rabbit(p, err);
-        if (!p->rabbit && rc != DM_ERR_NETWORK)
-            return rc;
-        if (p->rabbit) {
-            rc = dm_rabbit_publish(p->rabbit, queue, body, strlen(body), id,
-                                   NULL, NULL, 0, err);
-            if (!rc)
-                return DM_OK;
-            dm_rabbit_close(p->rabbit);
-            p->rabbit = NULL;
-        }
-        if (attempt == 6)
-            break; /* the caller says the last failure */
-        dm_warn("publish", "%s; attempt %d of 6 next", err->msg, attempt + 1);
-        dm_aws_backoff(attempt + 2);
-    }
-    return rc;
-}
-
-/* Skip one listed file, saying why; the others go on. */
-static int skip_file(struct tracker_ctx *t, const char *key, const char *why)
-{
-    t->p->bad_files++;
-    dm_warn("publish", "tracker %s: %s: skipped: %s", t->tracker, key, why);
-    return 0;
-}
-
-/* Why a goal-table value cannot be one path segment of a key; NULL when
- * it can be. */
-static const char *segment_problem(const PGresult *res, int row, int col)
-{
-    if (PQgetisnull(res, row, col))
-        return "NULL";
-    const char *v = PQgetvalue(res, row, col);
-    if (!*v)
-        return "empty";
-    if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
-        return "'.' or '..'";
-    if (strchr(v, '/'))
-        return "more than one path segment (a '/')";
-    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
-        if (*c < 0x20 || *c == 0x7f)
-            return "holding a control character";
-    if (!dm_utf8_valid(v))
-        return "not UTF-8";
-    return NULL;
-}
-
-static int on_file(const struct dm_object *o, void *ud)
-{
-    struct tracker_ctx *t = ud;
-    struct publisher *p = t->p;
-    const char *file = dm_base_name(o->key);
-    size_t n = strlen(file);
-    if (n < 7 || strcmp(file + n - 7, ".duckdb") != 0)
-        return 0; /* *.duckdb and *.new.duckdb only */
-    if (o->problem)
-        return skip_file(t, o->key, o->problem);
-    if (!dm_utf8_valid(o->key))
-        return skip_file(t, o->key,
-                         "the name is not UTF-8, and a message (JSON) cannot "
-                         "carry it");
-    struct dm_job_spec job = {p->from, p->to, NULL, NULL,
-                              NULL,    NULL,  NULL, NULL};
-    job.src_bucket = p->from == DM_DS_S3 ? (char *)p->src_bucket : NULL;
-    job.src_key = (char *)o->key;
-    job.dst_bucket = p->to == DM_DS_S3 ? (char *)p->dst_bucket : NULL;
-    job.tracker = (char *)t->tracker;
-    char *dst_key = p->to == DM_DS_S3
-                        ? dm_fmt("%s/%s/%s", t->site, t->tracker, file)
-                        : dm_fmt("%s/%s", t->tracker, file);
-    job.dst_key = dst_key;
-    /* the consumer's own rules for keys, here, so that it is not the
-     * consumer that finds a newline or a '..' */
-    struct dm_error kerr = DM_ERROR_INIT;
-    if (dst_key && (dm_key_check(o->key, strlen(o->key), &kerr) ||
-                    dm_key_check(dst_key, strlen(dst_key), &kerr))) {
-        free(dst_key);
-        return skip_file(t, o->key, kerr.msg);
-    }
-    char *body = dst_key ? dm_job_format(&job) : NULL;
-    char *src_uri = dm_job_source_uri(&job), *dst_uri = dm_job_dest_uri(&job);
-    char id[65];
-    const char *queue = o->size >= p->big ? p->queue_big : p->queue_small;
-    if (!body || !src_uri || !dst_uri) {
-        t->rc = dm_fail(t->err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    dm_sha256_hex(body, strlen(body), id);
-    id[32] = '\0';
-    if (p->dry_run) {
-        json_t *line = json_pack("{s:s, s:I, s:o}", "queue", queue, "size",
-                                 (json_int_t)o->size, "message",
-                                 json_loads(body, 0, NULL));
-        char *s =
-            line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        if (s)
-            printf("%s\n", s);
-        free(s);
-        json_decref(line);
-    } else {
-        t->rc = dm_ledger_queued(p->ledger, src_uri, dst_uri, t->tracker, queue,
-                                 o->size, t->err);
-        if (!t->rc)
-            t->rc = publish_confirmed(p, queue, body, id, t->err);
-        if (!t->rc)
-            dm_info("publish", "%s -> %s: %s", src_uri, queue, dst_uri);
-    }
-    if (!t->rc) {
-        p->published++;
-        if (queue == p->queue_big)
-            p->bigs++;
-        else
-            p->small++;
-    }
-out:
-    free(src_uri);
-    free(dst_uri);
-    free(body);
-    free(dst_key);
-    return t->rc != DM_OK;
-}
-
-/* --raw: every line of stdin, as it is, confirmed */
-static enum dm_code publish_raw(struct publisher *p, const char *queue,
-                                struct dm_error *err)
-{
-    p->queue_small = p->queue_big = queue;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    /* the topology first: with no line at all, --raw declares the queue
-     * (and its dead-letter queue), which consumers check at start */
-    enum dm_code rc = p->rabbit ? DM_OK : connect_rabbit(p, err);
-    while (!rc && (n = getline(&line, &cap, stdin)) > 0) {
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (n == 0)
-            continue;
-        rc = publish_confirmed(p, queue, line, NULL, err);
-        if (!rc)
-            p->published++;
-    }
-    free(line);
-    if (!rc)
-        fprintf(stderr, "duckmig: publish: %lu raw messages to %s\n",
-                p->published, queue);
-    return rc;
-}
-
 int cmd_publish(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -289,14 +65,11 @@ int cmd_publish(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct publisher p;
+    struct dm_publisher_opts p;
     memset(&p, 0, sizeof(p));
-    struct dm_error err = DM_ERROR_INIT;
-    enum dm_code rc = DM_OK;
     parse_ds(dm_env_or("SOURCE_DATASTORE", "s3"), &p.from);
     parse_ds(dm_env_or("DESTINATION_DATASTORE", "s3"), &p.to);
     p.big = dm_env_u64("BIG_FILE_THRESHOLD", BIG_DEFAULT);
-    const char *raw = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "f:t:nb:r:h", opts, NULL)) != -1) {
         switch (c) {
@@ -320,7 +93,7 @@ int cmd_publish(int argc, char **argv)
             }
             break;
         case 'r':
-            raw = optarg;
+            p.raw = optarg;
             break;
         case 'h':
             fputs(cmd_publish_usage, stdout);
@@ -334,116 +107,13 @@ int cmd_publish(int argc, char **argv)
         fputs(cmd_publish_usage, stderr);
         return DM_ERR_USAGE;
     }
-    p.src_bucket = dm_env_or("SOURCE_BUCKET", "perform-dev-raw");
-    p.dst_bucket = dm_env_or("DESTINATION_BUCKET", "perform-dev-raw");
-    p.queue_small = dm_env_or("QUEUE_SMALL", "migrate_duckdb_release");
-    p.queue_big = dm_env_or("QUEUE_BIG", "migrate_duckdb_release_big");
-    p.rabbit_secret = dm_env_or("RABBIT_SECRET", "perform_rabbitmq_dev");
-    const char *goal = dm_env_or("GOAL_QUERY", DEFAULT_GOAL_QUERY);
-    struct dm_store *src = NULL;
-    PGresult *res = NULL;
-    enum dm_code return_code = DM_OK; /* 1 when something was skipped */
-
-    rc = dm_secrets_new(&p.secrets, &err);
-    if (!rc) {
-        /* every dependency, before anything is read or queued; a dry run
-         * writes nothing, not even a probe (fleet/preflight.h) */
-        struct dm_preflight_opts checks;
-        dm_preflight_publish_opts(&checks, p.from, p.dry_run);
-        checks.secrets = p.secrets;
-        if (raw) { /* no database, no listing: the broker only */
-            checks.queues[0] = raw;
-            checks.queues[1] = NULL;
-            checks.db_secret = NULL;
-            checks.nstores = 0;
-        }
-        rc = dm_preflight_command(&checks, "publish");
-        if (rc) {
-            dm_fail(&err, rc, "nothing published: a check failed (above)");
-            goto out;
-        }
-    }
-    if (!rc && raw) {
-        rc = publish_raw(&p, raw, &err);
-        goto out;
-    }
-    if (!rc)
-        rc = dm_ledger_open(p.secrets,
-                            dm_env_or("DB_SECRET", "perform_database_dev"),
-                            &p.ledger, &err);
-    if (rc)
-        goto out;
-    res = PQexec(dm_ledger_conn(p.ledger), goal);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) < 2) {
-        char line[300];
-        snprintf(line, sizeof(line), "%s",
-                 PQresultStatus(res) == PGRES_TUPLES_OK
-                     ? "it must return tracker id and site"
-                     : PQerrorMessage(dm_ledger_conn(p.ledger)));
-        line[strcspn(line, "\n")] = '\0';
-        rc = dm_fail(&err, DM_ERR_SQL, "GOAL_QUERY: %s", line);
-        goto out;
-    }
-    rc = dm_datastore_open(p.from, p.src_bucket, false, &src, &err);
-    if (rc)
-        goto out;
-    if (!p.dry_run) {
-        rc = connect_rabbit(&p, &err);
-        if (rc)
-            goto out;
-    }
-    for (int i = 0; !rc && i < PQntuples(res); i++) {
-        const char *tracker = PQgetvalue(res, i, 0);
-        const char *site = PQgetvalue(res, i, 1);
-        const char *why = segment_problem(res, i, 0), *what = "tracker";
-        if (!why && p.to == DM_DS_S3) { /* the site is in S3 keys only */
-            why = segment_problem(res, i, 1);
-            what = "site";
-        }
-        if (why) {
-            p.bad_rows++;
-            dm_warn("publish",
-                    "GOAL_QUERY row %d (tracker '%s', site '%s'): the %s is "
-                    "%s; skipped",
-                    i + 1, PQgetisnull(res, i, 0) ? "NULL" : tracker,
-                    PQgetisnull(res, i, 1) ? "NULL" : site, what, why);
-            continue;
-        }
-        char *prefix = p.from == DM_DS_S3
-                           ? dm_fmt("tracker-migration/%s/", tracker)
-                           : dm_fmt("%s/", tracker);
-        struct tracker_ctx t = {&p, tracker, site, DM_OK, &err};
-        if (!prefix) {
-            rc = dm_fail(&err, DM_ERR_NOMEM, "out of memory");
-            break;
-        }
-        rc = dm_store_list(src, prefix, on_file, &t, &err);
-        if (!rc)
-            rc = t.rc;
-        free(prefix);
-    }
-    if (!rc)
-        fprintf(stderr,
-                "duckmig: publish: %lu messages (%lu to %s, %lu to %s)%s\n",
-                p.published, p.small, p.queue_small, p.bigs, p.queue_big,
-                p.dry_run ? " (dry run: nothing queued)" : "");
-    if (!rc && (p.bad_rows || p.bad_files)) {
-        fprintf(stderr,
-                "duckmig: publish: skipped %lu goal rows and %lu files, each "
-                "named above\n",
-                p.bad_rows, p.bad_files);
-        return_code = DM_ERR_GENERIC;
-    }
-out:
-    if (rc) {
+    struct dm_error err = DM_ERROR_INIT;
+    enum dm_code rc = dm_publisher_run(&p, &err);
+    /* DM_ERR_GENERIC alone: some rows or files were skipped, each said */
+    if (rc && err.code) {
         fputs("duckmig: publish: ", stderr);
         dm_fputs_escaped(err.msg, stderr);
         fputc('\n', stderr);
     }
-    PQclear(res);
-    dm_store_close(src);
-    dm_rabbit_close(p.rabbit);
-    dm_ledger_close(p.ledger);
-    dm_secrets_free(p.secrets);
-    return rc ? rc : return_code;
+    return rc;
 }

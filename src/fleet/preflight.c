@@ -17,6 +17,7 @@
 #include "engine/engine.h"
 #include "engine/registry.h"
 #include "fleet/job.h"
+#include "fleet/publisher.h"
 #include "ledger/ledger.h"
 #include "queue/rabbit.h"
 #include "release/release.h"
@@ -646,10 +647,8 @@ void dm_preflight_publish_opts(struct dm_preflight_opts *o,
     o->queues[0] = dm_env_or("QUEUE_SMALL", "migrate_duckdb_release");
     o->queues[1] = dm_env_or("QUEUE_BIG", "migrate_duckdb_release_big");
     o->db_secret = dm_env_or("DB_SECRET", "perform_database_dev");
-    /* publish.c's default, which these checks must run as it does */
-    o->goal_query = dm_env_or(
-        "GOAL_QUERY",
-        "SELECT tracker_id::text, site_id::text FROM goal ORDER BY tracker_id");
+    /* the publisher's default, which these checks must run as it does */
+    o->goal_query = dm_env_or("GOAL_QUERY", DM_GOAL_QUERY_DEFAULT);
     o->ledger = true;
     o->no_write = dry_run;
     o->stores[0] = (struct dm_preflight_store){

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/env.h"
+#include "util/str.h"
 #include "util/tmpdir.h"
 
 /* The outcome of a job that could not start, as the child would print it. */
@@ -204,4 +206,47 @@ void dm_job_run_outcome(const struct dm_job_run *r, struct dm_job_outcome *o)
                                           : WEXITSTATUS(r->status));
     }
     json_decref(j);
+}
+
+/* `duckmig __job [DIR]` (main.c): the message on stdin, the outcome JSON on
+ * stdout; DIR is the job's folder, made (and removed) by the runner.
+ * Without it (by hand), a folder of its own under BATCH_DOWNLOAD. */
+int dm_job_child_main(int argc, char **argv)
+{
+    size_t len = 0;
+    char *body = dm_slurp(stdin, &len);
+    char *own = NULL;
+    int lockfd = -1;
+    struct dm_job_spec job;
+    struct dm_job_outcome o;
+    struct dm_error err = DM_ERROR_INIT;
+    memset(&o, 0, sizeof(o));
+    enum dm_code rc = dm_job_parse(body ? body : "", len, &job, &err);
+    bool parsed = rc == DM_OK;
+    if (!rc && argc < 2)
+        rc = dm_tmpdir_create(dm_env_or("BATCH_DOWNLOAD", "/batch_download"),
+                              "job-", &own, &lockfd, &err);
+    if (!rc) {
+        dm_job_run(&job, argc >= 2 ? argv[1] : own,
+                   dm_env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1"), &o);
+        dm_tmpdir_remove(own, lockfd);
+        free(own);
+    }
+    if (parsed)
+        dm_job_release(&job);
+    if (rc) {
+        o.status = "failed";
+        o.permanent = dm_code_permanent(err.code);
+        o.code = err.code;
+        snprintf(o.error, sizeof(o.error), "%s", err.msg);
+    }
+    json_t *j = dm_job_outcome_json(&o);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (s)
+        printf("%s\n", s);
+    free(s);
+    json_decref(j);
+    dm_job_outcome_release(&o);
+    free(body);
+    return 0;
 }

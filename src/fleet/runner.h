@@ -45,4 +45,9 @@ void dm_job_run_kill(struct dm_job_run *r, int grace_ms);
 /* The outcome the child printed, or a failed one that says how it died. */
 void dm_job_run_outcome(const struct dm_job_run *r, struct dm_job_outcome *o);
 
+/* The child's side: `duckmig __job [DIR]`, dispatched by main.c like
+ * `__engine`. The message on stdin, the outcome JSON on stdout (a job
+ * that failed says so there); the exit status is always 0. */
+int dm_job_child_main(int argc, char **argv);
+
 #endif

@@ -528,6 +528,59 @@ enum dm_code dm_ledger_check_table(struct dm_ledger *l, char *fix, size_t fixn,
     return rc;
 }
 
+enum dm_code dm_ledger_goal(struct dm_ledger *l, const char *query,
+                            struct dm_goal *out, struct dm_error *err)
+{
+    enum dm_code rc = DM_OK;
+    memset(out, 0, sizeof(*out));
+    PGresult *res = PQexec(l->conn, query);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) < 2) {
+        char line[300];
+        snprintf(line, sizeof(line), "%s",
+                 PQresultStatus(res) == PGRES_TUPLES_OK
+                     ? "it must return tracker id and site"
+                     : PQerrorMessage(l->conn));
+        line[strcspn(line, "\n")] = '\0';
+        rc = dm_fail(err, DM_ERR_SQL, "GOAL_QUERY: %s", line);
+        goto out;
+    }
+    size_t n = (size_t)PQntuples(res);
+    out->rows = n ? calloc(n, sizeof(*out->rows)) : NULL;
+    if (n && !out->rows) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct dm_goal_row *r = &out->rows[out->n++];
+        for (int col = 0; col < 2; col++) {
+            char **v = col == 0 ? &r->tracker : &r->site;
+            if (PQgetisnull(res, i, col))
+                continue;
+            *v = strdup(PQgetvalue(res, i, col));
+            if (!*v) {
+                rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+        }
+    }
+out:
+    PQclear(res);
+    if (rc)
+        dm_goal_release(out);
+    return rc;
+}
+
+void dm_goal_release(struct dm_goal *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        free(g->rows[i].tracker);
+        free(g->rows[i].site);
+    }
+    free(g->rows);
+    g->rows = NULL;
+    g->n = 0;
+}
+
 enum dm_code dm_ledger_check_goal(struct dm_ledger *l, const char *query,
                                   char *fix, size_t fixn, struct dm_error *err)
 {

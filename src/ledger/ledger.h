@@ -14,6 +14,7 @@
 #define DM_LEDGER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -29,8 +30,25 @@ enum dm_code dm_ledger_open(struct dm_secrets *secrets, const char *secret_name,
                             struct dm_ledger **out, struct dm_error *err);
 void dm_ledger_close(struct dm_ledger *l);
 
-/* The libpq connection, for the publisher's goal query. */
+/* The libpq connection, for doctor's account of the login (who, where). */
 struct pg_conn *dm_ledger_conn(struct dm_ledger *l);
+
+/* What GOAL_QUERY returned, one row per tracker: its first two columns
+ * as text, NULL for an SQL NULL. The publisher checks each value before
+ * it becomes part of a key. */
+struct dm_goal_row {
+    char *tracker, *site;
+};
+struct dm_goal {
+    struct dm_goal_row *rows;
+    size_t n;
+};
+
+/* Run the publisher's goal query (on the ledger's database) into *out;
+ * DM_ERR_SQL when it fails or returns fewer than two columns. */
+enum dm_code dm_ledger_goal(struct dm_ledger *l, const char *query,
+                            struct dm_goal *out, struct dm_error *err);
+void dm_goal_release(struct dm_goal *g);
 
 enum dm_code dm_ledger_queued(struct dm_ledger *l, const char *source,
                               const char *destination, const char *tracker,
