@@ -20,10 +20,7 @@ psql() { fleet_psql "$@"; }
 export LOG_LEVEL=warn
 
 echo "making $n tracker files with DuckDB 0.6.1 ..." >&2
-"$DUCKMIG_HELPER" sql --engine 0.6.1 one.duckdb \
-    "CREATE TABLE cases (id BIGINT PRIMARY KEY, site INTEGER, label VARCHAR)" \
-    "CREATE INDEX cases_site ON cases (site)" \
-    "INSERT INTO cases SELECT range, range % 7, 'case-' || range FROM range(2000)" >/dev/null
+make_tracker one.duckdb 2000 || exit 1
 psql -f "$root/deploy/sql/goal-sample.sql" >/dev/null
 for i in $(seq "$n"); do
     t=$((9000000000000000 + i))

@@ -30,10 +30,7 @@ cd "$TMP"
 export LOG_LEVEL=warn
 
 echo "making $n tracker files of $rows rows with DuckDB 0.6.1 ..." >&2
-"$DUCKMIG_HELPER" sql --engine 0.6.1 one.duckdb \
-    "CREATE TABLE cases (id BIGINT PRIMARY KEY, site INTEGER, label VARCHAR, opened TIMESTAMP, score DOUBLE)" \
-    "CREATE INDEX cases_site ON cases (site)" \
-    "INSERT INTO cases SELECT range, range % 7, 'case-' || range, TIMESTAMP '2022-01-01' + INTERVAL (range) MINUTE, range / 3.0 FROM range($rows)" >/dev/null
+make_tracker one.duckdb "$rows" || exit 1
 for i in $(seq "$n"); do
     t=$((9000000000000000 + i))
     mkdir -p "src/$t"

@@ -188,3 +188,11 @@ start_fleet() {
 }
 # fleet_psql ARGS...: psql on start_fleet's PostgreSQL, unaligned, quiet
 fleet_psql() { command psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qtAX "$@"; }
+# make_tracker FILE ROWS: a small tracker file written by DuckDB 0.6.1, as
+# the fleet holds thousands of (a primary key, an index, five columns)
+make_tracker() {
+    "$DUCKMIG_HELPER" sql --engine 0.6.1 "$1" \
+        "CREATE TABLE cases (id BIGINT PRIMARY KEY, site INTEGER, label VARCHAR, opened TIMESTAMP, score DOUBLE)" \
+        "CREATE INDEX cases_site ON cases (site)" \
+        "INSERT INTO cases SELECT range, range % 7, 'case-' || range, TIMESTAMP '2022-01-01' + INTERVAL (range) MINUTE, range / 3.0 FROM range($2)" >/dev/null
+}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "fleet/outcome.h"
 #include "store/store.h"
 #include "util/str.h"
 #include "util/text.h"
@@ -235,10 +236,7 @@ int cmd_cp(int argc, char **argv)
         json_object_set_new(o, "size", json_integer((json_int_t)result.size));
         if (result.etag)
             json_object_set_new(o, "etag", dm_json_text(result.etag, NULL));
-        char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        if (s)
-            printf("%s\n", s);
-        free(s);
+        dm_json_print(o, NULL);
         json_decref(o);
     } else if (!rc) {
         dm_fputs_escaped(argv[optind], stdout);

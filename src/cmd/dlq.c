@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "fleet/outcome.h"
 #include "queue/rabbit.h"
 #include "secrets/secrets.h"
 #include "util/str.h"
@@ -116,11 +117,7 @@ int cmd_dlq(int argc, char **argv)
                     dm_json_set_name(o, "body", raw);
                 free(raw);
             }
-            char *s =
-                o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-            if (s)
-                printf("%s\n", s);
-            free(s);
+            dm_json_print(o, NULL);
             json_decref(o);
         } else if (list) {
             /* escaped: a reason or a body must not drive the terminal */

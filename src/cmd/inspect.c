@@ -99,13 +99,9 @@ static int print_json(const struct file_report *f)
     }
     json_object_set_new(o, "engine",
                         f->has_engine ? json_string(f->engine) : json_null());
-    char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    enum dm_code rc = dm_json_print(o, NULL);
     json_decref(o);
-    if (!line)
-        return DM_ERR_NOMEM;
-    printf("%s\n", line);
-    free(line);
-    return DM_OK;
+    return rc;
 }
 
 static void print_human(const struct file_report *f)

@@ -29,6 +29,7 @@
 #include "aws/sigv4.h"
 #include "fleet/job.h"
 #include "fleet/message.h"
+#include "fleet/outcome.h"
 #include "fleet/preflight.h"
 #include "ledger/ledger.h"
 #include "queue/rabbit.h"
@@ -177,11 +178,7 @@ static int on_file(const struct dm_object *o, void *ud)
         json_t *line = json_pack("{s:s, s:I, s:o}", "queue", queue, "size",
                                  (json_int_t)o->size, "message",
                                  json_loads(body, 0, NULL));
-        char *s =
-            line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        if (s)
-            printf("%s\n", s);
-        free(s);
+        dm_json_print(line, NULL);
         json_decref(line);
     } else {
         t->rc = dm_ledger_queued(p->ledger, src_uri, dst_uri, t->tracker, queue,
