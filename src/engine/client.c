@@ -17,6 +17,7 @@
 #include "engine/registry.h"
 #include "engine/zygote.h"
 #include "header/header.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 extern char **environ;
@@ -161,21 +162,18 @@ static bool tracing(void)
     return on;
 }
 
-static double ms_since(const struct timespec *t0)
+/* When tracing, the start of what trace() will time; else nothing. */
+static double trace_start(void)
 {
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
-           (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+    return tracing() ? dm_clock_now() : 0;
 }
 
-static void trace(const struct dm_engine *e, const struct timespec *t0,
-                  const char *sql)
+static void trace(const struct dm_engine *e, double t0, const char *sql)
 {
     size_t n = strcspn(sql, "\n");
     fprintf(stderr, "duckmig: trace: %s[%d] %7.2f ms %.*s%s\n", e->release,
-            (int)e->pid, ms_since(t0), (int)(n > 160 ? 160 : n), sql,
-            n > 160 || sql[n] ? " ..." : "");
+            (int)e->pid, (dm_clock_now() - t0) * 1e3, (int)(n > 160 ? 160 : n),
+            sql, n > 160 || sql[n] ? " ..." : "");
 }
 
 static enum dm_code spawn_worker(struct dm_engine *e, const char *library,
@@ -254,8 +252,7 @@ enum dm_code dm_engine_start(const char *release, struct dm_engine **out,
     e->zconn = -1;
     snprintf(e->release, sizeof(e->release), "%s", release);
 
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = trace_start();
     rc = spawn_worker(e, library, err);
     if (rc)
         goto fail;
@@ -278,7 +275,7 @@ enum dm_code dm_engine_start(const char *release, struct dm_engine **out,
              dm_engine_library_version(e), (int)e->pid,
              e->zconn >= 0 ? ", forked by its zygote" : "");
     if (tracing())
-        trace(e, &t0, e->zconn >= 0 ? "(forked)" : "(spawned)");
+        trace(e, t0, e->zconn >= 0 ? "(forked)" : "(spawned)");
     *out = e;
     return DM_OK;
 fail:
@@ -292,8 +289,7 @@ enum dm_code dm_engine_open(struct dm_engine *e, const char *path,
 {
     enum dm_wire_type type;
     enum dm_code rc;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = trace_start();
 
     dm_wbuf_begin(&e->buf, DM_W_OPEN);
     dm_wbuf_u32(&e->buf, flags);
@@ -318,7 +314,7 @@ enum dm_code dm_engine_open(struct dm_engine *e, const char *path,
     if (type != DM_W_OK)
         return dm_fail(err, DM_ERR_PROTOCOL, "unexpected reply to OPEN");
     if (tracing())
-        trace(e, &t0, path);
+        trace(e, t0, path);
     return DM_OK;
 }
 
@@ -400,15 +396,13 @@ static enum dm_code query_frames(struct dm_engine *e, enum dm_wire_type kind,
                                  const char *sql, dm_rows_fn fn, void *ctx,
                                  struct dm_error *err)
 {
-    struct timespec t0;
     enum dm_code injected;
     if (injected_fault(sql, err, &injected))
         return injected;
-    if (!tracing())
-        return query_frames_untraced(e, kind, sql, fn, ctx, err);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = trace_start();
     enum dm_code rc = query_frames_untraced(e, kind, sql, fn, ctx, err);
-    trace(e, &t0, sql);
+    if (tracing())
+        trace(e, t0, sql);
     return rc;
 }
 
@@ -663,11 +657,10 @@ enum dm_code dm_engine_scan_ranges(struct dm_engine *e, const char *sql,
                                    struct dm_table_print *print,
                                    struct dm_error *err)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = trace_start();
     enum dm_code rc = scan_ranges(e, sql, ranges, flags, fn, ctx, print, err);
     if (tracing())
-        trace(e, &t0, sql);
+        trace(e, t0, sql);
     return rc;
 }
 
@@ -742,11 +735,10 @@ static enum dm_code print_groups(struct dm_engine *e, char *const *sqls,
 enum dm_code dm_engine_print(struct dm_engine *e, char *const *sqls, size_t n,
                              struct dm_table_print *print, struct dm_error *err)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = trace_start();
     enum dm_code rc = print_groups(e, sqls, n, print, err);
     if (tracing())
-        trace(e, &t0, n ? sqls[0] : "(print)");
+        trace(e, t0, n ? sqls[0] : "(print)");
     return rc;
 }
 

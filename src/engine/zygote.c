@@ -50,6 +50,7 @@
 #include "engine/registry.h"
 #include "engine/wire.h"
 #include "engine/worker.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/tmpdir.h"
 
@@ -63,13 +64,6 @@ struct dm_zygotes {
     size_t n;
     pid_t pid[ZYGOTES_MAX];
 };
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static bool socket_path(const char *dir, const char *release,
                         struct sockaddr_un *sa)
@@ -135,13 +129,13 @@ enum dm_code dm_zygotes_start(const char *parent, struct dm_zygotes **out,
     posix_spawn_file_actions_destroy(&fa);
     /* Wait until they listen, so that the first files use them too; one
      * that is slow or fails is only a worker spawned the usual way. */
-    long deadline = now_ms() + 5000;
+    double deadline = dm_clock_now() + 5;
     for (size_t i = 0; i < n; i++) {
         struct sockaddr_un sa;
         struct stat st;
         if (!socket_path(z->dir, rel[i], &sa))
             continue;
-        while (stat(sa.sun_path, &st) != 0 && now_ms() < deadline) {
+        while (stat(sa.sun_path, &st) != 0 && dm_clock_now() < deadline) {
             struct timespec ts = {0, 2 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }

@@ -37,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "header/header.h"
@@ -45,6 +44,7 @@
 #include "catalog/source.h"
 #include "fleet/outcome.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/text.h"
@@ -162,13 +162,6 @@ enum dm_code dm_job_accept_check(const char *accept, struct dm_error *err)
 {
     struct dm_report none = {0, 0, NULL, 0, 0, 0, 0};
     return incomplete_accepted(&none, accept, err);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 enum dm_code dm_datastore_open(enum dm_datastore ds, const char *bucket,
@@ -463,7 +456,7 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
     struct in_place ip = {NULL, NULL, NULL, false};
     bool have_res = false, have_wal = false, same = false;
     const bool in_place = job->backup_suffix != NULL;
-    double t0 = now_s();
+    double t0 = dm_clock_now();
     enum dm_code rc = DM_OK;
     memset(out, 0, sizeof(*out));
     memset(&res, 0, sizeof(res));
@@ -660,7 +653,7 @@ done:
     free(in);
     dm_store_close(dst);
     dm_store_close(src);
-    out->seconds = now_s() - t0;
+    out->seconds = dm_clock_now() - t0;
     return out->code;
 }
 

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "catalog/ast.h"
@@ -19,6 +18,7 @@
 #include "engine/engine.h"
 #include "header/header.h"
 #include "migrate/migrate_int.h"
+#include "util/clock.h"
 #include "util/env.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -26,13 +26,6 @@
 #include "verify/verify.h"
 
 #define OLDEST_SUPPORTED 39 /* 0.6 */
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /*
  * Open (or create) path in the target's engine w with the writer's
@@ -121,7 +114,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
                                    const struct staging *st,
                                    struct dm_error *err)
 {
-    double t0 = now();
+    double t0 = dm_clock_now();
     struct dm_engine *reader = NULL, *writer = NULL;
     struct dm_ast *ast = NULL;
     struct dm_rows *builtin = NULL, *tbuiltin = NULL;
@@ -164,7 +157,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         rc = create_indexes(writer, &ddl, &src, r, err);
     if (rc)
         goto out;
-    double t1 = now();
+    double t1 = dm_clock_now();
     res->t_schema = t1 - t0;
 
     prints = calloc(src.ntables ? src.ntables : 1, sizeof(*prints));
@@ -191,7 +184,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         pg.tables++;
         pg.rows += prints[i].rows;
     }
-    double t2 = now();
+    double t2 = dm_clock_now();
     res->t_data = t2 - t1;
     /* the source is read: its engine's memory is not held through the
      * index build (a small file's reader stays, for verification) */
@@ -220,13 +213,13 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
             goto out;
     }
     rc = dm_engine_exec_one(writer, "CHECKPOINT", err);
-    res->t_indexes = now() - t2;
+    res->t_indexes = dm_clock_now() - t2;
     if (rc)
         goto out;
 
     /* verify what is on disk, read afresh, read-only */
     progress_note(&pg, "verifying");
-    double t3 = now();
+    double t3 = dm_clock_now();
     dm_ast_close(ast);
     ast = NULL;
     rc = fresh_engine(&writer, reuse, err);
@@ -263,7 +256,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
         if (rc)
             goto out;
     }
-    res->t_verify = now() - t3;
+    res->t_verify = dm_clock_now() - t3;
 out:
     progress_end(&pg);
     for (size_t i = 0; prints && i < src.ntables; i++)
@@ -473,7 +466,7 @@ enum dm_code dm_migrate(const struct dm_migrate_opts *o,
     struct staging st;
     struct stat sst, dst_st;
     enum dm_code rc;
-    double t0 = now();
+    double t0 = dm_clock_now();
 
     memset(res, 0, sizeof(*res));
     memset(&st, 0, sizeof(st));
@@ -504,7 +497,7 @@ enum dm_code dm_migrate(const struct dm_migrate_opts *o,
         /* a good header says nothing of the blocks: the file is accepted
          * as it is only once its release has read every table whole */
         rc = dm_verify_readable(o->src, o->ignore_wal, &res->report, err);
-        res->seconds = now() - t0;
+        res->seconds = dm_clock_now() - t0;
         if (rc)
             return rc;
         res->status = DM_MIG_ALREADY;
@@ -556,7 +549,7 @@ enum dm_code dm_migrate(const struct dm_migrate_opts *o,
         rc = staging_publish(&st, o->force, err);
     }
     staging_remove(&st);
-    res->seconds = now() - t0;
+    res->seconds = dm_clock_now() - t0;
     if (rc)
         return rc;
     res->status = dm_report_incomplete(&res->report) ? DM_MIG_INCOMPLETE

@@ -9,18 +9,11 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "migrate/migrate_int.h"
+#include "util/clock.h"
 #include "util/log.h"
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void progress_start(struct progress *p, const char *name, size_t tables)
 {
@@ -35,13 +28,13 @@ void progress_start(struct progress *p, const char *name, size_t tables)
     p->every = end && *end ? 30.0 : e < 0 ? 30.0 : e;
     p->tty = isatty(2);
     p->drawn = false;
-    p->last = mono();
+    p->last = dm_clock_now();
 }
 
 void progress_note(struct progress *p, const char *step)
 {
     char rows[48] = "";
-    double t = mono();
+    double t = dm_clock_now();
     if (p->rows_known)
         snprintf(rows, sizeof(rows), ", %llu rows",
                  (unsigned long long)p->rows);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -74,35 +75,28 @@ static enum dm_code injected_fault(const char *op, const char *key,
                    op, key);
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Before a call: its start time (only when it will be traced: the
  * clock costs nothing when debug is off) and the injected fault. */
-static enum dm_code call_begin(const char *op, const char *key, uint64_t *t0,
+static enum dm_code call_begin(const char *op, const char *key, double *t0,
                                struct dm_error *err)
 {
-    *t0 = dm_log_threshold <= DM_LOG_DEBUG ? now_ms() : 0;
+    *t0 = dm_log_threshold <= DM_LOG_DEBUG ? dm_clock_now() : 0;
     return injected_fault(op, key, err);
 }
 
 /* After a call, injected or not: its trace line. */
 static enum dm_code call_end(const struct dm_store *s, const char *op,
-                             const char *key, uint64_t t0, enum dm_code rc)
+                             const char *key, double t0, enum dm_code rc)
 {
-    dm_debug("store", "%s %s '%s' in %s: %s, %" PRIu64 " ms", op,
-             s->ops->scheme, key, s->name, dm_code_name(rc), now_ms() - t0);
+    dm_debug("store", "%s %s '%s' in %s: %s, %.0f ms", op, s->ops->scheme, key,
+             s->name, dm_code_name(rc), (dm_clock_now() - t0) * 1e3);
     return rc;
 }
 
 enum dm_code dm_store_stat(struct dm_store *s, const char *key,
                            struct dm_object *out, struct dm_error *err)
 {
-    uint64_t t0;
+    double t0;
     enum dm_code rc = call_begin("stat", key, &t0, err);
     if (!rc)
         rc = s->ops->stat(s, key, out, err);
@@ -113,7 +107,7 @@ enum dm_code dm_store_get(struct dm_store *s, const char *key, const char *path,
                           struct dm_object *got, struct dm_progress *progress,
                           struct dm_error *err)
 {
-    uint64_t t0;
+    double t0;
     enum dm_code rc = call_begin("get", key, &t0, err);
     if (!rc)
         rc = s->ops->get(s, key, path, got, progress, err);
@@ -124,7 +118,7 @@ enum dm_code dm_store_put(struct dm_store *s, const char *path, const char *key,
                           struct dm_object *put, struct dm_progress *progress,
                           struct dm_error *err)
 {
-    uint64_t t0;
+    double t0;
     enum dm_code rc = call_begin("put", key, &t0, err);
     if (!rc)
         rc = s->ops->put(s, path, key, put, progress, err);
@@ -134,7 +128,7 @@ enum dm_code dm_store_put(struct dm_store *s, const char *path, const char *key,
 enum dm_code dm_store_list(struct dm_store *s, const char *prefix,
                            dm_list_fn fn, void *ud, struct dm_error *err)
 {
-    uint64_t t0;
+    double t0;
     enum dm_code rc = call_begin("list", prefix, &t0, err);
     if (!rc)
         rc = s->ops->list(s, prefix, fn, ud, err);
@@ -144,7 +138,7 @@ enum dm_code dm_store_list(struct dm_store *s, const char *prefix,
 enum dm_code dm_store_remove(struct dm_store *s, const char *key,
                              struct dm_error *err)
 {
-    uint64_t t0;
+    double t0;
     enum dm_code rc = call_begin("remove", key, &t0, err);
     if (!rc)
         rc = s->ops->remove(s, key, err);
@@ -155,7 +149,7 @@ enum dm_code dm_store_read_range(struct dm_store *s, const char *key,
                                  uint64_t off, void *buf, size_t len,
                                  size_t *got, struct dm_error *err)
 {
-    uint64_t t0;
+    double t0;
     enum dm_code rc = call_begin("read_range", key, &t0, err);
     if (!rc)
         rc = s->ops->read_range(s, key, off, buf, len, got, err);
