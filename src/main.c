@@ -18,9 +18,9 @@
 #include "engine/worker.h"
 #include "engine/zygote.h"
 #include "fleet/runner.h"
-#include "util/env.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/settings.h"
 
 /* build/version.h: `git describe` when the Makefile built us */
 #if defined(__has_include)
@@ -65,6 +65,9 @@ static const struct dm_command commands[] = {
     {"dlq", cmd_dlq, "list or requeue dead-lettered messages", cmd_dlq_usage},
     {"health", cmd_health, "exit 0 when the consumer's heartbeat is fresh",
      cmd_health_usage},
+    {"settings", cmd_settings,
+     "every environment variable: its value, default and purpose",
+     cmd_settings_usage},
     {"status", cmd_status, "counts, throughput, ETA and failures of a run",
      cmd_status_usage},
     {"engines", cmd_engines, "list the installed DuckDB engines",
@@ -137,9 +140,10 @@ int main(int argc, char **argv)
         return dm_engine_zygote_main(argc - 1, argv + 1);
 
     struct dm_error err = DM_ERROR_INIT;
-    /* a number in the environment that is not one is refused here, before
-     * any command has done something with it (util/env.h) */
-    if (dm_log_init(&err) || dm_env_check(&err)) {
+    /* the environment is read once, here: a value the settings table
+     * does not allow is refused before any command has done something
+     * with it (util/settings.h) */
+    if (dm_settings_load(&err) || dm_log_init(&err)) {
         fprintf(stderr, "duckmig: %s\n", err.msg);
         return err.code;
     }

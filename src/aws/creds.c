@@ -18,6 +18,7 @@
 #include "aws/sources.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "util/settings.h"
 
 /* botocore's advisory refresh window */
 #define REFRESH_BEFORE_S (15 * 60)
@@ -44,12 +45,6 @@ struct dm_aws_provider {
     bool valid;
     unsigned fetches;
 };
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
 
 /* A region is a hostname label: anything else in a file is not one. */
 static bool region_ok(const char *r)
@@ -87,9 +82,9 @@ static void find_profile_region(void)
 
 const char *dm_aws_region(void)
 {
-    const char *r = env("AWS_REGION");
+    const char *r = dm_setting(DM_SET_AWS_REGION);
     if (!r)
-        r = env("AWS_DEFAULT_REGION");
+        r = dm_setting(DM_SET_AWS_DEFAULT_REGION);
     if (r)
         return r;
     /* read once: every request asks */
@@ -120,19 +115,19 @@ static enum dm_code use_web_identity(struct dm_aws_provider *p,
                                      const char *token_file,
                                      struct dm_error *err)
 {
-    const char *role = env("AWS_ROLE_ARN");
+    const char *role = dm_setting(DM_SET_AWS_ROLE_ARN);
     if (!role)
         return dm_fail(err, DM_ERR_AUTH,
                        "web identity: AWS_WEB_IDENTITY_TOKEN_FILE is set "
                        "but AWS_ROLE_ARN is not");
     /* the SDKs' standard variable first, then the older one, then the
      * global override, then the regional endpoint */
-    const char *ep = env("AWS_ENDPOINT_URL_STS");
+    const char *ep = dm_setting(DM_SET_AWS_ENDPOINT_URL_STS);
     if (!ep)
-        ep = env("AWS_STS_ENDPOINT");
+        ep = dm_setting(DM_SET_AWS_STS_ENDPOINT);
     if (!ep)
-        ep = env("AWS_ENDPOINT_URL");
-    const char *name = env("AWS_ROLE_SESSION_NAME");
+        ep = dm_setting(DM_SET_AWS_ENDPOINT_URL);
+    const char *name = dm_setting(DM_SET_AWS_ROLE_SESSION_NAME);
     p->src = SRC_WEB_IDENTITY;
     p->wi.token_file = strdup(token_file);
     p->wi.role_arn = strdup(role);
@@ -151,8 +146,8 @@ static enum dm_code use_web_identity(struct dm_aws_provider *p,
 static enum dm_code use_ecs(struct dm_aws_provider *p, const char *rel,
                             const char *full, struct dm_error *err)
 {
-    const char *t = env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-    const char *tf = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+    const char *t = dm_setting(DM_SET_AWS_CONTAINER_AUTHORIZATION_TOKEN);
+    const char *tf = dm_setting(DM_SET_AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE);
     p->src = SRC_ECS;
     p->ecs.url =
         rel ? dm_fmt("%s%s", "http://169.254.170.2", rel) : strdup(full);
@@ -168,10 +163,11 @@ static enum dm_code use_ecs(struct dm_aws_provider *p, const char *rel,
 static enum dm_code use_imds(struct dm_aws_provider *p, const char *tried,
                              struct dm_error *err)
 {
-    const char *ep = env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-    const char *mode = env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
-    const char *t = env("AWS_METADATA_SERVICE_TIMEOUT");
-    const char *a = env("AWS_METADATA_SERVICE_NUM_ATTEMPTS");
+    const char *ep = dm_setting(DM_SET_AWS_EC2_METADATA_SERVICE_ENDPOINT);
+    const char *mode =
+        dm_setting(DM_SET_AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE);
+    const char *t = dm_setting(DM_SET_AWS_METADATA_SERVICE_TIMEOUT);
+    const char *a = dm_setting(DM_SET_AWS_METADATA_SERVICE_NUM_ATTEMPTS);
     uint64_t v;
     p->src = SRC_IMDS;
     /* the SDKs' default: one second, once; not on EC2, nothing answers */
@@ -200,13 +196,13 @@ static enum dm_code choose(struct dm_aws_provider *p, struct dm_error *err)
     char *cred = NULL, *conf = NULL, *tried = NULL;
 
     /* 1. the environment */
-    const char *akid = env("AWS_ACCESS_KEY_ID");
-    const char *secret = env("AWS_SECRET_ACCESS_KEY");
+    const char *akid = dm_setting(DM_SET_AWS_ACCESS_KEY_ID);
+    const char *secret = dm_setting(DM_SET_AWS_SECRET_ACCESS_KEY);
     if (akid && secret) {
         p->src = SRC_STATIC;
         p->what = strdup("the environment");
-        rc = dm_creds_set(&p->cached, akid, secret, env("AWS_SESSION_TOKEN"), 0,
-                          err);
+        rc = dm_creds_set(&p->cached, akid, secret,
+                          dm_setting(DM_SET_AWS_SESSION_TOKEN), 0, err);
         if (!rc && !p->what)
             rc = dm_fail(err, DM_ERR_NOMEM, "credentials: out of memory");
         p->valid = rc == DM_OK;
@@ -220,7 +216,7 @@ static enum dm_code choose(struct dm_aws_provider *p, struct dm_error *err)
     }
 
     /* 2. web identity (EKS) */
-    const char *token_file = env("AWS_WEB_IDENTITY_TOKEN_FILE");
+    const char *token_file = dm_setting(DM_SET_AWS_WEB_IDENTITY_TOKEN_FILE);
     if (token_file) {
         rc = use_web_identity(p, token_file, err);
         goto out;
@@ -244,8 +240,8 @@ static enum dm_code choose(struct dm_aws_provider *p, struct dm_error *err)
     }
 
     /* 4. the ECS container endpoint */
-    const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-    const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    const char *rel = dm_setting(DM_SET_AWS_CONTAINER_CREDENTIALS_RELATIVE_URI);
+    const char *full = dm_setting(DM_SET_AWS_CONTAINER_CREDENTIALS_FULL_URI);
     if (rel || full) {
         rc = use_ecs(p, rel, full, err);
         goto out;
@@ -261,7 +257,7 @@ static enum dm_code choose(struct dm_aws_provider *p, struct dm_error *err)
         rc = dm_fail(err, DM_ERR_NOMEM, "credentials: out of memory");
         goto out;
     }
-    const char *off = env("AWS_EC2_METADATA_DISABLED");
+    const char *off = dm_setting(DM_SET_AWS_EC2_METADATA_DISABLED);
     if (off && strcasecmp(off, "true") == 0) {
         rc = dm_fail(err, DM_ERR_AUTH,
                      "no AWS credentials: %s, and EC2 instance metadata is "

@@ -13,6 +13,7 @@
 
 #include "util/file.h"
 #include "util/str.h"
+#include "util/settings.h"
 
 /* The shared files are small; a bigger one is not a credentials file. */
 #define INI_MAX_BYTES (1u << 20)
@@ -305,7 +306,7 @@ const char *dm_ini_get(const struct dm_ini *ini, const char *section,
 
 static char *home_path(const char *rest)
 {
-    const char *home = getenv("HOME");
+    const char *home = dm_setting(DM_SET_HOME);
     char buf[4096];
     struct passwd pw, *found = NULL;
     if ((!home || !*home) &&
@@ -314,9 +315,9 @@ static char *home_path(const char *rest)
     return dm_fmt("%s/%s", home && *home ? home : "", rest);
 }
 
-static char *shared_path(const char *var, const char *def)
+static char *shared_path(enum dm_setting_id var, const char *def)
 {
-    const char *v = getenv(var);
+    const char *v = dm_setting(var);
     if (!v || !*v)
         return home_path(def);
     if (strncmp(v, "~/", 2) == 0)
@@ -326,19 +327,19 @@ static char *shared_path(const char *var, const char *def)
 
 char *dm_aws_credentials_path(void)
 {
-    return shared_path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
+    return shared_path(DM_SET_AWS_SHARED_CREDENTIALS_FILE, ".aws/credentials");
 }
 
 char *dm_aws_config_path(void)
 {
-    return shared_path("AWS_CONFIG_FILE", ".aws/config");
+    return shared_path(DM_SET_AWS_CONFIG_FILE, ".aws/config");
 }
 
 const char *dm_aws_profile_name(bool *asked)
 {
-    const char *n = getenv("AWS_PROFILE");
-    if (!n || !*n)
-        n = getenv("AWS_DEFAULT_PROFILE");
+    const char *n = dm_setting(DM_SET_AWS_PROFILE);
+    if (!n)
+        n = dm_setting(DM_SET_AWS_DEFAULT_PROFILE);
     *asked = n && *n;
     return *asked ? n : "default";
 }

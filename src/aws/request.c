@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/str.h"
 
 #define MAX_MEMORY_BODY (16u << 20)
@@ -52,7 +52,8 @@ bool dm_aws_retryable_status(long status)
 
 void dm_aws_backoff(int attempt)
 {
-    long base = (long)dm_env_u64("DUCKMIG_RETRY_BASE_MS", 100);
+    /* a tenth of a broker reconnect's: 100 ms by default */
+    long base = (long)dm_setting_u64(DM_SET_RETRY_BASE_MS) / 10;
     long cap = 10000, ceiling = base;
     for (int i = 0; i < attempt && ceiling < cap; i++)
         ceiling *= 2;

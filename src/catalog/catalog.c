@@ -14,6 +14,7 @@
 #include "release/release.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "util/settings.h"
 
 char *cat_dup(const char *s)
 {
@@ -126,8 +127,8 @@ enum dm_code dm_catalog_reopen(struct dm_engine *e, const char *path, bool seal,
      * must not refuse a file (0.6-0.8 WALs are replayed in a copy,
      * source.h). DuckDB keeps its own limit when the replayed rows hold
      * more than the default. */
-    const char *limit = getenv("DUCKMIG_READER_MEMORY_LIMIT");
-    bool explicit_limit = limit && *limit;
+    const char *limit = dm_setting(DM_SET_READER_MEMORY_LIMIT);
+    bool explicit_limit = dm_setting_given(DM_SET_READER_MEMORY_LIMIT);
     struct dm_setting set = {"memory_limit", limit};
     if (!rc)
         rc = dm_engine_open(e, path, DM_OPEN_READ_ONLY, &set,

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "catalog/sqltext.h"
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/str.h"
 #include "util/threads.h"
 
@@ -137,9 +137,9 @@ enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
     char *sql = NULL;
     struct dm_rows *r = NULL;
     enum dm_code rc = DM_OK;
-    struct dm_scan_ranges ranges = {
-        DM_SCAN_WHOLE_TABLE, dm_env_u64("DUCKMIG_BATCH_ROWS", 0),
-        dm_env_u64("DUCKMIG_BATCH_BYTES", DM_SCAN_BATCH_BYTES), peer};
+    struct dm_scan_ranges ranges = {DM_SCAN_WHOLE_TABLE,
+                                    dm_setting_u64(DM_SET_BATCH_ROWS),
+                                    dm_setting_u64(DM_SET_BATCH_BYTES), peer};
     if (print)
         memset(print, 0, sizeof(*print));
     if (!cols || !s || !n) {

@@ -10,9 +10,6 @@
 #include "engine/engine.h"
 #include "util/error.h"
 
-/* Default encoded bytes per range ($DUCKMIG_BATCH_BYTES). */
-#define DM_SCAN_BATCH_BYTES (128u << 20)
-
 /*
  * Read t's stored columns through e (see dm_engine_scan for flags, fn and
  * print; with DM_SCAN_CHUNKS the rows go to peer, a writer's socket). A

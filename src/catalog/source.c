@@ -15,6 +15,7 @@
 #include "release/release.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/settings.h"
 
 /* Does path have a non-empty WAL beside it? */
 static bool has_wal(const char *path)
@@ -121,11 +122,8 @@ enum dm_code dm_source_prepare(const char *src, const char *release,
         return DM_OK;
     bool legacy = dm_release_legacy(release);
 
-    if (!parent) {
-        parent = getenv("TMPDIR");
-        if (!parent || !*parent)
-            parent = "/tmp";
-    }
+    if (!parent)
+        parent = dm_setting(DM_SET_TMPDIR);
     char name[PATH_MAX], copy[PATH_MAX], wal[PATH_MAX + 8], copy_wal[PATH_MAX];
     snprintf(name, sizeof(name), "%s", src);
     const char *base = basename(name);

@@ -14,6 +14,7 @@
 
 #include "cmd/cmd.h"
 #include "fleet/batch.h"
+#include "util/settings.h"
 #include "util/str.h"
 #include "util/text.h"
 
@@ -118,7 +119,7 @@ int cmd_batch(int argc, char **argv)
             b.json = true;
             break;
         case 'W':
-            setenv("DUCKMIG_IGNORE_WAL_ERRORS", "1", 1);
+            dm_setting_override(DM_SET_IGNORE_WAL_ERRORS, "1", NULL);
             break;
         case 'i':
             in_place = true;

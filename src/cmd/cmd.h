@@ -32,6 +32,7 @@ int cmd_dlq(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_settings(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
 
@@ -48,6 +49,7 @@ extern const char cmd_dlq_usage[];
 extern const char cmd_status_usage[];
 extern const char cmd_batch_usage[];
 extern const char cmd_health_usage[];
+extern const char cmd_settings_usage[];
 extern const char cmd_doctor_usage[];
 extern const char cmd_ledger_usage[];
 

@@ -13,7 +13,7 @@
 #include "cmd/cmd.h"
 #include "fleet/consumer.h"
 #include "fleet/health.h"
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/str.h"
 #include "util/text.h"
 
@@ -53,8 +53,8 @@ int cmd_consume(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     long max_messages = -1;
-    const char *metrics_port = getenv("DUCKMIG_METRICS_PORT");
-    const char *metrics_addr = dm_env_or("DUCKMIG_METRICS_ADDRESS", "0.0.0.0");
+    const char *metrics_port = dm_setting(DM_SET_METRICS_PORT);
+    const char *metrics_addr = dm_setting(DM_SET_METRICS_ADDRESS);
     int ch;
     while ((ch = getopt_long(argc, argv, "m:p:a:h", opts, NULL)) != -1) {
         if (ch == 'm') {

@@ -21,6 +21,7 @@
 #include "util/str.h"
 #include "util/text.h"
 #include "util/tmpdir.h"
+#include "util/settings.h"
 
 const char cmd_cp_usage[] =
     "usage: duckmig cp [--json] SRC DST\n"
@@ -168,7 +169,7 @@ static enum dm_code copy(const struct dm_location *src,
         /* store to store crosses a local temporary file, in a folder of
          * its own: a cp killed mid-way leaves it unlocked, and the next
          * cp removes it */
-        const char *parent = dm_env_or("TMPDIR", "/tmp");
+        const char *parent = dm_setting(DM_SET_TMPDIR);
         dm_tmpdir_sweep(parent, "duckmig-cp-");
         rc = dm_tmpdir_create(parent, "duckmig-cp-", &tmpdir, &tmplock, err);
         if (rc)

@@ -17,6 +17,7 @@
 #include "secrets/secrets.h"
 #include "util/str.h"
 #include "util/text.h"
+#include "util/settings.h"
 
 const char cmd_dlq_usage[] =
     "usage: duckmig dlq list [--json] [--queue Q]\n"
@@ -37,7 +38,7 @@ int cmd_dlq(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     bool json = false, all = false;
-    const char *queue = dm_env_or("QUEUE_NAME", "migrate_duckdb_release");
+    const char *queue = dm_setting(DM_SET_QUEUE_NAME);
     int c;
     while ((c = getopt_long(argc, argv, "jq:ah", opts, NULL)) != -1) {
         switch (c) {
@@ -83,9 +84,8 @@ int cmd_dlq(int argc, char **argv)
                           ? dm_secrets_new(&secrets, &err)
                           : dm_fail(&err, DM_ERR_NOMEM, "out of memory");
     if (!rc)
-        rc = dm_rabbit_connect_secret(
-            secrets, dm_env_or("RABBIT_SECRET", "perform_rabbitmq_dev"), &r,
-            &err);
+        rc = dm_rabbit_connect_secret(secrets, dm_setting(DM_SET_RABBIT_SECRET),
+                                      &r, &err);
     if (!rc)
         rc = dm_rabbit_declare(r, queue, &err);
     while (!rc) {

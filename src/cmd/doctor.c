@@ -12,6 +12,7 @@
 #include "cmd/cmd.h"
 #include "fleet/preflight.h"
 #include "util/str.h"
+#include "util/settings.h"
 
 const char cmd_doctor_usage[] =
     "usage: duckmig doctor [--for fleet|consume|publish] [--from s3|efs]\n"
@@ -55,7 +56,7 @@ int cmd_doctor(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     enum dm_preflight_for what = DM_PREFLIGHT_FLEET;
-    const char *from = dm_env_or("SOURCE_DATASTORE", "s3");
+    const char *from = dm_setting(DM_SET_SOURCE_DATASTORE);
     bool json = false;
     int c;
     while ((c = getopt_long(argc, argv, "f:s:jh", opts, NULL)) != -1) {

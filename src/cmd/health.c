@@ -13,6 +13,7 @@
 #include "fleet/health.h"
 #include "util/error.h"
 #include "util/str.h"
+#include "util/settings.h"
 
 #define DEFAULT_MAX_AGE 120
 

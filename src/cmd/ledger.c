@@ -12,6 +12,7 @@
 #include "ledger/ledger.h"
 #include "util/str.h"
 #include "util/text.h"
+#include "util/settings.h"
 
 const char cmd_ledger_usage[] =
     "usage: duckmig ledger init [--grant ROLE]\n"
@@ -49,8 +50,8 @@ int cmd_ledger(int argc, char **argv)
         return DM_ERR_USAGE;
     }
     struct dm_error err = DM_ERROR_INIT;
-    enum dm_code rc = dm_ledger_setup(
-        dm_env_or("DB_SECRET", "perform_database_dev"), grant, &err);
+    enum dm_code rc =
+        dm_ledger_setup(dm_setting(DM_SET_DB_SECRET), grant, &err);
     if (rc) {
         fputs("duckmig: ledger init: ", stderr);
         dm_fputs_escaped(err.msg, stderr);

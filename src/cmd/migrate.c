@@ -55,19 +55,19 @@ const char cmd_migrate_usage[] =
     "written: retry with more); 7 unsupported\n"
     "(older than 0.6, newer than the target, encrypted); 8 no engine.\n";
 
-static const char *status_name(enum dm_migrate_status s)
+static enum dm_status file_status(enum dm_migrate_status s)
 {
     switch (s) {
     case DM_MIG_MIGRATED:
-        return "migrated";
+        return DM_STATUS_MIGRATED;
     case DM_MIG_ALREADY:
-        return "already_at_target";
+        return DM_STATUS_ALREADY_AT_TARGET;
     case DM_MIG_INCOMPLETE:
-        return "incomplete";
+        return DM_STATUS_INCOMPLETE;
     case DM_MIG_FAILED:
-        return "failed";
+        return DM_STATUS_FAILED;
     }
-    return "failed";
+    return DM_STATUS_FAILED;
 }
 
 /* The file's outcome in the JSON contract (docs/json.md), with the
@@ -82,7 +82,7 @@ static json_t *outcome_json(const struct dm_migrate_opts *o,
     json_t *report = dm_report_json(&r->report);
     struct dm_file_outcome f = {
         "migrate",      o->src,
-        o->dst,         rc ? "failed" : status_name(r->status),
+        o->dst,         rc ? DM_STATUS_FAILED : file_status(r->status),
         code,           rc ? err->msg : NULL,
         r->src_storage, rc ? 0 : r->dst_storage,
         r->src_size,    r->dst_size,
@@ -184,8 +184,8 @@ int cmd_migrate(int argc, char **argv)
     } else if (!rc) {
         printf("%s -> %s: %s, DuckDB %s (storage %llu) -> %s (storage "
                "%llu), %zu tables, %llu rows, %.2f s\n",
-               o.src, o.dst, status_name(r.status), r.src_release,
-               (unsigned long long)r.src_storage, r.dst_release,
+               o.src, o.dst, dm_status_name(file_status(r.status)),
+               r.src_release, (unsigned long long)r.src_storage, r.dst_release,
                (unsigned long long)r.dst_storage, r.report.tables,
                (unsigned long long)r.report.rows, r.seconds);
         dm_report_print(&r.report, stdout, verbose);

@@ -9,11 +9,9 @@
 
 #include "cmd/cmd.h"
 #include "fleet/publisher.h"
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/str.h"
 #include "util/text.h"
-
-#define BIG_DEFAULT 1610612736ull /* 1.5 GiB */
 
 const char cmd_publish_usage[] =
     "usage: duckmig publish [--from s3|efs] [--to s3|efs] [--dry-run]\n"
@@ -67,9 +65,9 @@ int cmd_publish(int argc, char **argv)
     };
     struct dm_publisher_opts p;
     memset(&p, 0, sizeof(p));
-    parse_ds(dm_env_or("SOURCE_DATASTORE", "s3"), &p.from);
-    parse_ds(dm_env_or("DESTINATION_DATASTORE", "s3"), &p.to);
-    p.big = dm_env_u64("BIG_FILE_THRESHOLD", BIG_DEFAULT);
+    parse_ds(dm_setting(DM_SET_SOURCE_DATASTORE), &p.from);
+    parse_ds(dm_setting(DM_SET_DESTINATION_DATASTORE), &p.to);
+    p.big = dm_setting_u64(DM_SET_BIG_FILE_THRESHOLD);
     int c;
     while ((c = getopt_long(argc, argv, "f:t:nb:r:h", opts, NULL)) != -1) {
         switch (c) {

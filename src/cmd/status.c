@@ -10,6 +10,7 @@
 #include "cmd/cmd.h"
 #include "ledger/ledger.h"
 #include "secrets/secrets.h"
+#include "util/settings.h"
 
 const char cmd_status_usage[] =
     "usage: duckmig status [--json]\n"
@@ -32,11 +33,10 @@ int cmd_status(int argc, char **argv)
     struct dm_error err = DM_ERROR_INIT;
     struct dm_secrets *secrets = NULL;
     struct dm_ledger *ledger = NULL;
-    const char *db = getenv("DB_SECRET");
+    const char *db = dm_setting(DM_SET_DB_SECRET);
     enum dm_code rc = dm_secrets_new(&secrets, &err);
     if (!rc)
-        rc = dm_ledger_open(secrets, db && *db ? db : "perform_database_dev",
-                            &ledger, &err);
+        rc = dm_ledger_open(secrets, db, &ledger, &err);
     if (!rc)
         rc = dm_ledger_report(ledger, stdout, json, &err);
     if (rc)

@@ -102,10 +102,10 @@ int cmd_verify(int argc, char **argv)
         struct dm_file_outcome f = {"verify",
                                     src,
                                     dst,
-                                    rc        ? "failed"
-                                    : !match  ? "different"
-                                    : changed ? "changed"
-                                              : "match",
+                                    rc        ? DM_STATUS_FAILED
+                                    : !match  ? DM_STATUS_DIFFERENT
+                                    : changed ? DM_STATUS_CHANGED
+                                              : DM_STATUS_MATCH,
                                     rc        ? rc
                                     : !match  ? DM_ERR_VERIFY
                                     : changed ? DM_ERR_INCOMPLETE

@@ -19,6 +19,7 @@
 #include "header/header.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/settings.h"
 
 extern char **environ;
 
@@ -156,8 +157,7 @@ static bool tracing(void)
 {
     static int on = -1;
     if (on < 0) {
-        const char *v = getenv("DUCKMIG_TRACE_ENGINE");
-        on = v && strcmp(v, "1") == 0;
+        on = dm_setting_u64(DM_SET_TRACE_ENGINE) == 1;
     }
     return on;
 }
@@ -370,7 +370,7 @@ static enum dm_code query_frames_untraced(struct dm_engine *e,
  * classes what DuckDB says (an "Out of Memory Error" is a resource
  * failure). The one seam for what cannot be made to happen on demand: a
  * release running out of memory while it builds an index, say
- * (migrate-faults.t). Unset, it costs one getenv per process.
+ * (migrate-faults.t). Unset, it costs one lookup per process.
  */
 static bool injected_fault(const char *sql, struct dm_error *err,
                            enum dm_code *rc)
@@ -378,7 +378,7 @@ static bool injected_fault(const char *sql, struct dm_error *err,
     static int parsed = 0;
     static char prefix[256], message[512];
     if (!parsed) {
-        const char *v = getenv("DUCKMIG_ENGINE_FAULT");
+        const char *v = dm_setting(DM_SET_ENGINE_FAULT);
         const char *bar = v ? strchr(v, '|') : NULL;
         parsed = bar && bar > v ? 1 : -1;
         if (parsed > 0) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "header/header.h"
+#include "util/settings.h"
 
 static char engines_dir[PATH_MAX + 64];
 
@@ -21,8 +22,8 @@ static bool is_dir(const char *p)
 
 const char *dm_engines_dir(void)
 {
-    const char *env = getenv("DUCKMIG_ENGINES");
-    if (env && *env) {
+    const char *env = dm_setting(DM_SET_ENGINES);
+    if (env) {
         snprintf(engines_dir, sizeof(engines_dir), "%s", env);
         return engines_dir;
     }
@@ -74,8 +75,9 @@ size_t dm_engines_installed(char out[][DM_RELEASE_MAX], size_t max)
         char lib[PATH_MAX];
         if (!dm_release_parse(e->d_name, &a, &b, &c))
             continue;
-        snprintf(lib, sizeof(lib), "%s/%s/libduckdb.so", dir, e->d_name);
-        if (access(lib, R_OK) != 0)
+        int n =
+            snprintf(lib, sizeof(lib), "%s/%s/libduckdb.so", dir, e->d_name);
+        if (n < 0 || (size_t)n >= sizeof(lib) || access(lib, R_OK) != 0)
             continue;
         snprintf(out[count++], DM_RELEASE_MAX, "%d.%d.%d", a, b, c);
     }

@@ -53,6 +53,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/tmpdir.h"
+#include "util/settings.h"
 
 extern char **environ;
 
@@ -85,8 +86,7 @@ enum dm_code dm_zygotes_start(const char *parent, struct dm_zygotes **out,
     enum dm_code rc = DM_OK;
 
     *out = NULL;
-    const char *keep = getenv(DM_KEEP_ENGINES_ENV);
-    if (keep && strcmp(keep, "0") == 0)
+    if (dm_setting_u64(DM_SET_KEEP_ENGINES) == 0)
         return DM_OK;
     ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (len <= 0)
@@ -140,10 +140,9 @@ enum dm_code dm_zygotes_start(const char *parent, struct dm_zygotes **out,
             nanosleep(&ts, NULL);
         }
     }
-    if (setenv(DM_ZYGOTE_DIR_ENV, z->dir, 1) != 0) {
-        rc = dm_fail_errno(err, DM_ERR_NOMEM, errno, "setenv");
+    rc = dm_setting_override(DM_SET_ZYGOTE_DIR, z->dir, err);
+    if (rc)
         goto fail;
-    }
     dm_debug("engine", "%zu zygotes in %s", z->n, z->dir);
     *out = z;
     return DM_OK;
@@ -156,7 +155,7 @@ void dm_zygotes_stop(struct dm_zygotes *z)
 {
     if (!z)
         return;
-    unsetenv(DM_ZYGOTE_DIR_ENV);
+    dm_setting_override(DM_SET_ZYGOTE_DIR, NULL, NULL);
     for (size_t i = 0; i < z->n; i++)
         kill(z->pid[i], SIGTERM);
     for (size_t i = 0; i < z->n; i++)
@@ -179,8 +178,8 @@ bool dm_zygote_fork(const char *release, const char *library, int *fd,
     int c = -1, sv[2] = {-1, -1};
     bool ok = false;
 
-    const char *dir = getenv(DM_ZYGOTE_DIR_ENV);
-    if (!dir || !*dir || !socket_path(dir, release, &sa))
+    const char *dir = dm_setting(DM_SET_ZYGOTE_DIR);
+    if (!dir || !socket_path(dir, release, &sa))
         return false;
     c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (c < 0)

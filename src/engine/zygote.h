@@ -11,18 +11,12 @@
 
 #include "util/error.h"
 
-/* Where dm_engine_start() finds the zygotes' sockets (DIR/RELEASE.sock);
- * set by dm_zygotes_start() for the processes it starts afterwards. */
-#define DM_ZYGOTE_DIR_ENV "DUCKMIG_ZYGOTE_DIR"
-/* "0" turns them off: every worker is spawned and loads its release. */
-#define DM_KEEP_ENGINES_ENV "DUCKMIG_KEEP_ENGINES"
-
 struct dm_zygotes;
 
 /*
  * Start a zygote for every installed release, with its socket in a
  * private folder under parent, wait (briefly) until they listen, and set
- * DUCKMIG_ZYGOTE_DIR for this process and its children.
+ * DUCKMIG_ZYGOTE_DIR for this process and the jobs it starts.
  * *out is NULL when they are turned off. A zygote that does not come up
  * costs nothing but its speed: dm_engine_start() then spawns a worker.
  */

@@ -46,6 +46,7 @@
 #include "util/str.h"
 #include "util/text.h"
 #include "util/tmpdir.h"
+#include "util/settings.h"
 
 #define MAX_JOBS DM_BATCH_MAX_JOBS
 
@@ -53,7 +54,8 @@ struct item {
     char *src_key, *dst_key;
     char *tracker; /* the folder that holds the file ({site}/{tracker}/) */
     uint64_t size;
-    char *body; /* NULL: not run (skipped when listed, or batch stopped) */
+    char *body;   /* NULL: not run (skipped when listed, or batch stopped) */
+    bool settled; /* outcome holds what became of the file */
     struct dm_job_outcome outcome;
 };
 
@@ -114,7 +116,8 @@ static struct item *new_item(struct batch *b)
 /* An item that is listed but not run: skipped, with the reason. */
 static void skip_item(struct item *it, enum dm_code code, const char *why)
 {
-    it->outcome.status = "skipped";
+    it->outcome.status = DM_STATUS_SKIPPED;
+    it->settled = true;
     it->outcome.code = code;
     it->outcome.permanent = true;
     snprintf(it->outcome.error, sizeof(it->outcome.error), "%s", why);
@@ -238,23 +241,24 @@ static void *worker(void *arg)
         b->running[slot] = NULL;
         pthread_mutex_unlock(&b->lock);
         dm_job_run_outcome(&run, &it->outcome);
+        it->settled = true;
         free(run.output);
         pthread_mutex_lock(&b->lock);
         b->finished++;
         b->bytes_done += it->size;
-        bool bad = strcmp(it->outcome.status, "failed") == 0 ||
-                   strcmp(it->outcome.status, "skipped") == 0;
+        bool bad = it->outcome.status == DM_STATUS_FAILED ||
+                   it->outcome.status == DM_STATUS_SKIPPED;
         dm_metrics_job("batch", it->outcome.status,
                        bad ? dm_code_name(it->outcome.code) : NULL, it->size,
                        it->outcome.seconds);
         if (bad)
             b->failed++;
         if (bad)
-            dm_warn("batch", "%s: %s: %s", it->src_key, it->outcome.status,
-                    it->outcome.error);
+            dm_warn("batch", "%s: %s: %s", it->src_key,
+                    dm_status_name(it->outcome.status), it->outcome.error);
         else
             dm_info("batch", "%s: %s (%s -> %s) in %.1f s", it->src_key,
-                    it->outcome.status, it->outcome.src_version,
+                    dm_status_name(it->outcome.status), it->outcome.src_version,
                     it->outcome.dst_version, it->outcome.seconds);
         if (b->tty)
             progress_line(b);
@@ -292,21 +296,23 @@ static void supervise(struct batch *b, pthread_t *tid, long started)
 }
 
 /* A location as the job's datastore: a local folder becomes the EFS root
- * of the child (MIGRATE_SRC or MIGRATE_DST), with an empty prefix. */
-static enum dm_code as_datastore(struct dm_location *loc, const char *root_env,
-                                 struct dm_error *err)
+ * of the jobs (MIGRATE_SRC or MIGRATE_DST), with an empty prefix. */
+static enum dm_code as_datastore(struct dm_location *loc,
+                                 enum dm_setting_id root, struct dm_error *err)
 {
     if (loc->kind != DM_LOC_PATH)
         return DM_OK;
     struct stat st;
-    bool is_dst = strcmp(root_env, "MIGRATE_DST") == 0;
+    bool is_dst = root == DM_SET_MIGRATE_DST;
     if (is_dst && mkdir(loc->key, 0755) != 0 && errno != EEXIST)
         return dm_fail_errno(err, DM_ERR_IO, errno, "cannot create '%s'",
                              loc->key);
     if (stat(loc->key, &st) != 0 || !S_ISDIR(st.st_mode))
         return dm_fail(err, is_dst ? DM_ERR_IO : DM_ERR_NOT_FOUND,
                        "'%s' is not a folder", loc->key);
-    setenv(root_env, loc->key, 1);
+    enum dm_code rc = dm_setting_override(root, loc->key, err);
+    if (rc)
+        return rc;
     loc->kind = DM_LOC_EFS;
     free(loc->key);
     loc->key = strdup("");
@@ -350,10 +356,11 @@ out:
     return rc;
 }
 
-static const char *const status_names[] = {"migrated",     "already_at_target",
-                                           "already_done", "incomplete",
-                                           "skipped",      "failed"};
-#define N_STATUS (sizeof(status_names) / sizeof(*status_names))
+/* The statuses a batch's file can end in, in the order of its summary. */
+static const enum dm_status batch_statuses[] = {
+    DM_STATUS_MIGRATED,   DM_STATUS_ALREADY_AT_TARGET, DM_STATUS_ALREADY_DONE,
+    DM_STATUS_INCOMPLETE, DM_STATUS_SKIPPED,           DM_STATUS_FAILED};
+#define N_STATUS (sizeof(batch_statuses) / sizeof(*batch_statuses))
 
 /* The summary as the JSON document of --json and --report
  * (docs/json.md): counts, and each file's outcome. */
@@ -377,7 +384,7 @@ static json_t *summary_json(struct batch *b, const size_t *by_status,
     json_object_set_new(sum, "files_per_second",
                         json_real(secs > 0 ? (double)b->n / secs : 0.0));
     for (size_t k = 0; k < N_STATUS; k++)
-        json_object_set_new(counts, status_names[k],
+        json_object_set_new(counts, dm_status_name(batch_statuses[k]),
                             json_integer((json_int_t)by_status[k]));
     json_object_set_new(sum, "counts", counts);
     json_object_set_new(sum, "bytes", json_integer((json_int_t)b->bytes_total));
@@ -411,7 +418,7 @@ static enum dm_code report(struct batch *b, struct dm_error *err)
     enum dm_code rc = DM_OK;
     for (size_t i = 0; i < b->n; i++)
         for (size_t k = 0; k < N_STATUS; k++)
-            if (strcmp(b->items[i].outcome.status, status_names[k]) == 0)
+            if (b->items[i].outcome.status == batch_statuses[k])
                 by_status[k]++;
     json_t *sum =
         b->json || b->report_path ? summary_json(b, by_status, secs) : NULL;
@@ -423,17 +430,18 @@ static enum dm_code report(struct batch *b, struct dm_error *err)
         printf("%zu files in %.1f s:", b->n, secs);
         for (size_t k = 0; k < N_STATUS; k++)
             if (by_status[k])
-                printf(" %zu %s", by_status[k], status_names[k]);
+                printf(" %zu %s", by_status[k],
+                       dm_status_name(batch_statuses[k]));
         printf("\n");
         for (size_t i = 0; i < b->n; i++) {
             struct dm_job_outcome *o = &b->items[i].outcome;
             char *src = dm_escape(b->items[i].src_key);
             char *dst = dm_escape(b->items[i].dst_key);
             char *why = dm_escape(o->error);
-            printf("  %-17s %s -> %s (%s -> %s, %.1f s)%s%s\n", o->status,
-                   src ? src : "?", dst ? dst : "?", o->src_version,
-                   o->dst_version, o->seconds, o->error[0] ? ": " : "",
-                   o->error[0] && why ? why : "");
+            printf("  %-17s %s -> %s (%s -> %s, %.1f s)%s%s\n",
+                   dm_status_name(o->status), src ? src : "?", dst ? dst : "?",
+                   o->src_version, o->dst_version, o->seconds,
+                   o->error[0] ? ": " : "", o->error[0] && why ? why : "");
             free(why);
             free(dst);
             free(src);
@@ -493,8 +501,7 @@ enum dm_code dm_batch_run(const struct dm_batch_opts *o, struct dm_error *err)
         rc = dm_backup_suffix_check(b.backup_suffix, err);
     }
     /* EMF lines (DUCKMIG_METRICS=emf) on stderr: stdout is the report */
-    if (!rc)
-        rc = dm_metrics_init(stderr, err);
+    dm_metrics_init(stderr);
     if (!rc)
         rc = dm_location_parse(src_arg, &b.src, err);
     if (!rc)
@@ -515,15 +522,15 @@ enum dm_code dm_batch_run(const struct dm_batch_opts *o, struct dm_error *err)
         goto out;
     }
     if (!rc)
-        rc = as_datastore(&b.src, "MIGRATE_SRC", err);
+        rc = as_datastore(&b.src, DM_SET_MIGRATE_SRC, err);
     if (!rc)
-        rc = as_datastore(&b.dst, "MIGRATE_DST", err);
+        rc = as_datastore(&b.dst, DM_SET_MIGRATE_DST, err);
     if (!rc && in_place && b.dst.kind == DM_LOC_EFS)
-        setenv("MIGRATE_DST", dm_efs_root(false), 1);
+        rc = dm_setting_override(DM_SET_MIGRATE_DST, dm_efs_root(false), err);
+    if (!rc && to)
+        rc = dm_setting_override(DM_SET_MIGRATE_VERSION, to, err);
     if (rc)
         goto out;
-    if (to)
-        setenv("DUCKDB_MIGRATE_VERSION", to, 1);
     /* a target that cannot work, a store that cannot be read or written:
      * said once, before the tree is listed, not once per file */
     struct dm_preflight_opts checks;
@@ -548,7 +555,7 @@ enum dm_code dm_batch_run(const struct dm_batch_opts *o, struct dm_error *err)
 
     /* the jobs' folders: one private folder, removed at the end; those
      * of batches that were killed go first */
-    const char *tmp = dm_env_or("TMPDIR", "/tmp");
+    const char *tmp = dm_setting(DM_SET_TMPDIR);
     dm_tmpdir_sweep(tmp, "duckmig-batch-");
     rc =
         dm_tmpdir_create(tmp, "duckmig-batch-", &download, &download_lock, err);
@@ -566,7 +573,7 @@ enum dm_code dm_batch_run(const struct dm_batch_opts *o, struct dm_error *err)
     listed = !rc;
     for (size_t i = 0; !rc && i < b.n; i++) {
         struct item *it = &b.items[i];
-        if (it->outcome.status) { /* skipped when listed */
+        if (it->settled) { /* skipped when listed */
             b.finished++;
             b.failed++;
             continue;
@@ -622,9 +629,10 @@ enum dm_code dm_batch_run(const struct dm_batch_opts *o, struct dm_error *err)
     if (rc)
         goto out;
     for (size_t i = 0; i < b.n; i++)
-        if (!b.items[i].outcome.status) {
+        if (!b.items[i].settled) {
             /* never started: the batch was stopped first */
-            b.items[i].outcome.status = "failed";
+            b.items[i].settled = true;
+            b.items[i].outcome.status = DM_STATUS_FAILED;
             b.items[i].outcome.code = DM_ERR_GENERIC;
             snprintf(b.items[i].outcome.error, sizeof(b.items[i].outcome.error),
                      "not run: the batch was stopped");

@@ -54,7 +54,7 @@
 #include "metrics/metrics.h"
 #include "queue/rabbit.h"
 #include "secrets/secrets.h"
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/text.h"
@@ -164,7 +164,7 @@ static enum dm_code wait_serving(struct consumer *c, long wait_ms,
 }
 
 /*
- * One ledger write (started when r->status is NULL), tried LEDGER_TRIES
+ * One ledger write (started when r->status is running), tried LEDGER_TRIES
  * times with a doubling wait between (a dropped connection is made again
  * by the ledger): an outcome that never reaches the ledger must not be
  * acked, so the caller gives the message back when this fails.
@@ -173,13 +173,15 @@ static enum dm_code ledger_write(struct consumer *c,
                                  const struct dm_ledger_result *r,
                                  struct dm_error *err)
 {
-    long wait_ms = (long)dm_env_u64("DUCKMIG_RETRY_BASE_MS", 500);
+    /* half of a broker reconnect's: 500 ms by default */
+    long wait_ms = (long)dm_setting_u64(DM_SET_RETRY_BASE_MS) / 2;
     enum dm_code rc = DM_OK;
     for (int try = 1; try <= LEDGER_TRIES; try++) {
         dm_error_clear(err);
-        rc = r->status ? dm_ledger_finished(c->ledger, r, err)
-                       : dm_ledger_started(c->ledger, r->source, r->destination,
-                                           r->queue, r->attempts, err);
+        rc = r->status != DM_STATUS_RUNNING
+                 ? dm_ledger_finished(c->ledger, r, err)
+                 : dm_ledger_started(c->ledger, r->source, r->destination,
+                                     r->queue, r->attempts, err);
         if (!rc || try == LEDGER_TRIES)
             break;
         dm_warn("consume", "ledger: %s; try %d of %d in %ld ms", err->msg,
@@ -216,7 +218,7 @@ static enum dm_code ledger_note(struct consumer *c,
                                 const struct dm_job_spec *job, const char *src,
                                 const char *dst, int attempts,
                                 const struct dm_job_outcome *o,
-                                const char *status, struct dm_error *err)
+                                enum dm_status status, struct dm_error *err)
 {
     if (!c->ledger)
         return DM_OK;
@@ -259,8 +261,7 @@ static enum dm_code settle(struct consumer *c, const struct dm_delivery *d,
                            const char *dst, struct dm_error *err)
 {
     int attempts = d->attempts + 1;
-    bool ok =
-        strcmp(o->status, "failed") != 0 && strcmp(o->status, "skipped") != 0;
+    bool ok = dm_status_done(o->status);
     dm_metrics_job(c->queue, o->status, ok ? NULL : dm_code_name(o->code),
                    o->src_size, o->seconds);
     /* the outcome in the keys of --json (docs/json.md) */
@@ -270,8 +271,9 @@ static enum dm_code settle(struct consumer *c, const struct dm_delivery *d,
         dm_json_set_name(oj, "destination", dst);
     }
     dm_log_outcome(ok ? DM_LOG_INFO : DM_LOG_WARN, "consume", oj,
-                   "%s -> %s: %s in %.1f s%s%s", src, dst, o->status,
-                   o->seconds, ok ? "" : ": ", ok ? "" : o->error);
+                   "%s -> %s: %s in %.1f s%s%s", src, dst,
+                   dm_status_name(o->status), o->seconds, ok ? "" : ": ",
+                   ok ? "" : o->error);
     json_decref(oj);
     if (ok) {
         if (ledger_note(c, job, src, dst, attempts, o, o->status, err))
@@ -279,8 +281,9 @@ static enum dm_code settle(struct consumer *c, const struct dm_delivery *d,
         return dm_rabbit_ack(c->rabbit, d->tag, err);
     }
     if (ledger_note(c, job, src, dst, attempts, o,
-                    o->permanent || attempts >= c->max_attempts ? o->status
-                                                                : "requeued",
+                    o->permanent || attempts >= c->max_attempts
+                        ? o->status
+                        : DM_STATUS_REQUEUED,
                     err))
         return give_back(c, d, src, err);
     if (o->permanent || attempts >= c->max_attempts) {
@@ -296,7 +299,7 @@ static enum dm_code settle(struct consumer *c, const struct dm_delivery *d,
      * with one more attempt counted */
     dm_warn("consume", "%s: %s; attempt %d of %d later", src, o->error,
             attempts + 1, c->max_attempts);
-    long wait_ms = (long)dm_env_u64("DUCKMIG_RETRY_BASE_MS", 1000)
+    long wait_ms = (long)dm_setting_u64(DM_SET_RETRY_BASE_MS)
                    << (attempts < 6 ? attempts : 6);
     enum dm_code rc = wait_serving(c, wait_ms, err);
     if (rc)
@@ -317,7 +320,7 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
     enum dm_code rc = DM_OK;
     if (dm_job_parse(d->body, d->len, &job, &perr) != DM_OK) {
         /* poison: no job to run, nothing to record but the reason */
-        dm_metrics_job(c->queue, "failed", "bad_message", 0, 0);
+        dm_metrics_job(c->queue, DM_STATUS_FAILED, "bad_message", 0, 0);
         return dead_letter(c, d, perr.msg, d->attempts + 1, err);
     }
     char *src = dm_job_source_uri(&job), *dst = dm_job_dest_uri(&job);
@@ -335,7 +338,7 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
                               "finished (consumer killed, or the broker's "
                               "consumer_timeout: docs/fleet.md)",
                               d->attempts);
-        dm_metrics_job(c->queue, "failed", "redelivered", 0, 0);
+        dm_metrics_job(c->queue, DM_STATUS_FAILED, "redelivered", 0, 0);
         rc = dead_letter(c, d, reason ? reason : "redelivered too often",
                          d->attempts, err);
         free(reason);
@@ -349,7 +352,8 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
     renew_at.tv_sec += (time_t)dm_protect_minutes(c->protect) * 30;
     if (c->ledger) {
         struct dm_ledger_result started = {
-            src,  dst,  NULL, c->queue, NULL, NULL, NULL, 0, 0, d->attempts + 1,
+            src,  dst,  NULL, c->queue, DM_STATUS_RUNNING,
+            NULL, NULL, 0,    0,        d->attempts + 1,
             NULL, NULL, 0};
         if (ledger_write(c, &started, err)) {
             rc = give_back(c, d, src, err);
@@ -457,7 +461,7 @@ static enum dm_code connect_consumer(struct consumer *c, struct dm_error *err)
 static long reconnect_delay_ms(int failed)
 {
     /* at most 60000 (util/env.c); 0 would never wait */
-    long base = (long)dm_env_u64("DUCKMIG_RETRY_BASE_MS", 1000);
+    long base = (long)dm_setting_u64(DM_SET_RETRY_BASE_MS);
     if (base < 1)
         base = 1;
     long cap = 30 * base, d = base << (failed < 10 ? failed - 1 : 9);
@@ -484,23 +488,25 @@ enum dm_code dm_consumer_run(const struct dm_consumer_opts *o,
     struct dm_zygotes *zygotes = NULL;
     struct consumer c;
     memset(&c, 0, sizeof(c));
-    c.queue = dm_env_or("QUEUE_NAME", "migrate_duckdb_release");
-    c.rabbit_secret = dm_env_or("RABBIT_SECRET", "perform_rabbitmq_dev");
-    c.db_secret = getenv("DB_SECRET");
-    c.download = dm_env_or("BATCH_DOWNLOAD", "/batch_download");
+    c.queue = dm_setting(DM_SET_QUEUE_NAME);
+    c.rabbit_secret = dm_setting(DM_SET_RABBIT_SECRET);
+    /* without it, outcomes are only logged */
+    c.db_secret = dm_setting_given(DM_SET_DB_SECRET)
+                      ? dm_setting(DM_SET_DB_SECRET)
+                      : NULL;
+    c.download = dm_setting(DM_SET_BATCH_DOWNLOAD);
     c.heartbeat = dm_heartbeat_path();
     /* the ranges: util/env.c */
-    c.max_attempts = (int)dm_env_u64("DUCKMIG_MAX_ATTEMPTS", 5);
-    int connect_attempts = (int)dm_env_u64("DUCKMIG_CONNECT_ATTEMPTS", 10);
-    long stop_timeout = (long)dm_env_u64("DUCKMIG_STOP_TIMEOUT", 100);
+    c.max_attempts = (int)dm_setting_u64(DM_SET_MAX_ATTEMPTS);
+    int connect_attempts = (int)dm_setting_u64(DM_SET_CONNECT_ATTEMPTS);
+    long stop_timeout = (long)dm_setting_u64(DM_SET_STOP_TIMEOUT);
     char *dead = dm_fmt("%s.dead", c.queue);
     c.dead = dead;
     struct dm_metrics_server *server = NULL;
     enum dm_code rc = dm_secrets_new(&c.secrets, err);
     if (!rc && !dead)
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-    if (!rc)
-        rc = dm_metrics_init(stdout, err);
+    dm_metrics_init(stdout);
     if (!rc)
         rc = dm_protect_open(&c.protect, err);
     if (rc)
@@ -549,11 +555,11 @@ enum dm_code dm_consumer_run(const struct dm_consumer_opts *o,
     /* every job's engines are forked from these (engine/zygote.h); their
      * sockets in $TMPDIR, not in BATCH_DOWNLOAD, which holds job folders
      * only */
-    rc = dm_zygotes_start(dm_env_or("TMPDIR", "/tmp"), &zygotes, err);
+    rc = dm_zygotes_start(dm_setting(DM_SET_TMPDIR), &zygotes, err);
     if (rc)
         goto out;
     dm_info("consume", "consuming %s (target %s)", c.queue,
-            dm_env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1"));
+            dm_setting(DM_SET_MIGRATE_VERSION));
     long handled = 0;
     int failures = 0;
     time_t summary_at = time(NULL) + dm_metrics_interval();

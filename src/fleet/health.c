@@ -8,10 +8,11 @@
 #include <unistd.h>
 
 #include "util/str.h"
+#include "util/settings.h"
 
 const char *dm_heartbeat_path(void)
 {
-    return dm_env_or("DUCKMIG_HEARTBEAT_FILE", DM_HEARTBEAT_DEFAULT);
+    return dm_setting(DM_SET_HEARTBEAT_FILE);
 }
 
 enum dm_code dm_heartbeat_touch(const char *path, struct dm_error *err)

@@ -13,8 +13,6 @@
 
 #include "util/error.h"
 
-#define DM_HEARTBEAT_DEFAULT "/tmp/duckmig-heartbeat"
-
 /* DUCKMIG_HEARTBEAT_FILE, or the default. */
 const char *dm_heartbeat_path(void);
 

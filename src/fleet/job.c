@@ -49,6 +49,7 @@
 #include "util/str.h"
 #include "util/text.h"
 #include "verify/verify.h"
+#include "util/settings.h"
 
 bool dm_code_permanent(enum dm_code code)
 {
@@ -200,8 +201,8 @@ static enum dm_code fail(struct dm_job_outcome *out, enum dm_code code,
     out->code = code;
     out->permanent = dm_code_permanent(code);
     out->status = code == DM_ERR_UNSUPPORTED || code == DM_ERR_ENGINE
-                      ? "skipped"
-                      : "failed";
+                      ? DM_STATUS_SKIPPED
+                      : DM_STATUS_FAILED;
     snprintf(out->error, sizeof(out->error), "%s", err->msg);
     return code;
 }
@@ -558,7 +559,7 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
     }
     /* in place, K is the original until step 6: nothing to skip */
     if (replaced && already_done(dst, job, in, check, target_storage, out)) {
-        out->status = "already_done";
+        out->status = DM_STATUS_ALREADY_DONE;
         goto done;
     }
     if (replaced && in_place) {
@@ -578,7 +579,7 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
         NULL,
         false,
         0,
-        strcmp(dm_env_or("DUCKMIG_IGNORE_WAL_ERRORS", "0"), "1") == 0};
+        strcmp(dm_setting(DM_SET_IGNORE_WAL_ERRORS), "1") == 0};
     rc = dm_migrate(&mo, &res, &err);
     have_res = true;
     if (rc && res.status != DM_MIG_INCOMPLETE)
@@ -594,7 +595,7 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
         if (rc)
             goto fail;
         upload = replayed.path;
-        out->status = "already_at_target";
+        out->status = DM_STATUS_ALREADY_AT_TARGET;
         snprintf(out->dst_version, sizeof(out->dst_version), "%s",
                  out->src_version);
         out->dst_storage = out->src_storage;
@@ -602,15 +603,15 @@ enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
         if (in_place && !have_wal && !ip.have_backup)
             goto done;
     } else {
-        out->status =
-            res.status == DM_MIG_INCOMPLETE ? "incomplete" : "migrated";
+        out->status = res.status == DM_MIG_INCOMPLETE ? DM_STATUS_INCOMPLETE
+                                                      : DM_STATUS_MIGRATED;
         set_version(out->dst_version, sizeof(out->dst_version),
                     &out->dst_storage, res.dst_storage);
         if (res.status == DM_MIG_INCOMPLETE) {
             snprintf(out->error, sizeof(out->error), "%s", err.msg);
             dm_error_clear(&err);
-            rc = incomplete_accepted(&res.report,
-                                     getenv("DUCKMIG_ACCEPT_INCOMPLETE"), &err);
+            rc = incomplete_accepted(
+                &res.report, dm_setting(DM_SET_ACCEPT_INCOMPLETE), &err);
             if (rc)
                 goto fail;
         }
@@ -669,11 +670,6 @@ json_t *dm_job_outcome_json(const struct dm_job_outcome *o)
     return j;
 }
 
-static const char *const statuses[] = {
-    "migrated",   "already_at_target", "already_done",
-    "incomplete", "skipped",           "failed",
-};
-
 static uint64_t get_u64(json_t *j, const char *key)
 {
     return (uint64_t)json_integer_value(json_object_get(j, key));
@@ -682,11 +678,8 @@ static uint64_t get_u64(json_t *j, const char *key)
 enum dm_code dm_job_outcome_parse(json_t *j, struct dm_job_outcome *o)
 {
     memset(o, 0, sizeof(*o));
-    const char *st = json_string_value(json_object_get(j, "status"));
-    for (size_t i = 0; st && i < sizeof(statuses) / sizeof(*statuses); i++)
-        if (strcmp(st, statuses[i]) == 0)
-            o->status = statuses[i];
-    if (!o->status)
+    if (!dm_status_parse(json_string_value(json_object_get(j, "status")),
+                         &o->status))
         return DM_ERR_PROTOCOL;
     o->permanent = json_is_true(json_object_get(j, "permanent"));
     const char *code = json_string_value(json_object_get(j, "code"));

@@ -22,11 +22,10 @@
 
 #include "fleet/message.h"
 #include "util/error.h"
+#include "util/status.h"
 
 struct dm_job_outcome {
-    /* migrated, already_at_target, already_done, incomplete, skipped,
-     * failed */
-    const char *status;
+    enum dm_status status;
     bool permanent; /* a failure that no retry can fix: dead-letter it */
     enum dm_code code;
     char error[DM_ERROR_MSG_MAX];

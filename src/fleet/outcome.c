@@ -64,8 +64,7 @@ json_t *dm_file_outcome_json(const struct dm_file_outcome *o)
         return NULL;
     set_name(j, "source", o->source);
     set_name(j, "destination", o->destination);
-    json_object_set_new(j, "status",
-                        json_string(o->status ? o->status : "failed"));
+    json_object_set_new(j, "status", json_string(dm_status_name(o->status)));
     json_object_set_new(j, "code", json_string(dm_code_name(o->code)));
     json_object_set_new(j, "exit_status", json_integer((json_int_t)o->code));
     /* an error cut at DM_ERROR_MSG_MAX may end inside a UTF-8 sequence,

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "util/error.h"
+#include "util/status.h"
 
 #define DM_JSON_SCHEMA_VERSION 1
 
@@ -22,7 +23,7 @@ struct dm_file_outcome {
     const char *command;     /* "migrate", "batch", "verify", "consume" */
     const char *source;      /* a path, key or URI; may be NULL */
     const char *destination; /* may be NULL */
-    const char *status;
+    enum dm_status status;
     enum dm_code code;
     const char *error;                            /* NULL or "" when none */
     uint64_t source_storage, destination_storage; /* 0: not known */

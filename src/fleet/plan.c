@@ -14,6 +14,7 @@
 #include "release/release.h"
 #include "util/str.h"
 #include "util/text.h"
+#include "util/settings.h"
 
 #define MIB 1048576.0
 /* headers read at a time: each costs a round trip on S3 */
@@ -390,9 +391,8 @@ enum dm_code dm_plan_make(const struct dm_plan_opts *o, json_t **doc,
     p.o = o;
     *doc = NULL;
     *would_skip = false;
-    const char *to = o->target ? o->target : getenv("DUCKDB_MIGRATE_VERSION");
-    enum dm_code rc = dm_release_normalize(
-        to && *to ? to : DM_RELEASE_SEED_DEFAULT, p.release, err);
+    const char *to = o->target ? o->target : dm_setting(DM_SET_MIGRATE_VERSION);
+    enum dm_code rc = dm_release_normalize(to, p.release, err);
     if (!rc)
         rc = dm_target_storage(p.release, NULL, &p.target_storage, err);
     if (!rc)

@@ -27,6 +27,7 @@
 #include "util/str.h"
 #include "util/text.h"
 #include "util/tmpdir.h"
+#include "util/settings.h"
 
 /* The oldest target: what migrate accepts as a source (0.6, storage 39). */
 #define OLDEST_TARGET_STORAGE 39
@@ -362,14 +363,14 @@ static enum dm_code probe_write(struct dm_store *st, const char *prefix,
               (*h >= '0' && *h <= '9') || *h == '-' || *h == '.'))
             *h = '_';
     snprintf(local, sizeof(local), "%s/duckmig-probe-XXXXXX",
-             dm_env_or("TMPDIR", "/tmp"));
+             dm_setting(DM_SET_TMPDIR));
     snprintf(key_out, keyn, "%s.duckmig-probe-%s-%ld", prefix, host,
              (long)getpid());
     int fd = mkstemp(local);
     if (fd < 0)
         return dm_fail_errno(err, DM_ERR_IO, errno,
                              "cannot make a local probe file in '%s'",
-                             dm_env_or("TMPDIR", "/tmp"));
+                             dm_setting(DM_SET_TMPDIR));
     static const char text[] = "written by duckmig doctor, then deleted\n";
     enum dm_code rc = DM_OK;
     if (write(fd, text, sizeof(text) - 1) != (ssize_t)(sizeof(text) - 1))
@@ -484,8 +485,8 @@ enum dm_code dm_preflight_run(const struct dm_preflight_opts *o,
     }
     if (o->release)
         check_engine(o->release, p);
-    const char *accept = getenv("DUCKMIG_ACCEPT_INCOMPLETE");
-    if (o->release && accept && *accept) {
+    const char *accept = dm_setting(DM_SET_ACCEPT_INCOMPLETE);
+    if (o->release && accept) {
         struct dm_check *c = add(p, "accept incomplete");
         if (c && dm_job_accept_check(accept, &err))
             fail(p, c, &err,
@@ -596,45 +597,45 @@ enum dm_code dm_preflight_command(const struct dm_preflight_opts *o,
 
 /* ---- what each command needs ---- */
 
-static bool env_set(const char *name)
+/* A setting's value when it was given, else NULL. */
+static const char *given(enum dm_setting_id id)
 {
-    const char *v = getenv(name);
-    return v && *v;
+    return dm_setting_given(id) ? dm_setting(id) : NULL;
 }
 
 void dm_preflight_consume_opts(struct dm_preflight_opts *o)
 {
     memset(o, 0, sizeof(*o));
-    o->release = dm_env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1");
-    o->rabbit_secret = dm_env_or("RABBIT_SECRET", "perform_rabbitmq_dev");
-    o->queues[0] = dm_env_or("QUEUE_NAME", "migrate_duckdb_release");
+    o->release = dm_setting(DM_SET_MIGRATE_VERSION);
+    o->rabbit_secret = dm_setting(DM_SET_RABBIT_SECRET);
+    o->queues[0] = dm_setting(DM_SET_QUEUE_NAME);
     o->queues_required = true;
-    o->db_secret = env_set("DB_SECRET") ? getenv("DB_SECRET") : NULL;
+    o->db_secret = given(DM_SET_DB_SECRET);
     o->ledger = true;
-    o->download = dm_env_or("BATCH_DOWNLOAD", "/batch_download");
+    o->download = dm_setting(DM_SET_BATCH_DOWNLOAD);
     /* messages name their own buckets: a consumer checks the stores its
      * environment names, and says which it could not */
     struct dm_preflight_store *s = o->stores;
     s[0] = (struct dm_preflight_store){
-        "source S3",          false, DM_DS_S3, getenv("SOURCE_BUCKET"),
+        "source S3",          false, DM_DS_S3, given(DM_SET_SOURCE_BUCKET),
         "tracker-migration/", NULL};
-    if (!env_set("SOURCE_BUCKET"))
+    if (!given(DM_SET_SOURCE_BUCKET))
         s[0].skip = "SOURCE_BUCKET not set (messages name their bucket)";
     s[1] = (struct dm_preflight_store){"source EFS", false, DM_DS_EFS,
                                        NULL,         "",    NULL};
-    if (!env_set("MIGRATE_SRC"))
+    if (!given(DM_SET_MIGRATE_SRC))
         s[1].skip = "MIGRATE_SRC not set";
     s[2] = (struct dm_preflight_store){"destination S3",
                                        true,
                                        DM_DS_S3,
-                                       getenv("DESTINATION_BUCKET"),
+                                       given(DM_SET_DESTINATION_BUCKET),
                                        "",
                                        NULL};
-    if (!env_set("DESTINATION_BUCKET"))
+    if (!given(DM_SET_DESTINATION_BUCKET))
         s[2].skip = "DESTINATION_BUCKET not set (messages name their bucket)";
     s[3] = (struct dm_preflight_store){
         "destination EFS", true, DM_DS_EFS, NULL, "", NULL};
-    if (!env_set("MIGRATE_DST"))
+    if (!given(DM_SET_MIGRATE_DST))
         s[3].skip = "MIGRATE_DST not set";
     o->nstores = 4;
 }
@@ -643,19 +644,19 @@ void dm_preflight_publish_opts(struct dm_preflight_opts *o,
                                enum dm_datastore from, bool dry_run)
 {
     memset(o, 0, sizeof(*o));
-    o->rabbit_secret = dm_env_or("RABBIT_SECRET", "perform_rabbitmq_dev");
-    o->queues[0] = dm_env_or("QUEUE_SMALL", "migrate_duckdb_release");
-    o->queues[1] = dm_env_or("QUEUE_BIG", "migrate_duckdb_release_big");
-    o->db_secret = dm_env_or("DB_SECRET", "perform_database_dev");
+    o->rabbit_secret = dm_setting(DM_SET_RABBIT_SECRET);
+    o->queues[0] = dm_setting(DM_SET_QUEUE_SMALL);
+    o->queues[1] = dm_setting(DM_SET_QUEUE_BIG);
+    o->db_secret = dm_setting(DM_SET_DB_SECRET);
     /* the publisher's default, which these checks must run as it does */
-    o->goal_query = dm_env_or("GOAL_QUERY", DM_GOAL_QUERY_DEFAULT);
+    o->goal_query = dm_setting(DM_SET_GOAL_QUERY);
     o->ledger = true;
     o->no_write = dry_run;
     o->stores[0] = (struct dm_preflight_store){
         "source",
         false,
         from,
-        from == DM_DS_S3 ? dm_env_or("SOURCE_BUCKET", "perform-dev-raw") : NULL,
+        from == DM_DS_S3 ? dm_setting(DM_SET_SOURCE_BUCKET) : NULL,
         from == DM_DS_S3 ? "tracker-migration/" : "",
         NULL};
     o->nstores = 1;
@@ -667,8 +668,7 @@ void dm_preflight_batch_opts(struct dm_preflight_opts *o, const char *release,
                              const char *dst_bucket, const char *dst_prefix)
 {
     memset(o, 0, sizeof(*o));
-    o->release =
-        release ? release : dm_env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1");
+    o->release = release ? release : dm_setting(DM_SET_MIGRATE_VERSION);
     o->stores[0] = (struct dm_preflight_store){"source",   false,      src,
                                                src_bucket, src_prefix, NULL};
     o->stores[1] = (struct dm_preflight_store){"destination", true,       dst,
@@ -686,8 +686,8 @@ void dm_preflight_fleet_opts(struct dm_preflight_opts *o,
      * publish), its database and goal query, its source */
     o->queues[0] = pub.queues[0];
     o->queues[1] = pub.queues[1];
-    const char *own = getenv("QUEUE_NAME");
-    if (own && *own && strcmp(own, pub.queues[0]) != 0 &&
+    const char *own = given(DM_SET_QUEUE_NAME);
+    if (own && strcmp(own, pub.queues[0]) != 0 &&
         strcmp(own, pub.queues[1]) != 0)
         o->queues[2] = own;
     o->queues_required = false;
@@ -700,7 +700,7 @@ void dm_preflight_fleet_opts(struct dm_preflight_opts *o,
         o->stores[1].skip = NULL;
     }
     /* the machine doctor runs on is seldom a consumer's */
-    if (!env_set("BATCH_DOWNLOAD"))
+    if (!given(DM_SET_BATCH_DOWNLOAD))
         o->download = NULL;
 }
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "aws/request.h"
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/str.h"
 
 struct dm_protect {
@@ -20,11 +20,11 @@ struct dm_protect {
 enum dm_code dm_protect_open(struct dm_protect **out, struct dm_error *err)
 {
     *out = NULL;
-    const char *agent = getenv("ECS_AGENT_URI");
+    const char *agent = dm_setting(DM_SET_ECS_AGENT_URI);
     if (!agent || !*agent)
         return DM_OK;
     /* 1 to 2880, ECS's range: util/env.c */
-    uint64_t minutes = dm_env_u64("DUCKMIG_PROTECTION_MINUTES", 120);
+    uint64_t minutes = dm_setting_u64(DM_SET_PROTECTION_MINUTES);
     dm_aws_global_init();
     struct dm_protect *p = calloc(1, sizeof(*p));
     if (!p)

@@ -35,7 +35,7 @@
 #include "queue/rabbit.h"
 #include "secrets/secrets.h"
 #include "store/store.h"
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/text.h"
@@ -240,12 +240,12 @@ enum dm_code dm_publisher_run(const struct dm_publisher_opts *o,
     p.to = o->to;
     p.big = o->big;
     p.dry_run = o->dry_run;
-    p.src_bucket = dm_env_or("SOURCE_BUCKET", "perform-dev-raw");
-    p.dst_bucket = dm_env_or("DESTINATION_BUCKET", "perform-dev-raw");
-    p.queue_small = dm_env_or("QUEUE_SMALL", "migrate_duckdb_release");
-    p.queue_big = dm_env_or("QUEUE_BIG", "migrate_duckdb_release_big");
-    p.rabbit_secret = dm_env_or("RABBIT_SECRET", "perform_rabbitmq_dev");
-    const char *goal_query = dm_env_or("GOAL_QUERY", DM_GOAL_QUERY_DEFAULT);
+    p.src_bucket = dm_setting(DM_SET_SOURCE_BUCKET);
+    p.dst_bucket = dm_setting(DM_SET_DESTINATION_BUCKET);
+    p.queue_small = dm_setting(DM_SET_QUEUE_SMALL);
+    p.queue_big = dm_setting(DM_SET_QUEUE_BIG);
+    p.rabbit_secret = dm_setting(DM_SET_RABBIT_SECRET);
+    const char *goal_query = dm_setting(DM_SET_GOAL_QUERY);
     struct dm_store *src = NULL;
     struct dm_goal goal = {NULL, 0};
     enum dm_code return_code = DM_OK; /* 1 when something was skipped */
@@ -274,9 +274,8 @@ enum dm_code dm_publisher_run(const struct dm_publisher_opts *o,
         goto out;
     }
     if (!rc)
-        rc = dm_ledger_open(p.secrets,
-                            dm_env_or("DB_SECRET", "perform_database_dev"),
-                            &p.ledger, err);
+        rc = dm_ledger_open(p.secrets, dm_setting(DM_SET_DB_SECRET), &p.ledger,
+                            err);
     if (!rc)
         rc = dm_ledger_goal(p.ledger, goal_query, &goal, err);
     if (rc)

@@ -13,10 +13,6 @@
 #include "fleet/message.h"
 #include "util/error.h"
 
-/* GOAL_QUERY when unset: tracker id and site, the seed's goal table */
-#define DM_GOAL_QUERY_DEFAULT                                                  \
-    "SELECT tracker_id::text, site_id::text FROM goal ORDER BY tracker_id"
-
 /* What the command line (and the variables behind its defaults) chose;
  * the rest (buckets, queues, secrets, GOAL_QUERY) is read from the
  * environment by the publisher. */

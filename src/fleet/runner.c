@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/str.h"
 #include "util/tmpdir.h"
 
@@ -22,7 +22,7 @@ static char *not_started(const struct dm_error *err)
 {
     struct dm_job_outcome o;
     memset(&o, 0, sizeof(o));
-    o.status = "failed";
+    o.status = DM_STATUS_FAILED;
     o.code = err->code;
     o.permanent = dm_code_permanent(err->code);
     snprintf(o.error, sizeof(o.error), "%s", err->msg);
@@ -30,6 +30,87 @@ static char *not_started(const struct dm_error *err)
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
+}
+
+static void add_override(const char *name, const char *value, void *ud)
+{
+    json_object_set_new(ud, name, json_string(value));
+}
+
+/*
+ * What the child reads on its stdin: {"settings": {NAME: VALUE, ...},
+ * "message": "..."}. The settings are this process's overrides (an
+ * option such as batch --to, a local folder as the EFS root, where the
+ * zygotes listen): the environment the child inherits does not hold
+ * them. The message goes as a string, so that its bytes reach the
+ * child's parser as they came.
+ */
+static char *child_input(const struct dm_job_run *r, struct dm_error *err)
+{
+    json_t *settings = json_object();
+    json_t *doc = json_object();
+    json_t *msg = json_stringn(r->body, r->len);
+    char *s = NULL;
+    if (!settings || !doc) {
+        dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (!msg) {
+        dm_fail(err, DM_ERR_USAGE, "the message is not UTF-8 text");
+        goto out;
+    }
+    dm_settings_each_override(add_override, settings);
+    json_object_set_new(doc, "settings", settings);
+    json_object_set_new(doc, "message", msg);
+    settings = msg = NULL;
+    s = json_dumps(doc, JSON_COMPACT);
+    if (!s)
+        dm_fail(err, DM_ERR_NOMEM, "out of memory");
+out:
+    json_decref(msg);
+    json_decref(doc);
+    json_decref(settings);
+    return s;
+}
+
+/* The child's side of child_input: the overrides applied, the message
+ * returned (a new buffer, its length in *len). */
+static char *read_input(const char *in, size_t in_len, size_t *len,
+                        struct dm_error *err)
+{
+    json_error_t jerr;
+    char *body = NULL;
+    json_t *doc = json_loadb(in, in_len, 0, &jerr);
+    json_t *msg = json_object_get(doc, "message");
+    json_t *settings = json_object_get(doc, "settings");
+    if (!json_is_string(msg) || (settings && !json_is_object(settings))) {
+        dm_fail(err, DM_ERR_PROTOCOL,
+                "a job's input is {\"settings\": {...}, \"message\": "
+                "\"...\"}");
+        goto out;
+    }
+    const char *name;
+    json_t *value;
+    json_object_foreach(settings, name, value)
+    {
+        enum dm_setting_id id;
+        if (!dm_setting_find(name, &id) || !json_is_string(value)) {
+            dm_fail(err, DM_ERR_PROTOCOL, "a job's input: no setting %s", name);
+            goto out;
+        }
+        if (dm_setting_override(id, json_string_value(value), err))
+            goto out;
+    }
+    *len = json_string_length(msg);
+    body = malloc(*len + 1);
+    if (!body) {
+        dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(body, json_string_value(msg), *len + 1);
+out:
+    json_decref(doc);
+    return body;
 }
 
 /* The child's stderr, relayed a whole line at a time. */
@@ -96,7 +177,7 @@ static void read_child(struct dm_job_run *r, int outfd, int errfd, FILE *mem)
 
 void dm_job_run_child(struct dm_job_run *r)
 {
-    char *out = NULL, *dir = NULL;
+    char *out = NULL, *dir = NULL, *input = NULL;
     size_t len = 0;
     FILE *mem = NULL;
     int in[2] = {-1, -1}, res[2] = {-1, -1}, errp[2] = {-1, -1}, lockfd = -1;
@@ -109,6 +190,15 @@ void dm_job_run_child(struct dm_job_run *r)
             return;
         }
     }
+    struct dm_error ierr = DM_ERROR_INIT;
+    input = child_input(r, &ierr);
+    if (!input) {
+        dm_tmpdir_remove(dir, lockfd);
+        free(dir);
+        r->output = not_started(&ierr);
+        return;
+    }
+    size_t input_len = strlen(input);
     mem = open_memstream(&out, &len);
     if (!mem || pipe2(in, O_CLOEXEC) != 0 || pipe2(res, O_CLOEXEC) != 0 ||
         (r->on_log && pipe2(errp, O_CLOEXEC) != 0))
@@ -137,8 +227,8 @@ void dm_job_run_child(struct dm_job_run *r)
     if (pid < 0)
         goto done;
     atomic_store(&r->pid, pid);
-    for (size_t off = 0; off < r->len;) {
-        ssize_t w = write(in[1], r->body + off, r->len - off);
+    for (size_t off = 0; off < input_len;) {
+        ssize_t w = write(in[1], input + off, input_len - off);
         if (w <= 0)
             break;
         off += (size_t)w;
@@ -168,6 +258,7 @@ done:
     if (mem)
         fclose(mem);
     r->output = out;
+    free(input);
     /* the job's files go with it, also when it was killed mid-way */
     dm_tmpdir_remove(dir, lockfd);
     free(dir);
@@ -196,7 +287,7 @@ void dm_job_run_outcome(const struct dm_job_run *r, struct dm_job_outcome *o)
     json_t *j = r->output ? json_loads(r->output, 0, NULL) : NULL;
     if (!j || dm_job_outcome_parse(j, o) != DM_OK) {
         memset(o, 0, sizeof(*o));
-        o->status = "failed";
+        o->status = DM_STATUS_FAILED;
         o->code = DM_ERR_PROTOCOL;
         snprintf(o->error, sizeof(o->error),
                  "the job process ended without an outcome (%s %d)",
@@ -213,29 +304,37 @@ void dm_job_run_outcome(const struct dm_job_run *r, struct dm_job_outcome *o)
  * Without it (by hand), a folder of its own under BATCH_DOWNLOAD. */
 int dm_job_child_main(int argc, char **argv)
 {
-    size_t len = 0;
-    char *body = dm_slurp(stdin, &len);
+    size_t in_len = 0, len = 0;
+    char *input = dm_slurp(stdin, &in_len);
+    char *body = NULL;
     char *own = NULL;
     int lockfd = -1;
     struct dm_job_spec job;
     struct dm_job_outcome o;
     struct dm_error err = DM_ERROR_INIT;
     memset(&o, 0, sizeof(o));
-    enum dm_code rc = dm_job_parse(body ? body : "", len, &job, &err);
+    enum dm_code rc = DM_OK;
+    body = input ? read_input(input, in_len, &len, &err) : NULL;
+    if (!input)
+        rc = dm_fail(&err, DM_ERR_NOMEM, "out of memory");
+    else if (!body)
+        rc = err.code;
+    if (!rc)
+        rc = dm_job_parse(body, len, &job, &err);
     bool parsed = rc == DM_OK;
     if (!rc && argc < 2)
-        rc = dm_tmpdir_create(dm_env_or("BATCH_DOWNLOAD", "/batch_download"),
-                              "job-", &own, &lockfd, &err);
+        rc = dm_tmpdir_create(dm_setting(DM_SET_BATCH_DOWNLOAD), "job-", &own,
+                              &lockfd, &err);
     if (!rc) {
         dm_job_run(&job, argc >= 2 ? argv[1] : own,
-                   dm_env_or("DUCKDB_MIGRATE_VERSION", "duckdb0.8.1"), &o);
+                   dm_setting(DM_SET_MIGRATE_VERSION), &o);
         dm_tmpdir_remove(own, lockfd);
         free(own);
     }
     if (parsed)
         dm_job_release(&job);
     if (rc) {
-        o.status = "failed";
+        o.status = DM_STATUS_FAILED;
         o.permanent = dm_code_permanent(err.code);
         o.code = err.code;
         snprintf(o.error, sizeof(o.error), "%s", err.msg);
@@ -248,5 +347,6 @@ int dm_job_child_main(int argc, char **argv)
     json_decref(j);
     dm_job_outcome_release(&o);
     free(body);
+    free(input);
     return 0;
 }

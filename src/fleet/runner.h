@@ -1,6 +1,7 @@
 /*
- * runner.h - one job in a child process (`duckmig __job`): the message on
- * its stdin, the outcome JSON on its stdout. The child dies with its
+ * runner.h - one job in a child process (`duckmig __job`): the message and
+ * this process's setting overrides (util/settings.h) on its stdin, as
+ * one JSON document, the outcome JSON on its stdout. The child dies with its
  * parent (PR_SET_PDEATHSIG) and leads its own process group, so that a
  * job and its engine workers can be stopped together. Used by `consume`
  * (one job at a time, watched by a thread) and `batch` (N at a time).
@@ -46,8 +47,9 @@ void dm_job_run_kill(struct dm_job_run *r, int grace_ms);
 void dm_job_run_outcome(const struct dm_job_run *r, struct dm_job_outcome *o);
 
 /* The child's side: `duckmig __job [DIR]`, dispatched by main.c like
- * `__engine`. The message on stdin, the outcome JSON on stdout (a job
- * that failed says so there); the exit status is always 0. */
+ * `__engine`. {"settings": {NAME: VALUE}, "message": "..."} on stdin,
+ * the outcome JSON on stdout (a job that failed says so there); the exit
+ * status is always 0. */
 int dm_job_child_main(int argc, char **argv);
 
 #endif

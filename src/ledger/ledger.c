@@ -207,7 +207,8 @@ enum dm_code dm_ledger_queued(struct dm_ledger *l, const char *source,
     char sz[32];
     snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
     const char *p[5] = {source, destination, tracker, queue, sz};
-    /* a file already migrated stays so; anything else is queued again */
+    /* a file already migrated stays so; anything else is queued again
+     * (the statuses' names: util/status.c) */
     return run(l,
                "INSERT INTO duckmig_ledger (source, destination, tracker, "
                "queue, src_size, status, queued_at) "
@@ -271,7 +272,7 @@ enum dm_code dm_ledger_finished(struct dm_ledger *l,
                          r->destination,
                          r->tracker,
                          r->queue,
-                         r->status,
+                         dm_status_name(r->status),
                          r->src_version,
                          r->dst_version,
                          ss,
@@ -317,8 +318,10 @@ enum dm_code dm_ledger_report(struct dm_ledger *l, FILE *out, bool json,
         const char *st = PQgetvalue(res, i, 0);
         json_object_set_new(counts, st, json_integer(n));
         total += n;
-        if (strcmp(st, "queued") == 0 || strcmp(st, "running") == 0 ||
-            strcmp(st, "requeued") == 0)
+        enum dm_status s;
+        if (dm_status_parse(st, &s) &&
+            (s == DM_STATUS_QUEUED || s == DM_STATUS_RUNNING ||
+             s == DM_STATUS_REQUEUED))
             pending += n;
     }
     PQclear(res);

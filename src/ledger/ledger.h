@@ -20,6 +20,7 @@
 
 #include "secrets/secrets.h"
 #include "util/error.h"
+#include "util/status.h"
 
 struct dm_ledger;
 
@@ -66,7 +67,7 @@ enum dm_code dm_ledger_attempts(struct dm_ledger *l, const char *source,
 
 struct dm_ledger_result {
     const char *source, *destination, *tracker, *queue;
-    const char *status;
+    enum dm_status status;
     const char *src_version, *dst_version; /* may be NULL */
     uint64_t src_size, dst_size;
     int attempts;

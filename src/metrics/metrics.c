@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -37,21 +37,18 @@ static FILE *emf_out;
 static char emf_namespace[128] = "duckmig";
 static long interval = 60;
 
-enum dm_code dm_metrics_init(FILE *out, struct dm_error *err)
+void dm_metrics_init(FILE *out)
 {
-    const char *mode = dm_env_or("DUCKMIG_METRICS", "none");
-    if (strcmp(mode, "emf") != 0 && strcmp(mode, "none") != 0)
-        return dm_fail(err, DM_ERR_USAGE,
-                       "DUCKMIG_METRICS is '%s': 'emf' or 'none'", mode);
-    const char *ns = dm_env_or("DUCKMIG_METRICS_NAMESPACE", "duckmig");
-    long every = (long)dm_env_u64("DUCKMIG_METRICS_INTERVAL", 60);
+    /* the settings table allows none or emf */
+    const char *mode = dm_setting(DM_SET_METRICS);
+    const char *ns = dm_setting(DM_SET_METRICS_NAMESPACE);
+    long every = (long)dm_setting_u64(DM_SET_METRICS_INTERVAL);
     pthread_mutex_lock(&lock);
     emf = strcmp(mode, "emf") == 0;
     emf_out = out;
     snprintf(emf_namespace, sizeof(emf_namespace), "%s", ns);
     interval = every;
     pthread_mutex_unlock(&lock);
-    return DM_OK;
 }
 
 bool dm_metrics_emf_enabled(void)
@@ -156,9 +153,10 @@ static void emf_write(json_t *dims, json_t *members)
     json_decref(members);
 }
 
-void dm_metrics_job(const char *queue, const char *status, const char *reason,
+void dm_metrics_job(const char *queue, enum dm_status st, const char *reason,
                     uint64_t bytes, double seconds)
 {
+    const char *status = dm_status_name(st);
     pthread_mutex_lock(&lock);
     add(K_FILES, queue, status, 1);
     add(K_BYTES, queue, NULL, (double)bytes);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "util/error.h"
+#include "util/status.h"
 
 /* Counters other than the per-job ones (dm_metrics_job). */
 enum dm_metric {
@@ -36,7 +37,7 @@ enum dm_metric {
  * summaries, default 60). EMF lines go to emf_out (consume: stdout;
  * batch: stderr, its stdout being the report).
  */
-enum dm_code dm_metrics_init(FILE *emf_out, struct dm_error *err);
+void dm_metrics_init(FILE *emf_out);
 bool dm_metrics_emf_enabled(void);
 /* Seconds between EMF summaries. */
 long dm_metrics_interval(void);
@@ -50,8 +51,8 @@ void dm_metrics_queue(const char *queue);
  * failure (NULL when it did not fail), the source's bytes and the job's
  * seconds. Writes the job's EMF line when EMF is on.
  */
-void dm_metrics_job(const char *queue, const char *status, const char *reason,
-                    uint64_t bytes, double seconds);
+void dm_metrics_job(const char *queue, enum dm_status status,
+                    const char *reason, uint64_t bytes, double seconds);
 
 void dm_metrics_count(enum dm_metric m, const char *queue);
 

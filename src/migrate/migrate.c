@@ -19,7 +19,7 @@
 #include "header/header.h"
 #include "migrate/migrate_int.h"
 #include "util/clock.h"
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/threads.h"
@@ -45,8 +45,8 @@ static enum dm_code writer_open(struct dm_engine *w, const char *path,
     if (storage_version)
         set[nset++] = (struct dm_setting){"storage_compatibility_version",
                                           storage_version};
-    const char *limit = getenv("DUCKMIG_MEMORY_LIMIT");
-    if (limit && *limit)
+    const char *limit = dm_setting(DM_SET_MEMORY_LIMIT);
+    if (limit)
         set[nset++] = (struct dm_setting){"memory_limit", limit};
     if (threads) {
         snprintf(nthreads, sizeof(nthreads), "%zu", threads);
@@ -81,13 +81,11 @@ static enum dm_code reader_again(const char *release, const char *src,
  * to verify it; docs/engines.md says why that verification is still
  * independent). A larger one gets a fresh process per step, so that no
  * step's memory is held through the next. $DUCKMIG_REUSE_BELOW sets the
- * size, in bytes.
+ * size, in bytes (256 MiB by default).
  */
-#define REUSE_BELOW (256u << 20)
-
 static bool reuse_engines(uint64_t src_size)
 {
-    return src_size < dm_env_u64("DUCKMIG_REUSE_BELOW", REUSE_BELOW);
+    return src_size < dm_setting_u64(DM_SET_REUSE_BELOW);
 }
 
 /* Restart e (a fresh process of the same release) unless reuse. */
@@ -142,8 +140,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
 
     /* DUCKMIG_INDEXES=before builds them before the rows (bench/migrate.sh
      * measures both; after is faster on both targets) */
-    const char *when = getenv("DUCKMIG_INDEXES");
-    bool indexes_first = when && strcmp(when, "before") == 0;
+    bool indexes_first = strcmp(dm_setting(DM_SET_INDEXES), "before") == 0;
     /* the writer's append lanes are its parallelism while rows load: its
      * own task threads would only spin waiting for their work */
     rc = dm_engine_start(res->dst_release, &writer, err);
@@ -471,9 +468,7 @@ enum dm_code dm_migrate(const struct dm_migrate_opts *o,
     memset(res, 0, sizeof(*res));
     memset(&st, 0, sizeof(st));
     st.lock_fd = st.dir_lock_fd = -1;
-    const char *to = o->to ? o->to : getenv("DUCKDB_MIGRATE_VERSION");
-    if (!to || !*to)
-        to = DM_RELEASE_SEED_DEFAULT;
+    const char *to = o->to ? o->to : dm_setting(DM_SET_MIGRATE_VERSION);
     rc = dm_release_normalize(to, res->dst_release, err);
     if (!rc)
         rc = dm_target_storage(res->dst_release, o->storage_version,

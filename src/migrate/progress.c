@@ -14,18 +14,16 @@
 #include "migrate/migrate_int.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/settings.h"
 
 void progress_start(struct progress *p, const char *name, size_t tables)
 {
-    const char *every = getenv("DUCKMIG_PROGRESS_SECONDS");
-    char *end = NULL;
-    double e = every && *every ? strtod(every, &end) : 30.0;
     p->name = name;
     p->tables_total = tables;
     p->tables = 0;
     p->rows = 0;
     p->rows_known = false;
-    p->every = end && *end ? 30.0 : e < 0 ? 30.0 : e;
+    p->every = (double)dm_setting_u64(DM_SET_PROGRESS_SECONDS);
     p->tty = isatty(2);
     p->drawn = false;
     p->last = dm_clock_now();

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "migrate/migrate_int.h"
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -67,7 +67,7 @@ static void sweep_locks(const char *dir)
 static enum dm_code lock_dst(struct staging *s, const char *dir,
                              const char *base, struct dm_error *err)
 {
-    long limit = (long)dm_env_u64("DUCKMIG_LOCK_WAIT", 600);
+    long limit = (long)dm_setting_u64(DM_SET_LOCK_WAIT);
     if (snprintf(s->lock_path, sizeof(s->lock_path),
                  "%s/" STAGING_PREFIX "%s.lock", dir,
                  base) >= (int)sizeof(s->lock_path))

@@ -11,7 +11,7 @@
 #include <sys/time.h>
 
 #include "secrets/secrets.h"
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -159,7 +159,7 @@ enum dm_code dm_rabbit_config_from_json(json_t *secret,
         cfg->port = cfg->tls ? 5671 : 5672;
     if (cfg->port == 5671)
         cfg->tls = true;
-    cfg->heartbeat = (int)dm_env_u64("RABBIT_HEARTBEAT", 30);
+    cfg->heartbeat = (int)dm_setting_u64(DM_SET_RABBIT_HEARTBEAT);
     if (!cfg->host) {
         dm_rabbit_config_release(cfg);
         return dm_fail(err, DM_ERR_USAGE,

@@ -16,8 +16,6 @@
 #define DM_RELEASE_MAX 24
 /* What `latest` means: the newest release duckmig is tested with. */
 #define DM_RELEASE_LATEST "1.5.6"
-/* The seed's default target (DUCKDB_MIGRATE_VERSION=duckdb0.8.1). */
-#define DM_RELEASE_SEED_DEFAULT "0.8.1"
 /* First storage version that 1.x engines open; also the 0.9 format. */
 #define DM_STORAGE_V0_9 64
 

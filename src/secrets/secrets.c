@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "aws/request.h"
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/log.h"
 #include "util/file.h"
 #include "util/str.h"
@@ -39,7 +39,7 @@ enum dm_code dm_secrets_new(struct dm_secrets **out, struct dm_error *err)
     if (!s)
         return dm_fail(err, DM_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
-    s->ttl = (long)dm_env_u64("DUCKMIG_SECRET_TTL", 3600);
+    s->ttl = (long)dm_setting_u64(DM_SET_SECRET_TTL);
     *out = s;
     return DM_OK;
 }
@@ -97,10 +97,10 @@ static enum dm_code from_file(const char *name, json_t **out,
 
 static enum dm_code endpoint(char **base, char **host, struct dm_error *err)
 {
-    const char *url = getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER");
-    if (!url || !*url)
-        url = getenv("AWS_ENDPOINT_URL");
-    if (url && *url)
+    const char *url = dm_setting(DM_SET_AWS_ENDPOINT_URL_SECRETS_MANAGER);
+    if (!url)
+        url = dm_setting(DM_SET_AWS_ENDPOINT_URL);
+    if (url)
         return dm_aws_split_endpoint(url, base, host, err);
     *host = dm_fmt("secretsmanager.%s.amazonaws.com", dm_aws_region());
     *base = *host ? dm_fmt("https://%s", *host) : NULL;

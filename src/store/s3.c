@@ -32,7 +32,7 @@
 #include "aws/request.h"
 #include "aws/xml.h"
 #include "store/store.h"
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -52,12 +52,6 @@ struct s3_store {
     int attempts;
     long stall;
 };
-
-static uint64_t env_u64(const char *name, uint64_t def)
-{
-    /* refused at start-up unless it is a number in range (util/env.c) */
-    return dm_env_u64(name, def);
-}
 
 /* A 404 said as the object it was for. */
 static enum dm_code name_missing(const struct s3_store *s, const char *key,
@@ -827,7 +821,7 @@ static enum dm_code s3_list(struct dm_store *st, const char *prefix,
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
-    const char *max_keys = getenv("DUCKMIG_S3_LIST_PAGE");
+    const char *max_keys = dm_setting(DM_SET_S3_LIST_PAGE);
     do {
         /* encoding-type=url: keys come back URL-encoded, so that any byte
          * a key may hold survives the XML */
@@ -1015,22 +1009,22 @@ enum dm_code dm_store_open_s3(const char *bucket, struct dm_store **out,
         return dm_fail(err, DM_ERR_NOMEM, "out of memory");
     s->base.ops = &s3_ops;
     s->region = dm_aws_region();
-    s->concurrency = (unsigned)env_u64("DUCKMIG_S3_CONCURRENCY", 4);
+    s->concurrency = (unsigned)dm_setting_u64(DM_SET_S3_CONCURRENCY);
     if (s->concurrency > 64)
         s->concurrency = 64;
-    s->part_size = env_u64("DUCKMIG_S3_PART_SIZE", 8 * MIB);
-    if (s->part_size < 5 * MIB && !getenv("DUCKMIG_S3_ALLOW_SMALL_PARTS"))
+    s->part_size = dm_setting_u64(DM_SET_S3_PART_SIZE);
+    if (s->part_size < 5 * MIB && !dm_setting_u64(DM_SET_S3_ALLOW_SMALL_PARTS))
         s->part_size = 5 * MIB; /* S3's minimum for all but the last part */
-    s->threshold = env_u64("DUCKMIG_S3_MULTIPART_THRESHOLD", 64 * MIB);
-    s->attempts = (int)env_u64("DUCKMIG_S3_ATTEMPTS", 5);
-    s->stall = (long)env_u64("DUCKMIG_S3_STALL_SECONDS", 60);
+    s->threshold = dm_setting_u64(DM_SET_S3_MULTIPART_THRESHOLD);
+    s->attempts = (int)dm_setting_u64(DM_SET_S3_ATTEMPTS);
+    s->stall = (long)dm_setting_u64(DM_SET_S3_STALL_SECONDS);
     s->bucket = strdup(bucket);
     s->base.name = dm_fmt("s3://%s", bucket);
     enum dm_code rc = DM_OK;
-    const char *endpoint = getenv("AWS_ENDPOINT_URL_S3");
-    if (!endpoint || !*endpoint)
-        endpoint = getenv("AWS_ENDPOINT_URL");
-    if (endpoint && *endpoint) {
+    const char *endpoint = dm_setting(DM_SET_AWS_ENDPOINT_URL_S3);
+    if (!endpoint)
+        endpoint = dm_setting(DM_SET_AWS_ENDPOINT_URL);
+    if (endpoint) {
         /* custom endpoints (MinIO, s3rver, ...) want path-style */
         rc = dm_aws_split_endpoint(endpoint, &s->base_url, &s->host, err);
         s->path_prefix = dm_aws_uri_encode(bucket, false);

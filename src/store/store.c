@@ -21,6 +21,7 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "util/settings.h"
 
 void dm_object_release(struct dm_object *o)
 {
@@ -44,7 +45,7 @@ static enum dm_code injected_fault(const char *op, const char *key,
 {
     static const char *const ops[] = {"stat",   "get",        "put", "list",
                                       "remove", "read_range", "*"};
-    const char *spec = getenv("DUCKMIG_STORE_FAULT");
+    const char *spec = dm_setting(DM_SET_STORE_FAULT);
     if (!spec || !*spec)
         return DM_OK;
     const char *colon = strchr(spec, ':'), *last = strrchr(spec, ':');
@@ -280,10 +281,7 @@ enum dm_code dm_location_store(const struct dm_location *loc, bool as_dest,
 
 const char *dm_efs_root(bool as_dest)
 {
-    const char *root = getenv(as_dest ? "MIGRATE_DST" : "MIGRATE_SRC");
-    if (!root || !*root)
-        root = as_dest ? DM_EFS_DST_DEFAULT : DM_EFS_SRC_DEFAULT;
-    return root;
+    return dm_setting(as_dest ? DM_SET_MIGRATE_DST : DM_SET_MIGRATE_SRC);
 }
 
 enum dm_code dm_location_folder(const struct dm_location *loc, char **prefix,

@@ -25,9 +25,6 @@
 #include "util/file.h"
 #include "util/progress.h"
 
-#define DM_EFS_SRC_DEFAULT "/mnt/efs/perform-dev-goal/"
-#define DM_EFS_DST_DEFAULT "/mnt/efs/perform-dev-goal-dst/"
-
 struct dm_object {
     char *key;
     uint64_t size;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/str.h"
+#include "util/settings.h"
 #include "util/text.h"
 
 enum dm_log_level dm_log_threshold = DM_LOG_INFO;
@@ -38,21 +39,15 @@ int dm_log_parse_level(const char *s)
 
 enum dm_code dm_log_init(struct dm_error *err)
 {
-    /* a value that is not understood is refused, not ignored: a service
-     * told LOG_FORMAT=JSON must not log lines its collector cannot read */
-    const char *level = getenv("LOG_LEVEL");
+    /* the settings table refused, at load, a value that is not
+     * understood: a service told LOG_FORMAT=JSON must not log lines its
+     * collector cannot read */
+    const char *level = dm_setting(DM_SET_LOG_LEVEL);
     int lvl = dm_log_parse_level(level);
-    if (lvl >= 0)
-        dm_log_threshold = (enum dm_log_level)lvl;
-    else if (level && *level)
-        return dm_fail(err, DM_ERR_USAGE,
-                       "LOG_LEVEL=%s: not one of debug, info, warn, error",
-                       level);
-    const char *fmt = getenv("LOG_FORMAT");
-    log_json = fmt && strcmp(fmt, "json") == 0;
-    if (fmt && *fmt && !log_json && strcmp(fmt, "text") != 0)
-        return dm_fail(err, DM_ERR_USAGE,
-                       "LOG_FORMAT=%s: not json or text (the default)", fmt);
+    if (lvl < 0)
+        return dm_fail(err, DM_ERR_USAGE, "LOG_LEVEL=%s: not a level", level);
+    dm_log_threshold = (enum dm_log_level)lvl;
+    log_json = strcmp(dm_setting(DM_SET_LOG_FORMAT), "json") == 0;
     return DM_OK;
 }
 

@@ -26,12 +26,6 @@ const char *dm_base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-const char *dm_env_or(const char *name, const char *def)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : def;
-}
-
 char *dm_slurp(FILE *f, size_t *len)
 {
     char *buf = NULL, chunk[4096];

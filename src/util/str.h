@@ -12,9 +12,6 @@ char *dm_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The part of a path or key after its last '/'. */
 const char *dm_base_name(const char *path);
 
-/* getenv(name), or def when it is unset or empty. */
-const char *dm_env_or(const char *name, const char *def);
-
 /* All of f, NUL-terminated, in a new buffer (its length in *len);
  * NULL when out of memory. */
 char *dm_slurp(FILE *f, size_t *len);

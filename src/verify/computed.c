@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "catalog/sqltext.h"
-#include "util/env.h"
+#include "util/settings.h"
 #include "util/str.h"
 #include "verify/verify.h"
 
@@ -68,7 +68,7 @@ static uint64_t view_rows(const struct dm_verify_opts *o)
 {
     if (o && o->view_rows)
         return o->view_rows;
-    return dm_env_u64("DUCKMIG_VIEW_ROWS", DM_VIEW_ROWS);
+    return dm_setting_u64(DM_SET_VIEW_ROWS);
 }
 
 /*

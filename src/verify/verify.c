@@ -13,6 +13,7 @@
 #include "engine/registry.h"
 #include "header/header.h"
 #include "util/str.h"
+#include "util/settings.h"
 
 static bool same(const char *a, const char *b)
 {
@@ -601,7 +602,7 @@ enum dm_code dm_verify_files(const char *src, const char *dst,
     have_cs = !rc;
     if (!rc && cs.legacy && cs.nmacros) {
         char *tmp =
-            dm_fmt("%s/duckmig-verify-XXXXXX", dm_env_or("TMPDIR", "/tmp"));
+            dm_fmt("%s/duckmig-verify-XXXXXX", dm_setting(DM_SET_TMPDIR));
         if (!tmp || !mkdtemp(tmp)) {
             rc = dm_fail(err, DM_ERR_IO,
                          "cannot create a folder for the "

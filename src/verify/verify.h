@@ -30,12 +30,8 @@
 #include "engine/engine.h"
 #include "util/error.h"
 
-/* Rows of a view (or a table macro's probe) fingerprinted at most, by
- * default ($DUCKMIG_VIEW_ROWS, --view-rows). */
-#define DM_VIEW_ROWS 1000000
-
 struct dm_verify_opts {
-    uint64_t view_rows; /* 0: DM_VIEW_ROWS */
+    uint64_t view_rows; /* 0: DUCKMIG_VIEW_ROWS */
     /* items a migration already reported as not carried: not reported
      * again as missing (may be NULL) */
     const struct dm_report *skip;

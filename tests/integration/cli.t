@@ -48,9 +48,9 @@ run "$DUCKMIG" batch a
 like "$rc:$err" "2:duckmig: batch: DST is missing*usage: duckmig batch*" "batch without DST: says so, then the usage"
 run env LOG_LEVEL=loud "$DUCKMIG" engines
 is "$rc" 2 "an unknown LOG_LEVEL: exit 2 at start"
-is "$err" "duckmig: LOG_LEVEL=loud: not one of debug, info, warn, error" "... naming it"
+is "$err" "duckmig: LOG_LEVEL=loud: not one of debug, info, warn, warning, error" "... naming it"
 run env LOG_FORMAT=xml "$DUCKMIG" engines
-is "$rc/$err" "2/duckmig: LOG_FORMAT=xml: not json or text (the default)" "an unknown LOG_FORMAT: exit 2, named"
+is "$rc/$err" "2/duckmig: LOG_FORMAT=xml: not one of text, json" "an unknown LOG_FORMAT: exit 2, named"
 run env LOG_FORMAT=text LOG_LEVEL=warning "$DUCKMIG" engines
 is "$rc" 0 "LOG_FORMAT=text and LOG_LEVEL=warning are understood"
 run env LOG_LEVEL= LOG_FORMAT= "$DUCKMIG" engines
@@ -63,6 +63,32 @@ run env RABBIT_HEARTBEAT=5s "$DUCKMIG" engines
 like "$rc:$err" "2:*RABBIT_HEARTBEAT=5s: not a whole number*" "RABBIT_HEARTBEAT=5s: the same"
 run env DUCKMIG_THREADS=2 DUCKMIG_STOP_TIMEOUT=0 "$DUCKMIG" engines
 is "$rc" 0 "numbers in range are taken"
+run env DUCKMIG_KEEP_ENGINES=yes "$DUCKMIG" engines
+is "$rc/$err" "2/duckmig: DUCKMIG_KEEP_ENGINES=yes: not one of 0, 1" "a flag is 0 or 1: anything else is refused at start"
+run env DUCKMIG_INDEXES=first "$DUCKMIG" engines
+is "$rc/$err" "2/duckmig: DUCKMIG_INDEXES=first: not one of after, before" "... and a choice is one of its words"
+
+# settings: one table, read once; the docs are that table
+run env QUEUE_NAME=mine DUCKMIG_THREADS= AWS_SECRET_ACCESS_KEY=s3cr3t-value "$DUCKMIG" settings
+is "$rc" 0 "settings: exit 0"
+like "$out" "*QUEUE_NAME*environment*mine*" "settings: a variable from the environment, with its value"
+like "$out" "*QUEUE_BIG*default*migrate_duckdb_release_big*" "... a default, said as one"
+like "$out" "*DUCKMIG_THREADS*unset*" "... an empty variable is unset"
+like "$out" "*AWS_SECRET_ACCESS_KEY*environment*(set)*" "... a secret is said to be set"
+case $out in *s3cr3t-value*) ok 1 "... never printed" ;; *) ok 0 "... never printed" ;; esac
+docs=$ROOT/docs/settings.md
+run "$DUCKMIG" settings --markdown
+is "$(sed -n '/^| variable |/,$p' "$docs")" "$out" "docs/settings.md's table is duckmig settings --markdown"
+# every DUCKMIG_ variable the docs name is in the table (the scripts'
+# own are theirs: get-duckdb's, the tests')
+missing=
+for v in $(grep -ohE 'DUCKMIG_[A-Z0-9_]*[A-Z0-9]' "$ROOT"/README.md "$ROOT"/docs/*.md | sort -u); do
+    case $v in DUCKMIG_ALLOW_UNPINNED|DUCKMIG_ENGINE_CACHE|DUCKMIG_TEST_*) continue ;; esac
+    grep -qF "| \`$v\` |" "$docs" || missing="$missing $v"
+done
+is "$missing" "" "every DUCKMIG_ variable the docs name is in the settings table"
+# the environment is read in one place: the table's
+is "$(grep -rln --include='*.c' 'getenv(' "$ROOT"/src | sed "s|$ROOT/||")" "src/util/settings.c" "getenv is called by the settings table alone"
 run "$DUCKMIG" publish --big-threshold 1G
 like "$rc:$err" "2:*--big-threshold '1G': not a number of bytes*" "publish --big-threshold 1G: exit 2, named"
 run "$DUCKMIG" consume --max-messages many

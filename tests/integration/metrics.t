@@ -154,7 +154,7 @@ is "$(grep '^{' <<<"$err" | jq -r 'select(.event == "summary") | .Files')" 2 "..
 
 # settings that cannot work are refused at start
 run env DUCKMIG_METRICS=statsd "$DUCKMIG" consume
-is "$rc/$err" "2/duckmig: consume: DUCKMIG_METRICS is 'statsd': 'emf' or 'none'" "DUCKMIG_METRICS: emf or none"
+is "$rc/$err" "2/duckmig: DUCKMIG_METRICS=statsd: not one of none, emf" "DUCKMIG_METRICS: emf or none"
 run "$DUCKMIG" consume --metrics-port "$A_PORT" --metrics-address 127.0.0.1
 is "$rc" 3 "a metrics port already taken: exit 3, before taking any message"
 like "$err" "*cannot serve metrics on 127.0.0.1:$A_PORT*in use*" "... saying so"

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "metrics/metrics.h"
+#include "util/settings.h"
 
 static void prometheus(void **state)
 {
@@ -28,11 +29,11 @@ static void prometheus(void **state)
     assert_non_null(strstr(t, "duckmig_bytes_total{queue=\"q\"} 0\n"));
     assert_null(strstr(t, "duckmig_files_total{"));
     free(t);
-    dm_metrics_job("q", "migrated", NULL, 1000, 1.5);
-    dm_metrics_job("q", "migrated", NULL, 24, 0.5);
-    dm_metrics_job("q", "failed", "verify", 7, 2);
+    dm_metrics_job("q", DM_STATUS_MIGRATED, NULL, 1000, 1.5);
+    dm_metrics_job("q", DM_STATUS_MIGRATED, NULL, 24, 0.5);
+    dm_metrics_job("q", DM_STATUS_FAILED, "verify", 7, 2);
     /* a label value is outside text: \, " and newline are escaped */
-    dm_metrics_job("a\"b\\c\nd", "failed", "not_duckdb", 0, 0);
+    dm_metrics_job("a\"b\\c\nd", DM_STATUS_FAILED, "not_duckdb", 0, 0);
     dm_metrics_count(DM_METRIC_PROTECTION_FAILURES, "q");
     dm_metrics_count(DM_METRIC_CONNECT_FAILURES, "q");
     dm_metrics_running(1);
@@ -81,12 +82,13 @@ static void emf(void **state)
     FILE *out = open_memstream(&buf, &len);
     setenv("DUCKMIG_METRICS", "emf", 1);
     setenv("DUCKMIG_METRICS_NAMESPACE", "ns", 1);
-    assert_int_equal(dm_metrics_init(out, NULL), DM_OK);
+    assert_int_equal(dm_settings_load(NULL), DM_OK);
+    dm_metrics_init(out);
     assert_true(dm_metrics_emf_enabled());
     dm_metrics_reset();
     dm_metrics_queue("q");
-    dm_metrics_job("q", "migrated", NULL, 100, 1);
-    dm_metrics_job("q", "failed", "verify", 5, 2);
+    dm_metrics_job("q", DM_STATUS_MIGRATED, NULL, 100, 1);
+    dm_metrics_job("q", DM_STATUS_FAILED, "verify", 5, 2);
     dm_metrics_emf_summary();
     dm_metrics_emf_summary(); /* nothing new: zeros */
     fclose(out);
@@ -114,11 +116,14 @@ static void emf(void **state)
     assert_int_equal(json_integer_value(json_object_get(s2, "Failures")), 0);
     json_decref(l);
     free(buf);
+    /* the settings table refuses what is neither none nor emf */
     setenv("DUCKMIG_METRICS", "bogus", 1);
     struct dm_error err = DM_ERROR_INIT;
-    assert_int_equal(dm_metrics_init(stdout, &err), DM_ERR_USAGE);
+    assert_int_equal(dm_settings_load(&err), DM_ERR_USAGE);
+    assert_string_equal(err.msg, "DUCKMIG_METRICS=bogus: not one of none, emf");
     unsetenv("DUCKMIG_METRICS");
-    assert_int_equal(dm_metrics_init(stdout, NULL), DM_OK);
+    assert_int_equal(dm_settings_load(NULL), DM_OK);
+    dm_metrics_init(stdout);
     assert_false(dm_metrics_emf_enabled());
     dm_metrics_reset();
 }

@@ -1,6 +1,6 @@
 /*
- * test_parse.c - the checked number parsers (util/str.h) and the numbers
- * read from the environment (util/env.h).
+ * test_parse.c - the checked number parsers (util/str.h); the numbers
+ * of the environment are test_settings.c's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,6 @@
 
 #include <cmocka.h>
 
-#include "util/env.h"
 #include "util/str.h"
 
 static void unsigned_numbers(void **state)
@@ -71,45 +70,11 @@ static void signed_numbers(void **state)
     assert_int_equal(v, 10);
 }
 
-static void environment(void **state)
-{
-    (void)state;
-    struct dm_error err = DM_ERROR_INIT;
-    unsetenv("DUCKMIG_THREADS");
-    assert_int_equal(dm_env_check(&err), DM_OK);
-    assert_int_equal(dm_env_u64("DUCKMIG_THREADS", 3), 3);
-    setenv("DUCKMIG_THREADS", "", 1); /* empty is unset */
-    assert_int_equal(dm_env_check(&err), DM_OK);
-    assert_int_equal(dm_env_u64("DUCKMIG_THREADS", 3), 3);
-    setenv("DUCKMIG_THREADS", "8", 1);
-    assert_int_equal(dm_env_check(&err), DM_OK);
-    assert_int_equal(dm_env_u64("DUCKMIG_THREADS", 3), 8);
-
-    /* atoi took these as 0 or 8 */
-    const char *bad[] = {"eight", "8x", "0", "-8", "1025"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-        setenv("DUCKMIG_THREADS", bad[i], 1);
-        dm_error_clear(&err);
-        assert_int_equal(dm_env_check(&err), DM_ERR_USAGE);
-        assert_non_null(strstr(err.msg, "DUCKMIG_THREADS="));
-        assert_non_null(strstr(err.msg, "from 1 to 1024"));
-        /* past the check (a unit test), the default */
-        assert_int_equal(dm_env_u64("DUCKMIG_THREADS", 3), 3);
-    }
-    unsetenv("DUCKMIG_THREADS");
-
-    setenv("DUCKMIG_STOP_TIMEOUT", "0", 1); /* 0 is a value here */
-    assert_int_equal(dm_env_check(&err), DM_OK);
-    assert_int_equal(dm_env_u64("DUCKMIG_STOP_TIMEOUT", 100), 0);
-    unsetenv("DUCKMIG_STOP_TIMEOUT");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unsigned_numbers),
         cmocka_unit_test(signed_numbers),
-        cmocka_unit_test(environment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

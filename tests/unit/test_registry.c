@@ -19,6 +19,7 @@
 #include "engine/registry.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/settings.h"
 
 static char folder[] = "/tmp/dm-engines-XXXXXX";
 
@@ -39,6 +40,7 @@ static int setup(void **state)
     if (!mkdtemp(folder))
         return -1;
     setenv("DUCKMIG_ENGINES", folder, 1);
+    dm_settings_load(NULL);
     touch_engine("0.6.1");
     touch_engine("0.8.1");
     touch_engine("1.1.3");
@@ -160,9 +162,11 @@ static void log_levels(void **state)
     assert_int_equal(dm_log_parse_level("loud"), -1);
     assert_int_equal(dm_log_parse_level(NULL), -1);
     setenv("LOG_LEVEL", "error", 1);
+    dm_settings_load(NULL);
     dm_log_init(NULL);
     assert_int_equal(dm_log_threshold, DM_LOG_ERROR);
     unsetenv("LOG_LEVEL");
+    dm_settings_load(NULL);
 }
 
 int main(void)
