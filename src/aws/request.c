@@ -210,81 +210,85 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
     return len;
 }
 
-enum dm_code dm_aws_send(CURL *curl, struct dm_aws_provider *provider,
-                         const struct dm_aws_request *rq,
-                         struct dm_aws_response *resp, struct dm_error *err)
+/* The payload's hash, as signed: the caller's, a memory body's SHA-256
+ * (written into buf), UNSIGNED-PAYLOAD for a file body, or the empty
+ * body's. */
+static const char *payload_hash(const struct dm_aws_request *rq, char buf[65])
 {
-    enum dm_code rc = DM_OK;
-    struct dm_aws_creds creds = {NULL, NULL, NULL, 0};
-    struct curl_slist *list = NULL;
-    struct dm_http_header *h = NULL;
-    char *auth = NULL, *url = NULL, *line = NULL;
-    char amz_date[17], body_hash[65];
-    memset(resp, 0, sizeof(*resp));
-
-    rc = dm_aws_creds_get(provider, &creds, err);
-    if (rc)
-        goto out;
-    dm_amz_date(time(NULL), amz_date);
-    const char *payload = rq->payload_hash;
-    if (!payload && rq->body) {
-        dm_sha256_hex(rq->body, rq->body_len, body_hash);
-        payload = body_hash;
-    } else if (!payload) {
-        payload = rq->body_fd >= 0 ? "UNSIGNED-PAYLOAD" : dm_sha256_empty;
+    if (rq->payload_hash)
+        return rq->payload_hash;
+    if (rq->body) {
+        dm_sha256_hex(rq->body, rq->body_len, buf);
+        return buf;
     }
+    return rq->body_fd >= 0 ? "UNSIGNED-PAYLOAD" : dm_sha256_empty;
+}
 
-    size_t n = 0;
-    h = calloc(rq->nheaders + 4, sizeof(*h));
-    if (!h) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    h[n++] = (struct dm_http_header){"host", rq->host};
-    h[n++] = (struct dm_http_header){"x-amz-date", amz_date};
+/*
+ * The request's headers (host, x-amz-date, S3's payload hash, the
+ * session token, then the caller's) into *h (malloc'd, *n of them), and
+ * their SigV4 signature, the Authorization value, into *auth.
+ */
+static enum dm_code sign_headers(const struct dm_aws_request *rq,
+                                 const struct dm_aws_creds *creds,
+                                 const char *amz_date, const char *payload,
+                                 struct dm_http_header **h, size_t *n,
+                                 char **auth, struct dm_error *err)
+{
+    struct dm_http_header *all = calloc(rq->nheaders + 4, sizeof(*all));
+    size_t k = 0;
+    *h = all;
+    *n = 0;
+    if (!all)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    all[k++] = (struct dm_http_header){"host", rq->host};
+    all[k++] = (struct dm_http_header){"x-amz-date", amz_date};
     if (rq->s3)
-        h[n++] = (struct dm_http_header){"x-amz-content-sha256", payload};
-    if (creds.session_token)
-        h[n++] = (struct dm_http_header){"x-amz-security-token",
-                                         creds.session_token};
+        all[k++] = (struct dm_http_header){"x-amz-content-sha256", payload};
+    if (creds->session_token)
+        all[k++] = (struct dm_http_header){"x-amz-security-token",
+                                           creds->session_token};
     for (size_t i = 0; i < rq->nheaders; i++)
-        h[n++] = rq->headers[i];
+        all[k++] = rq->headers[i];
+    *n = k;
     struct dm_sigv4_request sreq = {rq->method, rq->path, rq->query,
-                                    h,          n,        payload};
+                                    all,        k,        payload};
     struct dm_sigv4_scope scope = {rq->region, rq->service, amz_date};
-    rc = dm_sigv4_sign(&sreq, &scope, creds.access_key_id,
-                       creds.secret_access_key, &auth, err);
-    if (rc)
-        goto out;
+    return dm_sigv4_sign(&sreq, &scope, creds->access_key_id,
+                         creds->secret_access_key, auth, err);
+}
 
+/* The signed headers as curl sends them, appended to *list (which the
+ * caller frees, also on failure), with Authorization last. */
+static enum dm_code curl_headers(const struct dm_http_header *h, size_t n,
+                                 const char *auth, struct curl_slist **list,
+                                 struct dm_error *err)
+{
     for (size_t i = 0; i < n; i++) {
-        line = dm_fmt("%s: %s", h[i].name, h[i].value);
-        struct curl_slist *l = line ? curl_slist_append(list, line) : NULL;
+        char *line = dm_fmt("%s: %s", h[i].name, h[i].value);
+        struct curl_slist *l = line ? curl_slist_append(*list, line) : NULL;
         free(line);
-        line = NULL;
-        if (!l) {
-            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        list = l;
+        if (!l)
+            return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        *list = l;
     }
-    line = dm_fmt("Authorization: %s", auth);
-    struct curl_slist *l = line ? curl_slist_append(list, line) : NULL;
+    char *line = dm_fmt("Authorization: %s", auth);
+    struct curl_slist *l = line ? curl_slist_append(*list, line) : NULL;
+    free(line);
     /* no "Expect: 100-continue": a round trip per part for nothing */
     l = l ? curl_slist_append(l, "Expect:") : NULL;
-    if (!l) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    list = l;
-    url = dm_fmt("%s%s%s%s", rq->base_url, rq->path, *rq->query ? "?" : "",
-                 rq->query);
-    if (!url) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
+    if (!l)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    *list = l;
+    return DM_OK;
+}
 
-    struct transfer t = {curl, rq, resp, 0, 0, false};
+/* Set curl (reset first) up to send rq to url with the headers in list;
+ * the answer lands through t. */
+static void transfer_setup(CURL *curl, const struct dm_aws_request *rq,
+                           const char *url, struct curl_slist *list,
+                           struct transfer *t)
+{
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
@@ -297,16 +301,16 @@ enum dm_code dm_aws_send(CURL *curl, struct dm_aws_provider *provider,
     curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
     bool has_body = rq->body || rq->body_fd >= 0 || rq->send_body;
     if (strcmp(rq->method, "HEAD") == 0) {
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (has_body) {
         curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_body);
-        curl_easy_setopt(curl, CURLOPT_READDATA, &t);
+        curl_easy_setopt(curl, CURLOPT_READDATA, t);
         curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
                          (curl_off_t)(rq->body ? rq->body_len : rq->body_size));
         if (strcmp(rq->method, "PUT") != 0)
@@ -314,25 +318,67 @@ enum dm_code dm_aws_send(CURL *curl, struct dm_aws_provider *provider,
     } else if (strcmp(rq->method, "GET") != 0) {
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, rq->method);
     }
-    CURLcode cc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
-    if (rq->progress && t.sent && (cc != CURLE_OK || resp->status >= 300))
-        atomic_fetch_sub(&rq->progress->done, t.sent);
+}
+
+/* What a finished transfer (cc) comes to: the progress it counted is
+ * taken back where its bytes did not land, and a failure is said. */
+static enum dm_code transfer_result(const struct dm_aws_request *rq,
+                                    const struct dm_aws_response *resp,
+                                    const struct transfer *t, CURLcode cc,
+                                    struct dm_error *err)
+{
+    if (rq->progress && t->sent && (cc != CURLE_OK || resp->status >= 300))
+        atomic_fetch_sub(&rq->progress->done, t->sent);
     if (rq->progress && resp->written && cc != CURLE_OK)
         atomic_fetch_sub(&rq->progress->done, resp->written);
-    if (t.write_errno) {
-        rc = dm_fail_errno(err, DM_ERR_IO, t.write_errno,
-                           "cannot write the download");
-    } else if (t.too_big) {
-        rc = dm_fail(err, DM_ERR_REMOTE, "%s %s: answer larger than %u MiB",
-                     rq->method, rq->path, MAX_MEMORY_BODY >> 20);
-    } else if (cc != CURLE_OK) {
-        rc = dm_fail(err, DM_ERR_NETWORK, "%s %s%s: %s", rq->method,
-                     rq->base_url, rq->path, curl_easy_strerror(cc));
+    if (t->write_errno)
+        return dm_fail_errno(err, DM_ERR_IO, t->write_errno,
+                             "cannot write the download");
+    if (t->too_big)
+        return dm_fail(err, DM_ERR_REMOTE, "%s %s: answer larger than %u MiB",
+                       rq->method, rq->path, MAX_MEMORY_BODY >> 20);
+    if (cc != CURLE_OK)
+        return dm_fail(err, DM_ERR_NETWORK, "%s %s%s: %s", rq->method,
+                       rq->base_url, rq->path, curl_easy_strerror(cc));
+    return DM_OK;
+}
+
+enum dm_code dm_aws_send(CURL *curl, struct dm_aws_provider *provider,
+                         const struct dm_aws_request *rq,
+                         struct dm_aws_response *resp, struct dm_error *err)
+{
+    struct dm_aws_creds creds = {NULL, NULL, NULL, 0};
+    struct curl_slist *list = NULL;
+    struct dm_http_header *h = NULL;
+    size_t n = 0;
+    char *auth = NULL, *url = NULL;
+    char amz_date[17], body_hash[65];
+    memset(resp, 0, sizeof(*resp));
+
+    enum dm_code rc = dm_aws_creds_get(provider, &creds, err);
+    if (rc)
+        goto out;
+    dm_amz_date(time(NULL), amz_date);
+    const char *payload = payload_hash(rq, body_hash);
+    rc = sign_headers(rq, &creds, amz_date, payload, &h, &n, &auth, err);
+    if (!rc)
+        rc = curl_headers(h, n, auth, &list, err);
+    if (rc)
+        goto out;
+    url = dm_fmt("%s%s%s%s", rq->base_url, rq->path, *rq->query ? "?" : "",
+                 rq->query);
+    if (!url) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
     }
+
+    struct transfer t = {curl, rq, resp, 0, 0, false};
+    transfer_setup(curl, rq, url, list, &t);
+    CURLcode cc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    rc = transfer_result(rq, resp, &t, cc, err);
 out:
     free(url);
-    free(line);
     free(auth);
     free(h);
     curl_slist_free_all(list);

@@ -310,6 +310,137 @@ static const struct dm_cat_type *alias_here(struct tparse *tp,
     return alias;
 }
 
+/* MAP(K, V), from the tree's LIST of STRUCT(key, value). */
+static void build_map(struct tparse *tp, const struct dm_type_node *t,
+                      struct dm_sbuf *sql, struct dm_sbuf *key)
+{
+    const struct dm_type_node *kv = &t->children[0];
+    dm_sbuf_add(sql, "MAP(");
+    dm_sbuf_add(key, "MAP(");
+    lit(tp, "MAP(");
+    build_type(tp, &kv->children[0], sql, key);
+    dm_sbuf_add(sql, ", ");
+    dm_sbuf_add(key, ", ");
+    lit(tp, ", ");
+    build_type(tp, &kv->children[1], sql, key);
+    dm_sbuf_add(sql, ")");
+    dm_sbuf_add(key, ")");
+    lit(tp, ")");
+}
+
+/* The text of a quoted label ('it''s': it's), malloc'd; NULL when part
+ * is not quoted, or out of memory. */
+static char *unquote_label(const char *part)
+{
+    size_t len = strlen(part);
+    if (len < 2 || part[0] != '\'' || part[len - 1] != '\'')
+        return NULL;
+    char *label = malloc(len);
+    size_t o = 0;
+    for (size_t k = 1; label && k + 1 < len; k++) {
+        label[o++] = part[k];
+        if (part[k] == '\'')
+            k++;
+    }
+    if (label)
+        label[o] = '\0';
+    return label;
+}
+
+/* 1.x spells an ENUM out, ENUM('a', ...) at the cursor: its labels are
+ * the type. */
+static void build_enum_spelled(struct tparse *tp, struct dm_sbuf *sql,
+                               struct dm_sbuf *key)
+{
+    struct dm_lexer lx;
+    char **labels = NULL;
+    size_t n = 0;
+    dm_lex_init(&lx, tp->text);
+    lx.pos = tp->p + 4;
+    struct dm_tok open = dm_lex_next(&lx);
+    char **parts = NULL;
+    size_t nparts = 0, end = 0;
+    bool good = dm_sql_paren_list(tp->text, &open, &parts, &nparts, &end);
+    for (size_t i = 0; good && i < nparts; i++) {
+        char *label = unquote_label(parts[i]);
+        good = label && cat_push_str(&labels, &n, label);
+        free(label);
+    }
+    dm_sql_parts_free(parts, nparts);
+    if (good) {
+        tp->p = end;
+        add_labels(sql, labels, n);
+        add_labels(key, labels, n);
+    } else {
+        tp->ok = false;
+        tp->unresolved = true;
+        dm_sbuf_add(key, "ENUM(?)");
+    }
+    cat_free_strs(labels, n);
+}
+
+/* An ENUM, spelled out (1.x) or by the name of its type (0.x), whose
+ * labels are its key. */
+static void build_enum(struct tparse *tp, struct dm_sbuf *sql,
+                       struct dm_sbuf *key)
+{
+    if (tp->ok && tp->text && strncmp(tp->text + tp->p, "ENUM(", 5) == 0) {
+        build_enum_spelled(tp, sql, key);
+        return;
+    }
+    char *schema = NULL, *name = NULL;
+    const struct dm_cat_type *ty = NULL;
+    if (read_name(tp, &schema, &name))
+        ty = find_type(tp->cat, schema, name, tp->schema, true);
+    else
+        tp->ok = false;
+    free(schema);
+    free(name);
+    if (!ty) {
+        tp->unresolved = true;
+        dm_sbuf_add(key, "ENUM(?)");
+        return;
+    }
+    dm_sbuf_add_owned(sql, type_name_sql(tp->cat, ty, tp->schema));
+    add_labels(key, ty->labels, ty->nlabels);
+}
+
+/* A scalar: a built-in type, or an alias of one (0.6, 0.7 name aliases
+ * where a column uses them; JSON is an alias of VARCHAR). */
+static void build_scalar(struct tparse *tp, const struct dm_type_node *t,
+                         struct dm_sbuf *sql, struct dm_sbuf *key)
+{
+    char *run = scalar_run(tp);
+    const struct dm_cat_type *named = NULL;
+    bool json = run && strcmp(run, "JSON") == 0 &&
+                (t->type == DM_T_VARCHAR || t->type == DM_T_JSON);
+    /* 0.6-0.8's C API calls TIMESTAMPTZ and TIMETZ plain TIMESTAMP and
+     * TIME: the rendering says which */
+    struct dm_type_node tz = *t;
+    if (run && t->type == DM_T_TIMESTAMP &&
+        (strcmp(run, "TIMESTAMP WITH TIME ZONE") == 0 ||
+         strcmp(run, "TIMESTAMPTZ") == 0))
+        tz.type = DM_T_TIMESTAMP_TZ;
+    if (run && t->type == DM_T_TIME &&
+        (strcmp(run, "TIME WITH TIME ZONE") == 0 || strcmp(run, "TIMETZ") == 0))
+        tz.type = DM_T_TIME_TZ;
+    t = &tz;
+    if (run && !json) {
+        struct tparse sub = {run, 0, true, tp->cat, tp->schema, false};
+        char *schema = NULL, *name = NULL;
+        if (read_name(&sub, &schema, &name) && !run[sub.p])
+            named = find_type(tp->cat, schema, name, tp->schema, false);
+        free(schema);
+        free(name);
+    }
+    free(run);
+    if (named)
+        dm_sbuf_add_owned(sql, type_name_sql(tp->cat, named, tp->schema));
+    else
+        dm_sbuf_add(sql, json ? "JSON" : scalar_sql(t));
+    dm_sbuf_add(key, json ? "JSON" : scalar_sql(t));
+}
+
 static void build_type(struct tparse *tp, const struct dm_type_node *t,
                        struct dm_sbuf *sql, struct dm_sbuf *key)
 {
@@ -340,21 +471,9 @@ static void build_type(struct tparse *tp, const struct dm_type_node *t,
         lit(tp, size);
         return;
     }
-    case DM_T_MAP: {
-        const struct dm_type_node *kv = &t->children[0];
-        dm_sbuf_add(sql, "MAP(");
-        dm_sbuf_add(key, "MAP(");
-        lit(tp, "MAP(");
-        build_type(tp, &kv->children[0], sql, key);
-        dm_sbuf_add(sql, ", ");
-        dm_sbuf_add(key, ", ");
-        lit(tp, ", ");
-        build_type(tp, &kv->children[1], sql, key);
-        dm_sbuf_add(sql, ")");
-        dm_sbuf_add(key, ")");
-        lit(tp, ")");
+    case DM_T_MAP:
+        build_map(tp, t, sql, key);
         return;
-    }
     case DM_T_STRUCT:
     case DM_T_UNION:
         build_members(tp, t, sql, key);
@@ -366,101 +485,13 @@ static void build_type(struct tparse *tp, const struct dm_type_node *t,
         dm_sbuf_addf(key, "DECIMAL(%u,%u)", t->dec_width, t->dec_scale);
         return;
     }
-    case DM_T_ENUM: {
-        if (tp->ok && tp->text && strncmp(tp->text + tp->p, "ENUM(", 5) == 0) {
-            /* 1.x spells an ENUM out: its labels are the type */
-            struct dm_lexer lx;
-            char **labels = NULL;
-            size_t n = 0;
-            dm_lex_init(&lx, tp->text);
-            lx.pos = tp->p + 4;
-            struct dm_tok open = dm_lex_next(&lx);
-            char **parts = NULL;
-            size_t nparts = 0, end = 0;
-            bool good =
-                dm_sql_paren_list(tp->text, &open, &parts, &nparts, &end);
-            for (size_t i = 0; good && i < nparts; i++) {
-                size_t len = strlen(parts[i]);
-                good = len >= 2 && parts[i][0] == '\'' &&
-                       parts[i][len - 1] == '\'';
-                if (good) {
-                    char *label = malloc(len);
-                    size_t o = 0;
-                    for (size_t k = 1; label && k + 1 < len; k++) {
-                        label[o++] = parts[i][k];
-                        if (parts[i][k] == '\'')
-                            k++;
-                    }
-                    if (label)
-                        label[o] = '\0';
-                    good = label && cat_push_str(&labels, &n, label);
-                    free(label);
-                }
-            }
-            dm_sql_parts_free(parts, nparts);
-            if (good) {
-                tp->p = end;
-                add_labels(sql, labels, n);
-                add_labels(key, labels, n);
-            } else {
-                tp->ok = false;
-                tp->unresolved = true;
-                dm_sbuf_add(key, "ENUM(?)");
-            }
-            cat_free_strs(labels, n);
-            return;
-        }
-        char *schema = NULL, *name = NULL;
-        const struct dm_cat_type *ty = NULL;
-        if (read_name(tp, &schema, &name))
-            ty = find_type(tp->cat, schema, name, tp->schema, true);
-        else
-            tp->ok = false;
-        free(schema);
-        free(name);
-        if (!ty) {
-            tp->unresolved = true;
-            dm_sbuf_add(key, "ENUM(?)");
-            return;
-        }
-        dm_sbuf_add_owned(sql, type_name_sql(tp->cat, ty, tp->schema));
-        add_labels(key, ty->labels, ty->nlabels);
+    case DM_T_ENUM:
+        build_enum(tp, sql, key);
+        return;
+    default:
+        build_scalar(tp, t, sql, key);
         return;
     }
-    default:
-        break;
-    }
-    /* a scalar: a built-in type, or an alias of one (0.6, 0.7 name
-     * aliases where a column uses them; JSON is an alias of VARCHAR) */
-    char *run = scalar_run(tp);
-    const struct dm_cat_type *named = NULL;
-    bool json = run && strcmp(run, "JSON") == 0 &&
-                (t->type == DM_T_VARCHAR || t->type == DM_T_JSON);
-    /* 0.6-0.8's C API calls TIMESTAMPTZ and TIMETZ plain TIMESTAMP and
-     * TIME: the rendering says which */
-    struct dm_type_node tz = *t;
-    if (run && t->type == DM_T_TIMESTAMP &&
-        (strcmp(run, "TIMESTAMP WITH TIME ZONE") == 0 ||
-         strcmp(run, "TIMESTAMPTZ") == 0))
-        tz.type = DM_T_TIMESTAMP_TZ;
-    if (run && t->type == DM_T_TIME &&
-        (strcmp(run, "TIME WITH TIME ZONE") == 0 || strcmp(run, "TIMETZ") == 0))
-        tz.type = DM_T_TIME_TZ;
-    t = &tz;
-    if (run && !json) {
-        struct tparse sub = {run, 0, true, tp->cat, tp->schema, false};
-        char *schema = NULL, *name = NULL;
-        if (read_name(&sub, &schema, &name) && !run[sub.p])
-            named = find_type(tp->cat, schema, name, tp->schema, false);
-        free(schema);
-        free(name);
-    }
-    free(run);
-    if (named)
-        dm_sbuf_add_owned(sql, type_name_sql(tp->cat, named, tp->schema));
-    else
-        dm_sbuf_add(sql, json ? "JSON" : scalar_sql(t));
-    dm_sbuf_add(key, json ? "JSON" : scalar_sql(t));
 }
 
 void dm_catalog_type(const struct dm_catalog *cat, const char *schema,

@@ -1,8 +1,9 @@
 /*
  * worker_data.c - table data out of a DuckDB release, as encoded vectors
  * (vec.h): SCAN reads a query's result chunk by chunk (worker_append.c
- * is the way in). This is where DuckDB's vector memory is touched, so it
- * runs only in the worker.
+ * is the way in; worker_print.c reads the same way for PRINT, and
+ * worker_types.c describes the columns). This is where DuckDB's vector
+ * memory is touched, so it runs only in the worker.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -28,182 +29,6 @@ union ddb_string {
         char inlined[12];
     } inlined;
 };
-
-static uint8_t internal_width(int ddb_type)
-{
-    switch (ddb_type) {
-    case 6: /* UTINYINT */
-        return 1;
-    case 3: /* SMALLINT */
-    case 7: /* USMALLINT */
-        return 2;
-    case 4: /* INTEGER */
-    case 8: /* UINTEGER */
-        return 4;
-    case 5: /* BIGINT */
-        return 8;
-    case 16: /* HUGEINT */
-        return 16;
-    default:
-        return 0;
-    }
-}
-
-/* n's one child (a LIST's or an ARRAY's element type) from child, which
- * is destroyed here (it may be NULL: the release gave none). */
-static bool describe_element(struct worker *w, struct dm_type_node *n,
-                             dm_ddb_ltype child, int depth)
-{
-    n->children = calloc(1, sizeof(*n->children));
-    n->names = calloc(1, sizeof(char *));
-    n->nchildren = 1;
-    bool ok = child && n->children && n->names &&
-              worker_describe(w, child, &n->children[0], depth + 1);
-    if (child)
-        w->api.destroy_logical_type(&child);
-    return ok;
-}
-
-/* Describe a logical type as a canonical type tree. */
-bool worker_describe(struct worker *w, dm_ddb_ltype lt, struct dm_type_node *n,
-                     int depth)
-{
-    const struct dm_duckdb_api *a = &w->api;
-    memset(n, 0, sizeof(*n));
-    if (depth > DM_TYPE_MAX_DEPTH)
-        return false;
-    n->type = dm_type_from_release(w->major, w->minor, a->get_type_id(lt));
-    n->width = dm_type_fixed_width(n->type);
-    switch (n->type) {
-    case DM_T_DECIMAL:
-        n->dec_width = a->decimal_width(lt);
-        n->dec_scale = a->decimal_scale(lt);
-        n->width = internal_width(a->decimal_internal_type(lt));
-        return n->width != 0;
-    case DM_T_ENUM:
-        n->width = internal_width(a->enum_internal_type(lt));
-        return n->width != 0;
-    case DM_T_TIME_TZ:
-        n->flags = DM_TF_PACKED_TZ; /* only 1.x reports TIME_TZ */
-        return true;
-    case DM_T_LIST: {
-        dm_ddb_ltype child = a->list_type_child_type(lt);
-        return describe_element(w, n, child, depth);
-    }
-    case DM_T_ARRAY: {
-        /* 1.x only: a release without the array API cannot describe one,
-         * and a size outside DuckDB's bounds is not read */
-        if (!a->array_type_child_type || !a->array_type_array_size)
-            return false;
-        dm_idx_t size = a->array_type_array_size(lt);
-        if (size == 0 || size > DM_ARRAY_MAX_SIZE)
-            return false;
-        n->array_size = (uint32_t)size;
-        dm_ddb_ltype child = a->array_type_child_type(lt);
-        return describe_element(w, n, child, depth);
-    }
-    case DM_T_MAP: {
-        /* a LIST of STRUCT(key, value); 0.6 holds STRUCT(key LIST, value
-         * LIST) and encode_vector lays it out the same way */
-        if (w->major == 0 && w->minor <= 6)
-            n->flags = DM_TF_MAP_OF_LISTS;
-        n->children = calloc(1, sizeof(*n->children));
-        n->names = calloc(1, sizeof(char *));
-        if (!n->children || !n->names)
-            return false;
-        n->nchildren = 1;
-        struct dm_type_node *kv = &n->children[0];
-        kv->type = DM_T_STRUCT;
-        kv->children = calloc(2, sizeof(*kv->children));
-        kv->names = calloc(2, sizeof(char *));
-        if (!kv->children || !kv->names)
-            return false;
-        kv->nchildren = 2;
-        kv->names[0] = strdup("key");
-        kv->names[1] = strdup("value");
-        dm_ddb_ltype k = a->map_type_key_type(lt);
-        dm_ddb_ltype v = a->map_type_value_type(lt);
-        bool ok = k && v &&
-                  worker_describe(w, k, &kv->children[0], depth + 1) &&
-                  worker_describe(w, v, &kv->children[1], depth + 1);
-        if (k)
-            a->destroy_logical_type(&k);
-        if (v)
-            a->destroy_logical_type(&v);
-        return ok;
-    }
-    case DM_T_STRUCT:
-    case DM_T_UNION: {
-        bool is_union = n->type == DM_T_UNION;
-        /* 0.6 has no union API, but its UNION is a STRUCT whose first
-         * child is the tag, and the struct API reads it so */
-        bool as_struct = is_union && !a->union_type_member_count;
-        if (as_struct) {
-            dm_idx_t all = a->struct_type_child_count(lt);
-            if (all < 2)
-                return false;
-            n->children = calloc(all, sizeof(*n->children));
-            n->names = calloc(all, sizeof(char *));
-            if (!n->children || !n->names)
-                return false;
-            n->nchildren = (uint32_t)all;
-            n->children[0].type = DM_T_UTINYINT;
-            n->children[0].width = 1;
-            n->names[0] = strdup("");
-            for (dm_idx_t i = 1; i < all; i++) {
-                char *name = a->struct_type_child_name(lt, i);
-                n->names[i] = name ? strdup(name) : NULL;
-                if (name)
-                    a->free(name);
-                dm_ddb_ltype ct = a->struct_type_child_type(lt, i);
-                bool ok =
-                    ct && worker_describe(w, ct, &n->children[i], depth + 1);
-                if (ct)
-                    a->destroy_logical_type(&ct);
-                if (!ok)
-                    return false;
-            }
-            return true;
-        }
-        dm_idx_t members = is_union ? a->union_type_member_count(lt)
-                                    : a->struct_type_child_count(lt);
-        /* a union is a struct whose first child is the tag */
-        dm_idx_t count = members + (is_union ? 1 : 0);
-        if (count == 0 || count > DM_TYPE_MAX_CHILDREN)
-            return false;
-        n->children = calloc(count, sizeof(*n->children));
-        n->names = calloc(count, sizeof(char *));
-        if (!n->children || !n->names)
-            return false;
-        n->nchildren = (uint32_t)count;
-        dm_idx_t first = 0;
-        if (is_union) {
-            n->children[0].type = DM_T_UTINYINT;
-            n->children[0].width = 1;
-            n->names[0] = strdup("");
-            first = 1;
-        }
-        for (dm_idx_t i = 0; i < members; i++) {
-            char *name = is_union ? a->union_type_member_name(lt, i)
-                                  : a->struct_type_child_name(lt, i);
-            n->names[first + i] = name ? strdup(name) : NULL;
-            if (name)
-                a->free(name);
-            dm_ddb_ltype ct = is_union ? a->union_type_member_type(lt, i)
-                                       : a->struct_type_child_type(lt, i);
-            bool ok = ct && worker_describe(w, ct, &n->children[first + i],
-                                            depth + 1);
-            if (ct)
-                a->destroy_logical_type(&ct);
-            if (!ok)
-                return false;
-        }
-        return true;
-    }
-    default:
-        return dm_type_phys(n) != DM_P_UNSUPPORTED;
-    }
-}
 
 /* ---- encoding (SCAN) ------------------------------------------------- */
 
@@ -335,13 +160,6 @@ static void encode_vector(struct worker *w, struct dm_wbuf *b, dm_ddb_vector v,
     }
 }
 
-void worker_release_types(struct dm_type_node *types, size_t n)
-{
-    for (size_t i = 0; types && i < n; i++)
-        dm_type_release(&types[i]);
-    free(types);
-}
-
 /* Whether the loaded release can stream a result (0.8+). */
 static bool can_stream(const struct worker *w)
 {
@@ -355,9 +173,9 @@ static bool can_stream(const struct worker *w)
  * so that memory stays bounded by a chunk, else materialized (0.6, 0.7).
  * On failure, the message is in msg.
  */
-static bool start_result(struct worker *w, dm_ddb_connection con,
-                         const char *sql, struct dm_ddb_result *res,
-                         bool *streaming, char *msg, size_t msg_size)
+bool scan_start_result(struct worker *w, dm_ddb_connection con, const char *sql,
+                       struct dm_ddb_result *res, bool *streaming, char *msg,
+                       size_t msg_size)
 {
     const struct dm_duckdb_api *a = &w->api;
     *streaming = false;
@@ -427,8 +245,8 @@ static void *range_read_run(void *arg)
     struct range_read *rr = arg;
     bool streaming; /* never: ranges are read where results cannot stream */
     rr->failure[0] = '\0';
-    start_result(rr->w, rr->con, rr->sql, &rr->res, &streaming, rr->failure,
-                 sizeof(rr->failure));
+    scan_start_result(rr->w, rr->con, rr->sql, &rr->res, &streaming,
+                      rr->failure, sizeof(rr->failure));
     rr->have_res = true;
     return NULL;
 }
@@ -469,25 +287,9 @@ static bool range_read_start(struct range_read *rr, const char *base,
     return true;
 }
 
-/* What one SCAN is sending: the columns and what was sent so far. */
-struct scan_out {
-    struct dm_type_node *types;
-    dm_idx_t ncols;
-    uint32_t flags;
-    struct dm_table_print print;
-    uint64_t rows, bytes;
-    struct dm_wbuf *buf; /* where chunks are encoded: w->out, or a thread's */
-    int peer;            /* where they are sent: the writer's socket */
-    bool failed;         /* an ERROR frame was sent: no DONE follows */
-    /* on a thread of PRINT, failures are kept here instead of sent */
-    bool quiet;
-    enum dm_code code;
-    char error[DM_ERROR_MSG_MAX];
-};
-
 /* Report a failure of this SCAN to the parent (ERROR frame). */
-static enum dm_code scan_fail(struct worker *w, struct scan_out *so,
-                              enum dm_code code, const char *msg)
+enum dm_code scan_fail(struct worker *w, struct scan_out *so, enum dm_code code,
+                       const char *msg)
 {
     so->failed = true;
     if (!so->quiet)
@@ -498,8 +300,8 @@ static enum dm_code scan_fail(struct worker *w, struct scan_out *so,
 }
 
 /* Describe res's columns into so->types. */
-static enum dm_code describe_result(struct worker *w, struct dm_ddb_result *res,
-                                    struct scan_out *so)
+enum dm_code scan_describe_result(struct worker *w, struct dm_ddb_result *res,
+                                  struct scan_out *so)
 {
     const struct dm_duckdb_api *a = &w->api;
     char msg[DM_ERROR_MSG_MAX];
@@ -529,7 +331,7 @@ static enum dm_code send_schema(struct worker *w, struct dm_ddb_result *res,
 {
     const struct dm_duckdb_api *a = &w->api;
     struct dm_error err = DM_ERROR_INIT;
-    enum dm_code rc = describe_result(w, res, so);
+    enum dm_code rc = scan_describe_result(w, res, so);
     if (rc || so->failed)
         return rc;
     dm_wbuf_begin(&w->out, DM_W_SCHEMA);
@@ -542,8 +344,8 @@ static enum dm_code send_schema(struct worker *w, struct dm_ddb_result *res,
 }
 
 /* Encode (and with DM_SCAN_CHUNKS send) every chunk of res. */
-static enum dm_code send_chunks(struct worker *w, struct dm_ddb_result *res,
-                                bool streaming, struct scan_out *so)
+enum dm_code scan_send_chunks(struct worker *w, struct dm_ddb_result *res,
+                              bool streaming, struct scan_out *so)
 {
     const struct dm_duckdb_api *a = &w->api;
     struct dm_error err = DM_ERROR_INIT;
@@ -607,9 +409,9 @@ static uint64_t probe_row_bytes(struct worker *w, const char *base,
     memset(&res, 0, sizeof(res));
     if (asprintf(&sql, "%s LIMIT %d", base, 4 * DM_VECTOR_SIZE) < 0)
         return 0;
-    if (start_result(w, w->con, sql, &res, &streaming, msg, sizeof(msg)) &&
+    if (scan_start_result(w, w->con, sql, &res, &streaming, msg, sizeof(msg)) &&
         w->api.column_count(&res) == so->ncols)
-        send_chunks(w, &res, streaming, &probe);
+        scan_send_chunks(w, &res, streaming, &probe);
     w->api.destroy_result(&res);
     dm_wbuf_release(&scratch);
     free(sql);
@@ -627,7 +429,7 @@ static uint64_t range_rows(uint64_t budget, uint64_t row_bytes)
     return (n ? n : 1) * DM_VECTOR_SIZE;
 }
 
-static enum dm_code send_done(struct worker *w, const struct scan_out *so)
+enum dm_code scan_send_done(struct worker *w, const struct scan_out *so)
 {
     struct dm_error err = DM_ERROR_INIT;
     dm_wbuf_begin(&w->out, DM_W_DONE);
@@ -722,7 +524,8 @@ static enum dm_code scan_ranges(struct worker *w, const char *base,
     }
     bool streaming;
     char msg[DM_ERROR_MSG_MAX];
-    if (!start_result(w, w->con, head_sql, &head, &streaming, msg, sizeof(msg)))
+    if (!scan_start_result(w, w->con, head_sql, &head, &streaming, msg,
+                           sizeof(msg)))
         rc = scan_fail(w, so, DM_ERR_SQL, msg);
     else
         rc = send_schema(w, &head, so);
@@ -764,7 +567,7 @@ static enum dm_code scan_ranges(struct worker *w, const char *base,
                 goto out;
             }
         }
-        rc = send_chunks(w, &cur->res, false, so);
+        rc = scan_send_chunks(w, &cur->res, false, so);
         if (rc || so->failed || !next->running)
             goto out;
         range_read_reset(cur);
@@ -820,13 +623,14 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
         rc = scan_ranges(w, sql, last, batch_rows, batch_bytes, &so);
     } else {
         char msg[DM_ERROR_MSG_MAX];
-        if (!start_result(w, w->con, sql, &res, &streaming, msg, sizeof(msg))) {
+        if (!scan_start_result(w, w->con, sql, &res, &streaming, msg,
+                               sizeof(msg))) {
             rc = scan_fail(w, &so, DM_ERR_SQL, msg);
             goto out;
         }
         rc = send_schema(w, &res, &so);
         if (!rc && !so.failed)
-            rc = send_chunks(w, &res, streaming, &so);
+            rc = scan_send_chunks(w, &res, streaming, &so);
     }
     if (!rc && !so.failed && (so.flags & DM_SCAN_CHUNKS)) {
         struct dm_error err = DM_ERROR_INIT;
@@ -836,7 +640,7 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
                            "the writer stopped taking rows");
     }
     if (!rc && !so.failed)
-        rc = send_done(w, &so);
+        rc = scan_send_done(w, &so);
 out:
     if (so.peer >= 0)
         close(so.peer);
@@ -844,140 +648,5 @@ out:
     worker_release_types(so.types, so.ncols);
     a->destroy_result(&res);
     free(sql);
-    return rc;
-}
-
-/* ---- PRINT: fingerprints of column groups, one thread each --------- */
-
-#define MAX_PRINT_PARTS 16
-
-struct print_part {
-    struct worker *w;
-    dm_ddb_connection con;
-    char *sql;
-    struct scan_out so;
-    struct dm_wbuf buf;
-    pthread_t thread;
-    bool started;
-};
-
-static void *print_part_run(void *arg)
-{
-    struct print_part *p = arg;
-    const struct dm_duckdb_api *a = &p->w->api;
-    struct dm_ddb_result res;
-    bool streaming = false;
-    char msg[DM_ERROR_MSG_MAX];
-    memset(&res, 0, sizeof(res));
-    if (!start_result(p->w, p->con, p->sql, &res, &streaming, msg, sizeof(msg)))
-        scan_fail(p->w, &p->so, DM_ERR_SQL, msg);
-    else if (describe_result(p->w, &res, &p->so) == DM_OK && !p->so.failed)
-        send_chunks(p->w, &res, streaming, &p->so);
-    a->destroy_result(&res);
-    return NULL;
-}
-
-/*
- * PRINT(n, n x sql): run the n queries (column groups of one table) at
- * once, each on its own connection and thread, and answer one DONE with
- * their fingerprints in query order, or ERROR.
- */
-enum dm_code worker_handle_print(struct worker *w, struct dm_wcur *c)
-{
-    const struct dm_duckdb_api *a = &w->api;
-    struct print_part *parts = NULL;
-    struct scan_out all;
-    enum dm_code rc = DM_OK;
-    memset(&all, 0, sizeof(all));
-    all.buf = &w->out;
-    uint32_t n = dm_wcur_u32(c);
-    if (c->bad || n == 0 || n > MAX_PRINT_PARTS)
-        return worker_send_error(w, DM_ERR_PROTOCOL, "malformed PRINT");
-    if (!w->con)
-        return worker_send_error(w, DM_ERR_USAGE, "no database is open");
-    parts = calloc(n, sizeof(*parts));
-    if (!parts)
-        return worker_send_error(w, DM_ERR_NOMEM, "out of memory");
-    for (uint32_t i = 0; i < n; i++) {
-        struct print_part *p = &parts[i];
-        p->w = w;
-        p->sql = dm_wcur_str(c, NULL);
-        p->so.quiet = true;
-        p->so.flags = DM_SCAN_PRINT;
-        p->so.peer = -1;
-        p->so.buf = &p->buf;
-        if (!p->sql)
-            c->bad = true;
-    }
-    if (c->bad) {
-        rc = scan_fail(w, &all, DM_ERR_PROTOCOL, "malformed PRINT");
-        goto out;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        struct print_part *p = &parts[i];
-        if (i == 0) {
-            p->con = w->con;
-            continue;
-        }
-        if (a->connect(w->db, &p->con) != DM_DDB_SUCCESS) {
-            p->con = NULL;
-            scan_fail(w, &p->so, DM_ERR_ENGINE, "duckdb_connect failed");
-            continue;
-        }
-        p->started = pthread_create(&p->thread, NULL, print_part_run, p) == 0;
-        if (!p->started)
-            scan_fail(w, &p->so, DM_ERR_INTERNAL, "cannot start a thread");
-    }
-    print_part_run(&parts[0]);
-    for (uint32_t i = 0; i < n; i++)
-        if (parts[i].started)
-            pthread_join(parts[i].thread, NULL);
-
-    for (uint32_t i = 0; i < n; i++) {
-        struct print_part *p = &parts[i];
-        if (p->so.failed) {
-            rc = scan_fail(w, &all, p->so.code, p->so.error);
-            goto out;
-        }
-        if (p->so.rows != parts[0].so.rows) {
-            rc = scan_fail(w, &all, DM_ERR_INTERNAL,
-                           "column groups of one table differ in rows");
-            goto out;
-        }
-        /* a part that saw no rows has no prints: its columns print empty */
-        all.print.ncols +=
-            p->so.print.cols ? p->so.print.ncols : (size_t)p->so.ncols;
-    }
-    all.rows = parts[0].so.rows;
-    all.print.rows = all.rows;
-    all.print.cols =
-        calloc(all.print.ncols ? all.print.ncols : 1, sizeof(*all.print.cols));
-    if (!all.print.cols) {
-        rc = scan_fail(w, &all, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    size_t k = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const struct scan_out *so = &parts[i].so;
-        if (!so->print.cols) {
-            k += (size_t)so->ncols; /* calloc'd: empty prints */
-            continue;
-        }
-        for (size_t j = 0; j < so->print.ncols; j++)
-            all.print.cols[k++] = so->print.cols[j];
-    }
-    rc = send_done(w, &all);
-out:
-    for (uint32_t i = 0; i < n; i++) {
-        struct print_part *p = &parts[i];
-        dm_table_print_release(&p->so.print);
-        worker_release_types(p->so.types, p->so.ncols);
-        dm_wbuf_release(&p->buf);
-        free(p->sql);
-        if (i > 0 && p->con)
-            a->disconnect(&p->con);
-    }
-    free(parts);
-    dm_table_print_release(&all.print);
     return rc;
 }

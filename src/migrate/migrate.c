@@ -101,11 +101,226 @@ static enum dm_code fresh_engine(struct dm_engine **e, bool reuse,
     return dm_engine_start(release, e, err);
 }
 
+/* Open the source in its own release and read its catalog (builtin: the
+ * macros a blank database of that release has, see catalog.h). */
+static enum dm_code source_catalog_read(const char *release, const char *path,
+                                        struct dm_engine **reader,
+                                        struct dm_rows **builtin,
+                                        struct dm_catalog *src,
+                                        struct dm_error *err)
+{
+    enum dm_code rc =
+        dm_catalog_open(release, path, true, reader, builtin, err);
+    if (!rc)
+        rc = dm_catalog_read(*reader, *builtin, src, err);
+    return rc;
+}
+
+/*
+ * One 0.6-0.8 migration's state, shared by its phases: the source's
+ * reader and the target's writer, both catalogs, what the target created
+ * and the rows' fingerprints taken while they were copied.
+ */
+struct legacy {
+    const struct dm_migrate_opts *o;
+    struct dm_migrate_result *res;
+    const struct staging *st;
+    struct dm_engine *reader, *writer;
+    struct dm_ast *ast;
+    struct dm_rows *builtin, *tbuiltin;
+    struct dm_catalog src, dst;
+    bool have_src, have_dst;
+    struct dm_ddl ddl;
+    struct plan plan;
+    struct dm_table_print *prints; /* per source table */
+    bool reuse;                    /* reuse_engines() */
+    bool indexes_first;            /* DUCKMIG_INDEXES=before */
+    bool computed;                 /* the source defines computed values */
+    struct progress pg;
+};
+
+/*
+ * Read the source's catalog (and its macros, which 0.6-0.8 keep only in
+ * EXPORT), then create its objects in the writer: with DUCKMIG_INDEXES=
+ * before, the indexes too.
+ */
+static enum dm_code legacy_schema(struct legacy *l, struct dm_error *err)
+{
+    const struct dm_migrate_opts *o = l->o;
+    struct dm_migrate_result *res = l->res;
+    enum dm_code rc = source_catalog_read(res->src_release, o->src, &l->reader,
+                                          &l->builtin, &l->src, err);
+    l->have_src = !rc;
+    if (!rc && l->src.nmacros)
+        rc = dm_catalog_export_macros(res->src_release, o->src, &l->src,
+                                      l->st->dir, err);
+    if (rc)
+        return rc;
+    /* the writer's append lanes are its parallelism while rows load: its
+     * own task threads would only spin waiting for their work */
+    rc = dm_engine_start(res->dst_release, &l->writer, err);
+    if (!rc)
+        rc = writer_open(l->writer, l->st->path, o->storage_version, 1, &l->ast,
+                         err);
+    if (rc)
+        return rc;
+    l->ddl = (struct dm_ddl){l->ast, res->src_release, &l->src,
+                             res->dst_release, &res->report};
+    rc =
+        schema_create(l->writer, &l->ddl, &l->src, &l->plan, &res->report, err);
+    if (!rc && l->indexes_first)
+        rc = create_indexes(l->writer, &l->ddl, &l->src, &res->report, err);
+    return rc;
+}
+
+/*
+ * Copy every created table's rows, fingerprinting them into l->prints,
+ * in creation order: a referenced table before its referrers. A table
+ * that was not created is reported as such.
+ */
+static enum dm_code legacy_data(struct legacy *l, struct dm_error *err)
+{
+    const struct dm_catalog *src = &l->src;
+    l->prints = calloc(src->ntables ? src->ntables : 1, sizeof(*l->prints));
+    if (!l->prints)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < src->ntables; i++)
+        if (!l->plan.created[i])
+            dm_report_add(&l->res->report, "data", src->tables[i].schema,
+                          src->tables[i].name, DM_ITEM_NOT_CARRIED,
+                          "its table was not created");
+    progress_start(&l->pg, l->o->src, l->plan.ncreated);
+    l->pg.rows_known = true;
+    for (size_t k = 0; k < l->plan.ncreated; k++) {
+        size_t i = l->plan.order[k];
+        char step[160];
+        snprintf(step, sizeof(step), "copying %s.%s", src->tables[i].schema,
+                 src->tables[i].name);
+        progress_note(&l->pg, step);
+        enum dm_code rc = copy_table(l->reader, l->writer, &src->tables[i],
+                                     &l->prints[i], err);
+        if (rc)
+            return rc;
+        l->pg.tables++;
+        l->pg.rows += l->prints[i].rows;
+    }
+    return DM_OK;
+}
+
+/*
+ * Build the indexes, unless they came before the rows (the caller's
+ * checkpoint ends the phase).
+ * The source is read by now: its engine's memory is not held through the
+ * index build (a small file's reader stays, for verification).
+ */
+static enum dm_code legacy_indexes(struct legacy *l, struct dm_error *err)
+{
+    enum dm_code rc;
+    l->computed = dm_verify_has_computed(&l->src);
+    if (!l->reuse || !l->computed) {
+        dm_engine_stop(l->reader);
+        l->reader = NULL;
+    }
+    progress_note(&l->pg, "building indexes");
+    if (!l->indexes_first) {
+        /* a fresh database builds the indexes (a fresh process, unless
+         * the file is small): the one that loaded the rows holds their
+         * blocks in memory, and an index build (in memory in 0.8) on top
+         * of them would raise the peak by the table's size */
+        rc = dm_engine_exec_one(l->writer, "CHECKPOINT", err);
+        if (!rc)
+            rc = fresh_engine(&l->writer, l->reuse, err);
+        if (!rc)
+            rc = writer_open(l->writer, l->st->path, l->o->storage_version, 0,
+                             &l->ast, err);
+        if (rc)
+            return rc;
+        l->ddl.ast = l->ast;
+        return create_indexes(l->writer, &l->ddl, &l->src, &l->res->report,
+                              err);
+    }
+    return DM_OK;
+}
+
+/* Each created table's rows, as the file on disk holds them, against the
+ * fingerprints taken while they were copied. */
+static enum dm_code legacy_verify_rows(struct legacy *l, struct dm_error *err)
+{
+    for (size_t i = 0; i < l->src.ntables; i++) {
+        const struct dm_cat_table *t = &l->src.tables[i];
+        const struct dm_cat_table *u =
+            dm_catalog_find_table(&l->dst, t->schema, t->name);
+        if (!u || !l->plan.created[i])
+            continue;
+        struct dm_table_print p;
+        enum dm_code rc = dm_table_fingerprint(l->writer, u, &p, err);
+        if (!rc)
+            dm_verify_table_data(t, &l->prints[i], &p, &l->res->report);
+        dm_table_print_release(&p);
+        if (rc)
+            return rc;
+    }
+    return DM_OK;
+}
+
+/*
+ * Verify what is on disk, read afresh, read-only: the catalog, every
+ * table's rows, and what the source's definitions compute.
+ */
+static enum dm_code legacy_verify(struct legacy *l, struct dm_error *err)
+{
+    struct dm_report *r = &l->res->report;
+    progress_note(&l->pg, "verifying");
+    dm_ast_close(l->ast);
+    l->ast = NULL;
+    enum dm_code rc = fresh_engine(&l->writer, l->reuse, err);
+    if (!rc)
+        rc = dm_catalog_reopen(l->writer, l->st->path, true, &l->tbuiltin, err);
+    if (!rc)
+        rc = dm_catalog_read(l->writer, l->tbuiltin, &l->dst, err);
+    l->have_dst = !rc;
+    if (!rc)
+        rc = dm_ast_open(l->writer, &l->ast, err);
+    if (rc)
+        return rc;
+    struct dm_verify_opts vo = {l->o->view_rows, r};
+    dm_verify_catalog(l->ast, &l->src, &l->dst, &vo, r);
+    rc = legacy_verify_rows(l, err);
+    if (rc || !l->computed)
+        return rc;
+    if (!l->reader)
+        rc = reader_again(l->res->src_release, l->o->src, &l->reader, err);
+    if (!rc)
+        rc = dm_verify_computed(l->reader, l->writer, &l->src, &l->dst, &vo, r,
+                                err);
+    return rc;
+}
+
+/* What the phases left, in the reverse order of its making. */
+static void legacy_release(struct legacy *l)
+{
+    progress_end(&l->pg);
+    for (size_t i = 0; l->prints && i < l->src.ntables; i++)
+        dm_table_print_release(&l->prints[i]);
+    free(l->prints);
+    plan_release(&l->plan);
+    if (l->have_dst)
+        dm_catalog_release(&l->dst);
+    if (l->have_src)
+        dm_catalog_release(&l->src);
+    dm_rows_free(l->tbuiltin);
+    dm_rows_free(l->builtin);
+    dm_ast_close(l->ast);
+    dm_engine_stop(l->writer);
+    dm_engine_stop(l->reader);
+}
+
 /*
  * 0.6-0.8 files: the source release reads, the target writes; the
  * target's objects are built by ddl.c from the catalog, rows stream from
  * reader to writer, indexes are built after the rows, and the file on
- * disk is verified through a database handle of its own.
+ * disk is verified through a database handle of its own. Each phase is
+ * timed into res.
  */
 static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
                                    struct dm_migrate_result *res,
@@ -113,162 +328,40 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
                                    struct dm_error *err)
 {
     double t0 = dm_clock_now();
-    struct dm_engine *reader = NULL, *writer = NULL;
-    struct dm_ast *ast = NULL;
-    struct dm_rows *builtin = NULL, *tbuiltin = NULL;
-    struct dm_catalog src, dst;
-    bool have_src = false, have_dst = false;
-    struct plan plan;
-    struct dm_table_print *prints = NULL;
-    struct dm_report *r = &res->report;
-    bool reuse = reuse_engines(res->src_size);
-    struct progress pg;
-    enum dm_code rc;
-    memset(&plan, 0, sizeof(plan));
-    memset(&pg, 0, sizeof(pg));
-
-    rc =
-        dm_catalog_open(res->src_release, o->src, true, &reader, &builtin, err);
-    if (!rc)
-        rc = dm_catalog_read(reader, builtin, &src, err);
-    have_src = !rc;
-    if (!rc && src.nmacros)
-        rc = dm_catalog_export_macros(res->src_release, o->src, &src, st->dir,
-                                      err);
-    if (rc)
-        goto out;
-
+    struct legacy l;
+    memset(&l, 0, sizeof(l));
+    l.o = o;
+    l.res = res;
+    l.st = st;
+    l.reuse = reuse_engines(res->src_size);
     /* DUCKMIG_INDEXES=before builds them before the rows (bench/migrate.sh
      * measures both; after is faster on both targets) */
-    bool indexes_first = strcmp(dm_setting(DM_SET_INDEXES), "before") == 0;
-    /* the writer's append lanes are its parallelism while rows load: its
-     * own task threads would only spin waiting for their work */
-    rc = dm_engine_start(res->dst_release, &writer, err);
-    if (!rc)
-        rc = writer_open(writer, st->path, o->storage_version, 1, &ast, err);
-    if (rc)
-        goto out;
-    struct dm_ddl ddl = {ast, res->src_release, &src, res->dst_release, r};
-    rc = schema_create(writer, &ddl, &src, &plan, r, err);
-    if (!rc && indexes_first)
-        rc = create_indexes(writer, &ddl, &src, r, err);
+    l.indexes_first = strcmp(dm_setting(DM_SET_INDEXES), "before") == 0;
+
+    enum dm_code rc = legacy_schema(&l, err);
     if (rc)
         goto out;
     double t1 = dm_clock_now();
     res->t_schema = t1 - t0;
-
-    prints = calloc(src.ntables ? src.ntables : 1, sizeof(*prints));
-    if (!prints) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    rc = legacy_data(&l, err);
+    if (rc)
         goto out;
-    }
-    for (size_t i = 0; i < src.ntables; i++)
-        if (!plan.created[i])
-            dm_report_add(r, "data", src.tables[i].schema, src.tables[i].name,
-                          DM_ITEM_NOT_CARRIED, "its table was not created");
-    /* load in creation order: a referenced table before its referrers */
-    progress_start(&pg, o->src, plan.ncreated);
-    pg.rows_known = true;
-    for (size_t k = 0; k < plan.ncreated; k++) {
-        size_t i = plan.order[k];
-        char step[160];
-        snprintf(step, sizeof(step), "copying %s.%s", src.tables[i].schema,
-                 src.tables[i].name);
-        progress_note(&pg, step);
-        rc = copy_table(reader, writer, &src.tables[i], &prints[i], err);
-        if (rc)
-            goto out;
-        pg.tables++;
-        pg.rows += prints[i].rows;
-    }
     double t2 = dm_clock_now();
     res->t_data = t2 - t1;
-    /* the source is read: its engine's memory is not held through the
-     * index build (a small file's reader stays, for verification) */
-    bool computed = dm_verify_has_computed(&src);
-    if (!reuse || !computed) {
-        dm_engine_stop(reader);
-        reader = NULL;
-    }
-    progress_note(&pg, "building indexes");
-    if (!indexes_first) {
-        /* a fresh database builds the indexes (a fresh process, unless
-         * the file is small): the one that loaded the rows holds their
-         * blocks in memory, and an index build (in memory in 0.8) on top
-         * of them would raise the peak by the table's size */
-        rc = dm_engine_exec_one(writer, "CHECKPOINT", err);
-        if (!rc)
-            rc = fresh_engine(&writer, reuse, err);
-        if (!rc)
-            rc =
-                writer_open(writer, st->path, o->storage_version, 0, &ast, err);
-        if (rc)
-            goto out;
-        ddl.ast = ast;
-        rc = create_indexes(writer, &ddl, &src, r, err);
-        if (rc)
-            goto out;
-    }
-    rc = dm_engine_exec_one(writer, "CHECKPOINT", err);
+    rc = legacy_indexes(&l, err);
+    if (rc)
+        goto out;
+    rc = dm_engine_exec_one(l.writer, "CHECKPOINT", err);
     res->t_indexes = dm_clock_now() - t2;
     if (rc)
         goto out;
-
-    /* verify what is on disk, read afresh, read-only */
-    progress_note(&pg, "verifying");
     double t3 = dm_clock_now();
-    dm_ast_close(ast);
-    ast = NULL;
-    rc = fresh_engine(&writer, reuse, err);
-    if (!rc)
-        rc = dm_catalog_reopen(writer, st->path, true, &tbuiltin, err);
-    if (!rc)
-        rc = dm_catalog_read(writer, tbuiltin, &dst, err);
-    have_dst = !rc;
-    if (!rc)
-        rc = dm_ast_open(writer, &ast, err);
+    rc = legacy_verify(&l, err);
     if (rc)
         goto out;
-    struct dm_verify_opts vo = {o->view_rows, r};
-    dm_verify_catalog(ast, &src, &dst, &vo, r);
-    for (size_t i = 0; i < src.ntables; i++) {
-        const struct dm_cat_table *t = &src.tables[i];
-        const struct dm_cat_table *u =
-            dm_catalog_find_table(&dst, t->schema, t->name);
-        if (!u || !plan.created[i])
-            continue;
-        struct dm_table_print p;
-        rc = dm_table_fingerprint(writer, u, &p, err);
-        if (!rc)
-            dm_verify_table_data(t, &prints[i], &p, r);
-        dm_table_print_release(&p);
-        if (rc)
-            goto out;
-    }
-    if (computed) {
-        if (!reader)
-            rc = reader_again(res->src_release, o->src, &reader, err);
-        if (!rc)
-            rc = dm_verify_computed(reader, writer, &src, &dst, &vo, r, err);
-        if (rc)
-            goto out;
-    }
     res->t_verify = dm_clock_now() - t3;
 out:
-    progress_end(&pg);
-    for (size_t i = 0; prints && i < src.ntables; i++)
-        dm_table_print_release(&prints[i]);
-    free(prints);
-    plan_release(&plan);
-    if (have_dst)
-        dm_catalog_release(&dst);
-    if (have_src)
-        dm_catalog_release(&src);
-    dm_rows_free(tbuiltin);
-    dm_rows_free(builtin);
-    dm_ast_close(ast);
-    dm_engine_stop(writer);
-    dm_engine_stop(reader);
+    legacy_release(&l);
     return rc;
 }
 
@@ -288,6 +381,144 @@ static char *insert_from_source(const char *alias, const struct dm_cat_table *t)
     return out;
 }
 
+/* The statements of one 0.9+ migration, built before anything runs. */
+struct modern_sql {
+    char *src_lit, *dst_lit; /* the two files' paths, as SQL literals */
+    char *alias;             /* the target's catalog name, quoted */
+    char *sv;                /* the storage version asked for, or NULL */
+    char *attach_src, *attach_dst, *copy, *checkpoint, *detach;
+};
+
+static void modern_sql_release(struct modern_sql *q)
+{
+    free(q->detach);
+    free(q->checkpoint);
+    free(q->copy);
+    free(q->attach_dst);
+    free(q->attach_src);
+    free(q->sv);
+    free(q->alias);
+    free(q->dst_lit);
+    free(q->src_lit);
+}
+
+static enum dm_code modern_sql_build(const struct dm_migrate_opts *o,
+                                     const struct staging *st,
+                                     struct modern_sql *q, struct dm_error *err)
+{
+    memset(q, 0, sizeof(*q));
+    q->src_lit = dm_sql_literal(o->src);
+    q->dst_lit = dm_sql_literal(st->path);
+    q->alias = dm_sql_ident(st->stem);
+    q->sv = o->storage_version ? dm_sql_literal(o->storage_version) : NULL;
+    if (!q->src_lit || !q->dst_lit || !q->alias ||
+        (o->storage_version && !q->sv))
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    q->attach_src =
+        dm_fmt("ATTACH %s AS __duckmig_src (READ_ONLY)", q->src_lit);
+    q->attach_dst = q->sv ? dm_fmt("ATTACH %s AS %s (STORAGE_VERSION %s)",
+                                   q->dst_lit, q->alias, q->sv)
+                          : dm_fmt("ATTACH %s AS %s", q->dst_lit, q->alias);
+    q->copy =
+        dm_fmt("COPY FROM DATABASE __duckmig_src TO %s (SCHEMA)", q->alias);
+    q->checkpoint = dm_fmt("CHECKPOINT %s", q->alias);
+    q->detach = dm_fmt("DETACH %s", q->alias);
+    if (!q->attach_src || !q->attach_dst || !q->copy || !q->checkpoint ||
+        !q->detach)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    return DM_OK;
+}
+
+/*
+ * Start the target's engine on a database of its own, attach both files,
+ * lock its configuration and copy the source's schema into the target.
+ */
+static enum dm_code modern_schema(const char *dst_release,
+                                  const struct modern_sql *q,
+                                  struct dm_engine **w, struct dm_error *err)
+{
+    enum dm_code rc = dm_engine_start(dst_release, w, err);
+    if (!rc)
+        rc = dm_engine_open(*w, ":memory:", 0, NULL, 0, err);
+    if (!rc)
+        rc = dm_engine_exec_one(*w, q->attach_src, err);
+    if (!rc)
+        rc = dm_engine_exec_one(*w, q->attach_dst, err);
+    if (!rc)
+        rc = dm_catalog_seal(*w, true, err);
+    if (!rc)
+        rc = dm_engine_exec_one(*w, q->copy, err);
+    return rc;
+}
+
+/*
+ * Copy every table's rows, retrying the ones that failed while another
+ * one loaded (a referrer before its referenced table); what never loads
+ * is reported with the engine's last word on it.
+ */
+static enum dm_code modern_data(struct dm_engine *w, const char *alias,
+                                const struct dm_catalog *src, const char *name,
+                                struct progress *pg, struct dm_report *r,
+                                struct dm_error *err)
+{
+    char **inserts = calloc(src->ntables ? src->ntables : 1, sizeof(char *));
+    bool *done = calloc(src->ntables ? src->ntables : 1, sizeof(bool));
+    enum dm_code rc = DM_OK;
+    if (!inserts || !done) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < src->ntables; i++)
+        inserts[i] = insert_from_source(alias, &src->tables[i]);
+    progress_start(pg, name, src->ntables);
+    for (bool progress = true; progress;) {
+        progress = false;
+        for (size_t i = 0; i < src->ntables; i++) {
+            struct dm_error e = DM_ERROR_INIT;
+            if (done[i] || !inserts[i])
+                continue;
+            char step[160];
+            snprintf(step, sizeof(step), "copying %s.%s", src->tables[i].schema,
+                     src->tables[i].name);
+            progress_note(pg, step);
+            if (dm_engine_exec_one(w, inserts[i], &e) == DM_OK) {
+                done[i] = progress = true;
+                pg->tables++;
+            }
+        }
+    }
+    for (size_t i = 0; i < src->ntables; i++) {
+        struct dm_error e = DM_ERROR_INIT;
+        if (done[i])
+            continue;
+        if (inserts[i])
+            dm_engine_exec_one(w, inserts[i], &e);
+        dm_report_add(r, "data", src->tables[i].schema, src->tables[i].name,
+                      DM_ITEM_NOT_CARRIED, "%s",
+                      inserts[i] ? e.msg : "out of memory");
+    }
+out:
+    for (size_t i = 0; inserts && i < src->ntables; i++)
+        free(inserts[i]);
+    free(done);
+    free(inserts);
+    return rc;
+}
+
+/* Detach the source, then checkpoint and detach the target: its file is
+ * complete on disk. */
+static enum dm_code modern_finish(struct dm_engine *w,
+                                  const struct modern_sql *q,
+                                  struct dm_error *err)
+{
+    enum dm_code rc = dm_engine_exec_one(w, "DETACH __duckmig_src", err);
+    if (!rc)
+        rc = dm_engine_exec_one(w, q->checkpoint, err);
+    if (!rc)
+        rc = dm_engine_exec_one(w, q->detach, err);
+    return rc;
+}
+
 /*
  * 0.9+ files: the target release alone copies the schema (COPY FROM
  * DATABASE ... (SCHEMA): DuckDB copies its own parsed objects, no text)
@@ -305,92 +536,25 @@ static enum dm_code migrate_modern(const struct dm_migrate_opts *o,
     struct dm_rows *builtin = NULL;
     struct dm_catalog src;
     bool have_src = false;
-    char **inserts = NULL;
-    bool *done = NULL;
-    char *src_lit = dm_sql_literal(o->src), *dst_lit = dm_sql_literal(st->path);
-    char *alias = dm_sql_ident(st->stem);
-    char *sv = o->storage_version ? dm_sql_literal(o->storage_version) : NULL;
-    char *attach_src = NULL, *attach_dst = NULL, *copy = NULL;
-    char *checkpoint = NULL, *detach = NULL;
+    struct modern_sql q;
     struct progress pg;
-    enum dm_code rc = DM_OK;
 
     memset(&pg, 0, sizeof(pg));
-    if (!src_lit || !dst_lit || !alias || (o->storage_version && !sv)) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    enum dm_code rc = modern_sql_build(o, st, &q, err);
+    if (rc)
         goto out;
-    }
-    rc =
-        dm_catalog_open(res->src_release, o->src, true, &reader, &builtin, err);
-    if (!rc)
-        rc = dm_catalog_read(reader, builtin, &src, err);
+    rc = source_catalog_read(res->src_release, o->src, &reader, &builtin, &src,
+                             err);
     have_src = !rc;
     dm_engine_stop(reader);
     reader = NULL;
     if (rc)
         goto out;
-
-    attach_src = dm_fmt("ATTACH %s AS __duckmig_src (READ_ONLY)", src_lit);
-    attach_dst =
-        sv ? dm_fmt("ATTACH %s AS %s (STORAGE_VERSION %s)", dst_lit, alias, sv)
-           : dm_fmt("ATTACH %s AS %s", dst_lit, alias);
-    copy = dm_fmt("COPY FROM DATABASE __duckmig_src TO %s (SCHEMA)", alias);
-    checkpoint = dm_fmt("CHECKPOINT %s", alias);
-    detach = dm_fmt("DETACH %s", alias);
-    inserts = calloc(src.ntables ? src.ntables : 1, sizeof(char *));
-    done = calloc(src.ntables ? src.ntables : 1, sizeof(bool));
-    if (!attach_src || !attach_dst || !copy || !checkpoint || !detach ||
-        !inserts || !done) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    rc = dm_engine_start(res->dst_release, &w, err);
+    rc = modern_schema(res->dst_release, &q, &w, err);
     if (!rc)
-        rc = dm_engine_open(w, ":memory:", 0, NULL, 0, err);
+        rc = modern_data(w, q.alias, &src, o->src, &pg, &res->report, err);
     if (!rc)
-        rc = dm_engine_exec_one(w, attach_src, err);
-    if (!rc)
-        rc = dm_engine_exec_one(w, attach_dst, err);
-    if (!rc)
-        rc = dm_catalog_seal(w, true, err);
-    if (!rc)
-        rc = dm_engine_exec_one(w, copy, err);
-    if (rc)
-        goto out;
-    for (size_t i = 0; i < src.ntables; i++)
-        inserts[i] = insert_from_source(alias, &src.tables[i]);
-    progress_start(&pg, o->src, src.ntables);
-    for (bool progress = true; progress;) {
-        progress = false;
-        for (size_t i = 0; i < src.ntables; i++) {
-            struct dm_error e = DM_ERROR_INIT;
-            if (done[i] || !inserts[i])
-                continue;
-            char step[160];
-            snprintf(step, sizeof(step), "copying %s.%s", src.tables[i].schema,
-                     src.tables[i].name);
-            progress_note(&pg, step);
-            if (dm_engine_exec_one(w, inserts[i], &e) == DM_OK) {
-                done[i] = progress = true;
-                pg.tables++;
-            }
-        }
-    }
-    for (size_t i = 0; i < src.ntables; i++) {
-        struct dm_error e = DM_ERROR_INIT;
-        if (done[i])
-            continue;
-        if (inserts[i])
-            dm_engine_exec_one(w, inserts[i], &e);
-        dm_report_add(&res->report, "data", src.tables[i].schema,
-                      src.tables[i].name, DM_ITEM_NOT_CARRIED, "%s",
-                      inserts[i] ? e.msg : "out of memory");
-    }
-    rc = dm_engine_exec_one(w, "DETACH __duckmig_src", err);
-    if (!rc)
-        rc = dm_engine_exec_one(w, checkpoint, err);
-    if (!rc)
-        rc = dm_engine_exec_one(w, detach, err);
+        rc = modern_finish(w, &q, err);
     dm_engine_stop(w);
     w = NULL;
     if (!rc) {
@@ -401,23 +565,11 @@ static enum dm_code migrate_modern(const struct dm_migrate_opts *o,
 out:
     progress_end(&pg);
     dm_engine_stop(w);
-    for (size_t i = 0; inserts && have_src && i < src.ntables; i++)
-        free(inserts[i]);
-    free(inserts);
-    free(done);
     if (have_src)
         dm_catalog_release(&src);
     dm_rows_free(builtin);
     dm_engine_stop(reader);
-    free(detach);
-    free(checkpoint);
-    free(copy);
-    free(attach_dst);
-    free(attach_src);
-    free(sv);
-    free(alias);
-    free(dst_lit);
-    free(src_lit);
+    modern_sql_release(&q);
     return rc;
 }
 

@@ -5,12 +5,8 @@
  * Downloads: HEAD for the size and ETag, then one GET, or parallel ranged
  * GETs for large objects, every one with If-Match on the ETag so that an
  * object replaced mid-way fails instead of mixing two versions; the bytes
- * land in a temporary file renamed into place at the end. Uploads: one PUT
- * below the multipart threshold, else CreateMultipartUpload, parts in
- * parallel, CompleteMultipartUpload (whose 200 may hide an <Error>), and
- * AbortMultipartUpload on any failure. Every body goes with Content-MD5,
- * and every ETag that is an MD5 is checked against ours. Transient
- * failures are retried with backoff and jitter.
+ * land in a temporary file renamed into place at the end. Uploads are
+ * in s3_upload.c. Transient failures are retried with backoff and jitter.
  *
  * Tuning (environment): DUCKMIG_S3_CONCURRENCY (4), DUCKMIG_S3_PART_SIZE
  * (8 MiB; the part size is max(this, size/10000)), DUCKMIG_S3_MULTIPART_
@@ -21,37 +17,21 @@
 #include <fcntl.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "aws/request.h"
 #include "aws/xml.h"
+#include "store/s3_int.h"
 #include "store/store.h"
 #include "util/settings.h"
 #include "util/log.h"
 #include "util/str.h"
 
 #define MIB (1024ull * 1024ull)
-
-struct s3_store {
-    struct dm_store base;
-    char *bucket;
-    char *base_url;
-    char *host;
-    char *path_prefix; /* "/bucket" for path-style addressing, else "" */
-    const char *region;
-    struct dm_aws_provider *creds;
-    unsigned concurrency;
-    uint64_t part_size;
-    uint64_t threshold;
-    int attempts;
-    long stall;
-};
 
 /* A 404 said as the object it was for. */
 static enum dm_code name_missing(const struct s3_store *s, const char *key,
@@ -67,7 +47,7 @@ static enum dm_code name_missing(const struct s3_store *s, const char *key,
 /* ---- XML answers ---- */
 
 /* The text of n's child element name, malloc'd; NULL when absent. */
-static char *child_text(xmlNode *n, const char *name)
+char *s3_child_text(xmlNode *n, const char *name)
 {
     xmlNode *c = dm_xml_child(n, name);
     if (!c)
@@ -87,8 +67,8 @@ static bool s3_error(const struct dm_aws_response *resp, char **code,
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     bool is_error = root && strcmp((const char *)root->name, "Error") == 0;
     if (is_error) {
-        *code = child_text(root, "Code");
-        *message = child_text(root, "Message");
+        *code = s3_child_text(root, "Code");
+        *message = s3_child_text(root, "Message");
     }
     xmlFreeDoc(doc);
     return is_error;
@@ -96,7 +76,7 @@ static bool s3_error(const struct dm_aws_response *resp, char **code,
 
 /* ---- one call, with retries ---- */
 
-static char *object_path(const struct s3_store *s, const char *key)
+char *s3_object_path(const struct s3_store *s, const char *key)
 {
     char *enc = dm_aws_uri_encode(key, true);
     char *p = enc ? dm_fmt("%s/%s", s->path_prefix, enc) : NULL;
@@ -104,8 +84,8 @@ static char *object_path(const struct s3_store *s, const char *key)
     return p;
 }
 
-static void request_for(const struct s3_store *s, struct dm_aws_request *rq,
-                        const char *method, const char *path, const char *query)
+void s3_request_for(const struct s3_store *s, struct dm_aws_request *rq,
+                    const char *method, const char *path, const char *query)
 {
     dm_aws_request_init(rq);
     rq->method = method;
@@ -124,11 +104,10 @@ static void request_for(const struct s3_store *s, struct dm_aws_request *rq,
  * what names the operation in messages ("GET s3://b/k"). complete: a 200
  * whose body is an <Error> is a failure (CompleteMultipartUpload).
  */
-static enum dm_code s3_call_tries(struct s3_store *s, CURL *curl,
-                                  const struct dm_aws_request *rq,
-                                  struct dm_aws_response *resp,
-                                  const char *what, bool complete, int attempts,
-                                  struct dm_error *err)
+enum dm_code s3_call_tries(struct s3_store *s, CURL *curl,
+                           const struct dm_aws_request *rq,
+                           struct dm_aws_response *resp, const char *what,
+                           bool complete, int attempts, struct dm_error *err)
 {
     enum dm_code rc = DM_OK;
     bool refreshed = false;
@@ -184,71 +163,23 @@ static enum dm_code s3_call_tries(struct s3_store *s, CURL *curl,
 }
 
 /* s3_call_tries with the store's DUCKMIG_S3_ATTEMPTS. */
-static enum dm_code s3_call(struct s3_store *s, CURL *curl,
-                            const struct dm_aws_request *rq,
-                            struct dm_aws_response *resp, const char *what,
-                            bool complete, struct dm_error *err)
+enum dm_code s3_call(struct s3_store *s, CURL *curl,
+                     const struct dm_aws_request *rq,
+                     struct dm_aws_response *resp, const char *what,
+                     bool complete, struct dm_error *err)
 {
     return s3_call_tries(s, curl, rq, resp, what, complete, s->attempts, err);
 }
 
-/* ---- checksums ---- */
-
-/* MD5 of a file range: raw bytes into md (16). */
-static enum dm_code md5_range(int fd, uint64_t off, uint64_t len,
-                              unsigned char md[16], struct dm_error *err)
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    char *buf = malloc(1 << 20);
-    enum dm_code rc = DM_OK;
-    if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL)) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    while (len > 0) {
-        size_t want = len < (1 << 20) ? (size_t)len : (1 << 20);
-        ssize_t r = pread(fd, buf, want, (off_t)off);
-        if (r <= 0) {
-            rc = dm_fail_errno(err, DM_ERR_IO, r < 0 ? errno : EIO,
-                               "cannot read the file to upload");
-            goto out;
-        }
-        EVP_DigestUpdate(ctx, buf, (size_t)r);
-        off += (uint64_t)r;
-        len -= (uint64_t)r;
-    }
-    unsigned int mdlen = 16;
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-out:
-    free(buf);
-    EVP_MD_CTX_free(ctx);
-    return rc;
-}
-
-/* Does an ETag ("\"hex\"") say the server got the bytes whose MD5 is md? */
-static bool etag_matches(const char *etag, const unsigned char md[16])
-{
-    char hex[33];
-    dm_hex(md, 16, hex);
-    if (!etag)
-        return false;
-    size_t n = strlen(etag);
-    if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
-        etag++;
-        n -= 2;
-    }
-    return n == 32 && strncasecmp(etag, hex, 32) == 0;
-}
-
 /* ---- stat / get ---- */
 
-static enum dm_code s3_head(struct s3_store *s, CURL *curl, const char *key,
-                            struct dm_object *out, struct dm_error *err)
+enum dm_code s3_head(struct s3_store *s, CURL *curl, const char *key,
+                     struct dm_object *out, struct dm_error *err)
 {
     struct dm_aws_request rq;
     struct dm_aws_response resp = {0};
     enum dm_code rc = dm_key_check(key, strlen(key), err);
-    char *path = rc ? NULL : object_path(s, key);
+    char *path = rc ? NULL : s3_object_path(s, key);
     char *what = dm_fmt("HEAD s3://%s/%s", s->bucket, key);
     memset(out, 0, sizeof(*out));
     if (rc)
@@ -257,7 +188,7 @@ static enum dm_code s3_head(struct s3_store *s, CURL *curl, const char *key,
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
-    request_for(s, &rq, "HEAD", path, NULL);
+    s3_request_for(s, &rq, "HEAD", path, NULL);
     rc = s3_call(s, curl, &rq, &resp, what, false, err);
     rc = name_missing(s, key, rc, err);
     if (rc)
@@ -288,26 +219,6 @@ static enum dm_code s3_stat(struct dm_store *st, const char *key,
     return rc;
 }
 
-/* Work split in numbered parts, done by a few threads with a CURL each. */
-struct parts {
-    struct s3_store *s;
-    const char *key;
-    const char *path;      /* encoded object path */
-    const char *upload_id; /* uploads */
-    const char *etag;      /* downloads: If-Match */
-    int fd;
-    uint64_t size, part_size;
-    unsigned nparts;
-    unsigned char (*md5)[16]; /* uploads: per part */
-    struct dm_progress *progress;
-    enum dm_code (*one)(struct parts *p, CURL *curl, unsigned i,
-                        struct dm_error *err);
-    pthread_mutex_t lock;
-    unsigned next;
-    enum dm_code rc;
-    struct dm_error err;
-};
-
 static void *parts_worker(void *arg)
 {
     struct parts *p = arg;
@@ -337,7 +248,7 @@ static void *parts_worker(void *arg)
     return NULL;
 }
 
-static enum dm_code run_parts(struct parts *p, struct dm_error *err)
+enum dm_code s3_run_parts(struct parts *p, struct dm_error *err)
 {
     unsigned n = p->s->concurrency < p->nparts ? p->s->concurrency : p->nparts;
     pthread_t tid[64];
@@ -373,7 +284,7 @@ static enum dm_code get_range(struct parts *p, CURL *curl, unsigned i,
     char *what = dm_fmt("GET s3://%s/%s (%s)", p->s->bucket, p->key, range);
     if (!what)
         return dm_fail(err, DM_ERR_NOMEM, "out of memory");
-    request_for(p->s, &rq, "GET", p->path, NULL);
+    s3_request_for(p->s, &rq, "GET", p->path, NULL);
     rq.headers = h;
     rq.nheaders = p->etag ? 2 : 1;
     rq.out_fd = p->fd;
@@ -415,7 +326,7 @@ static enum dm_code s3_get(struct dm_store *st, const char *key,
         goto out;
     if (progress)
         progress->total = head.size;
-    path = object_path(s, key);
+    path = s3_object_path(s, key);
     if (!path) {
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
@@ -449,7 +360,7 @@ static enum dm_code s3_get(struct dm_store *st, const char *key,
         if (head.size == 0) {
             struct dm_aws_request rq;
             struct dm_aws_response resp = {0};
-            request_for(s, &rq, "GET", path, NULL);
+            s3_request_for(s, &rq, "GET", path, NULL);
             rq.out_fd = f.fd;
             rc = s3_call(s, curl, &rq, &resp, "GET", false, err);
             if (!rc && resp.written != 0)
@@ -461,7 +372,7 @@ static enum dm_code s3_get(struct dm_store *st, const char *key,
             rc = get_range(&p, curl, 0, err);
         }
     } else {
-        rc = run_parts(&p, err);
+        rc = s3_run_parts(&p, err);
     }
     if (rc)
         goto out;
@@ -482,299 +393,6 @@ out:
     dm_object_release(&head);
     if (curl)
         curl_easy_cleanup(curl);
-    return rc;
-}
-
-/* ---- put ---- */
-
-/*
- * PUT len bytes of fd from off (query "" for a whole object, the part's
- * for a part) with their Content-MD5, and check that the ETag is that MD5.
- * The MD5 goes to md; the ETag to *etag when etag is not NULL.
- */
-static enum dm_code put_range(struct s3_store *s, CURL *curl, const char *path,
-                              const char *query, int fd, uint64_t off,
-                              uint64_t len, const char *what,
-                              struct dm_progress *progress,
-                              unsigned char md[16], char **etag,
-                              struct dm_error *err)
-{
-    char md5b64[32];
-    enum dm_code rc = md5_range(fd, off, len, md, err);
-    if (rc)
-        return rc;
-    dm_base64(md, 16, md5b64, sizeof(md5b64));
-    struct dm_http_header h[1] = {{"content-md5", md5b64}};
-    struct dm_aws_request rq;
-    struct dm_aws_response resp = {0};
-    request_for(s, &rq, "PUT", path, query);
-    rq.headers = h;
-    rq.nheaders = 1;
-    rq.body_fd = fd;
-    rq.body_off = off;
-    rq.body_size = len;
-    rq.send_body = true;
-    rq.progress = progress;
-    rc = s3_call(s, curl, &rq, &resp, what, false, err);
-    if (!rc && !etag_matches(resp.etag, md))
-        rc = dm_fail(err, DM_ERR_REMOTE,
-                     "%s: the server's ETag %s is not the MD5 of what we sent",
-                     what, resp.etag ? resp.etag : "(none)");
-    if (!rc && etag) {
-        *etag = resp.etag;
-        resp.etag = NULL;
-    }
-    dm_aws_response_release(&resp);
-    return rc;
-}
-
-static enum dm_code put_part(struct parts *p, CURL *curl, unsigned i,
-                             struct dm_error *err)
-{
-    uint64_t off = (uint64_t)i * p->part_size;
-    uint64_t len = p->size - off < p->part_size ? p->size - off : p->part_size;
-    char num[16];
-    snprintf(num, sizeof(num), "%u", i + 1);
-    struct dm_query_param q[2] = {{"partNumber", num},
-                                  {"uploadId", p->upload_id}};
-    char *query = dm_sigv4_query(q, 2);
-    char *what = dm_fmt("PUT s3://%s/%s (part %u of %u)", p->s->bucket, p->key,
-                        i + 1, p->nparts);
-    enum dm_code rc =
-        query && what ? put_range(p->s, curl, p->path, query, p->fd, off, len,
-                                  what, p->progress, p->md5[i], NULL, err)
-                      : dm_fail(err, DM_ERR_NOMEM, "out of memory");
-    free(what);
-    free(query);
-    return rc;
-}
-
-static enum dm_code put_single(struct s3_store *s, CURL *curl, int fd,
-                               uint64_t size, const char *path, const char *key,
-                               char **etag, struct dm_progress *progress,
-                               struct dm_error *err)
-{
-    unsigned char md[16];
-    char *what = dm_fmt("PUT s3://%s/%s", s->bucket, key);
-    if (!what)
-        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
-    enum dm_code rc = put_range(s, curl, path, NULL, fd, 0, size, what,
-                                progress, md, etag, err);
-    free(what);
-    return rc;
-}
-
-static void abort_upload(struct s3_store *s, CURL *curl, const char *path,
-                         const char *key, const char *upload_id)
-{
-    struct dm_query_param q[1] = {{"uploadId", upload_id}};
-    char *query = dm_sigv4_query(q, 1);
-    struct dm_aws_request rq;
-    struct dm_aws_response resp = {0};
-    struct dm_error e = DM_ERROR_INIT;
-    if (!query)
-        return;
-    request_for(s, &rq, "DELETE", path, query);
-    /* a cleanup on a failure path: one retry, not the full budget */
-    enum dm_code rc = s3_call_tries(s, curl, &rq, &resp, "AbortMultipartUpload",
-                                    false, 2, &e);
-    if (rc)
-        dm_warn("s3",
-                "s3://%s/%s: the unfinished upload %s was not aborted (%s); "
-                "a lifecycle rule AbortIncompleteMultipartUpload removes it",
-                s->bucket, key, upload_id, e.msg);
-    dm_aws_response_release(&resp);
-    free(query);
-}
-
-static enum dm_code put_multipart(struct s3_store *s, CURL *curl, int fd,
-                                  uint64_t size, const char *path,
-                                  const char *key, char **etag,
-                                  struct dm_progress *progress,
-                                  struct dm_error *err)
-{
-    struct dm_aws_request rq;
-    struct dm_aws_response resp = {0};
-    struct dm_query_param q[1] = {{"uploads", NULL}};
-    char *query = dm_sigv4_query(q, 1), *upload_id = NULL, *xml = NULL;
-    char *what = dm_fmt("s3://%s/%s", s->bucket, key);
-    xmlDoc *doc = NULL;
-    size_t xml_len = 0;
-    FILE *mem = NULL;
-    uint64_t part = s->part_size;
-    if (part < (size + 9999) / 10000)
-        part = (size + 9999) / 10000;
-    unsigned nparts = (unsigned)((size + part - 1) / part);
-    unsigned char(*md5)[16] = calloc(nparts, 16);
-    enum dm_code rc = DM_OK;
-    if (!query || !what || !md5) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-
-    request_for(s, &rq, "POST", path, query);
-    rq.send_body = true;
-    rc = s3_call(s, curl, &rq, &resp, "CreateMultipartUpload", false, err);
-    if (rc)
-        goto out;
-    doc = dm_xml_parse(resp.body, resp.body_len);
-    upload_id = doc ? child_text(xmlDocGetRootElement(doc), "UploadId") : NULL;
-    xmlFreeDoc(doc);
-    doc = NULL;
-    if (!upload_id) {
-        rc = dm_fail(err, DM_ERR_REMOTE,
-                     "%s: CreateMultipartUpload answered without an UploadId",
-                     what);
-        goto out;
-    }
-    dm_debug("s3", "%s: upload %s, %u parts of %llu bytes", what, upload_id,
-             nparts, (unsigned long long)part);
-
-    struct parts p = {.s = s,
-                      .key = key,
-                      .path = path,
-                      .upload_id = upload_id,
-                      .fd = fd,
-                      .size = size,
-                      .part_size = part,
-                      .nparts = nparts,
-                      .md5 = md5,
-                      .progress = progress,
-                      .one = put_part};
-    rc = run_parts(&p, err);
-    if (rc)
-        goto fail;
-
-    mem = open_memstream(&xml, &xml_len);
-    if (!mem) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    /* the whole object's ETag is the MD5 of the parts' MD5s, "-N" */
-    EVP_MD_CTX *all = EVP_MD_CTX_new();
-    unsigned char whole[16];
-    unsigned int wl = 16;
-    EVP_DigestInit_ex(all, EVP_md5(), NULL);
-    fputs("<CompleteMultipartUpload>", mem);
-    for (unsigned i = 0; i < nparts; i++) {
-        char hex[33];
-        dm_hex(md5[i], 16, hex);
-        EVP_DigestUpdate(all, md5[i], 16);
-        fprintf(mem,
-                "<Part><PartNumber>%u</PartNumber><ETag>\"%s\"</ETag></Part>",
-                i + 1, hex);
-    }
-    fputs("</CompleteMultipartUpload>", mem);
-    EVP_DigestFinal_ex(all, whole, &wl);
-    EVP_MD_CTX_free(all);
-    if (fclose(mem) != 0) {
-        mem = NULL;
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    mem = NULL;
-    free(query);
-    struct dm_query_param cq[1] = {{"uploadId", upload_id}};
-    query = dm_sigv4_query(cq, 1);
-    if (!query) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    struct dm_http_header h[1] = {{"content-type", "application/xml"}};
-    request_for(s, &rq, "POST", path, query);
-    rq.headers = h;
-    rq.nheaders = 1;
-    rq.body = xml;
-    rq.body_len = xml_len;
-    rc = s3_call(s, curl, &rq, &resp, "CompleteMultipartUpload", true, err);
-    if (rc)
-        goto fail;
-    doc = dm_xml_parse(resp.body, resp.body_len);
-    char *final = doc ? child_text(xmlDocGetRootElement(doc), "ETag") : NULL;
-    char want[48], hex[33];
-    dm_hex(whole, 16, hex);
-    snprintf(want, sizeof(want), "\"%s-%u\"", hex, nparts);
-    /* AWS (and MinIO) name a multipart object by the MD5 of its parts'
-     * MD5s; servers that do not are checked by the size alone */
-    bool aws_style = final && strchr(final, '-');
-    if (aws_style && strcasecmp(final, want) != 0) {
-        rc = dm_fail(err, DM_ERR_REMOTE,
-                     "%s: the completed object's ETag %s is not %s", what,
-                     final, want);
-        free(final);
-        goto out; /* complete: nothing left to abort */
-    }
-    struct dm_object head = {0};
-    if (!aws_style) {
-        rc = s3_head(s, curl, key, &head, err);
-        if (!rc && head.size != size)
-            rc = dm_fail(err, DM_ERR_REMOTE,
-                         "%s: the completed object holds %llu bytes, not %llu",
-                         what, (unsigned long long)head.size,
-                         (unsigned long long)size);
-        dm_object_release(&head);
-        if (rc) {
-            free(final);
-            goto out;
-        }
-    }
-    *etag = final ? final : strdup(want);
-    goto out;
-fail:
-    abort_upload(s, curl, path, key, upload_id);
-out:
-    if (mem)
-        fclose(mem);
-    xmlFreeDoc(doc);
-    dm_aws_response_release(&resp);
-    free(md5);
-    free(xml);
-    free(upload_id);
-    free(what);
-    free(query);
-    return rc;
-}
-
-static enum dm_code s3_put(struct dm_store *st, const char *local,
-                           const char *key, struct dm_object *put,
-                           struct dm_progress *progress, struct dm_error *err)
-{
-    struct s3_store *s = (struct s3_store *)st;
-    char *path = NULL, *etag = NULL;
-    CURL *curl = NULL;
-    int fd = -1;
-    uint64_t size = 0;
-    if (put)
-        memset(put, 0, sizeof(*put));
-    enum dm_code rc = dm_key_check(key, strlen(key), err);
-    if (!rc)
-        rc = dm_open_upload(local, &fd, &size, err);
-    if (rc)
-        return rc;
-    if (progress)
-        progress->total = size;
-    path = object_path(s, key);
-    curl = curl_easy_init();
-    if (!path || !curl) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    if (size < s->threshold)
-        rc = put_single(s, curl, fd, size, path, key, &etag, progress, err);
-    else
-        rc = put_multipart(s, curl, fd, size, path, key, &etag, progress, err);
-    if (!rc && put) {
-        put->key = strdup(key);
-        put->size = size;
-        put->etag = etag;
-        etag = NULL;
-    }
-out:
-    free(etag);
-    if (curl)
-        curl_easy_cleanup(curl);
-    free(path);
-    close(fd);
     return rc;
 }
 
@@ -839,7 +457,7 @@ static enum dm_code s3_list(struct dm_store *st, const char *prefix,
             goto out;
         }
         struct dm_aws_request rq;
-        request_for(s, &rq, "GET", path, query);
+        s3_request_for(s, &rq, "GET", path, query);
         rc = s3_call(s, curl, &rq, &resp, what, false, err);
         if (rc)
             goto out;
@@ -850,20 +468,20 @@ static enum dm_code s3_list(struct dm_store *st, const char *prefix,
             goto out;
         }
         /* only a server that says it encoded the keys did */
-        char *encoding = child_text(root, "EncodingType");
+        char *encoding = s3_child_text(root, "EncodingType");
         bool url_keys = encoding && strcmp(encoding, "url") == 0;
         free(encoding);
         for (xmlNode *c = root->children; c && !stop; c = c->next) {
             if (c->type != XML_ELEMENT_NODE ||
                 strcmp((const char *)c->name, "Contents") != 0)
                 continue;
-            char *size = child_text(c, "Size");
+            char *size = s3_child_text(c, "Size");
             struct dm_object o = {0};
-            o.key = child_text(c, "Key");
+            o.key = s3_child_text(c, "Key");
             /* a listing whose size is not a number is not to be trusted
              * with what is copied by it */
             bool sized = !size || dm_parse_u64(size, &o.size);
-            o.etag = child_text(c, "ETag");
+            o.etag = s3_child_text(c, "ETag");
             free(size);
             if (!sized || (o.key && url_keys && !url_decode(o.key))) {
                 rc = dm_fail(err, DM_ERR_REMOTE, "%s: %s", what,
@@ -876,10 +494,10 @@ static enum dm_code s3_list(struct dm_store *st, const char *prefix,
                 stop = fn(&o, ud) != 0;
             dm_object_release(&o);
         }
-        char *truncated = child_text(root, "IsTruncated");
+        char *truncated = s3_child_text(root, "IsTruncated");
         free(token);
         token = truncated && strcmp(truncated, "true") == 0
-                    ? child_text(root, "NextContinuationToken")
+                    ? s3_child_text(root, "NextContinuationToken")
                     : NULL;
         free(truncated);
         xmlFreeDoc(doc);
@@ -904,7 +522,7 @@ static enum dm_code s3_remove(struct dm_store *st, const char *key,
     struct dm_aws_request rq;
     struct dm_aws_response resp = {0};
     enum dm_code rc = dm_key_check(key, strlen(key), err);
-    char *path = rc ? NULL : object_path(s, key);
+    char *path = rc ? NULL : s3_object_path(s, key);
     char *what = dm_fmt("DELETE s3://%s/%s", s->bucket, key);
     CURL *curl = curl_easy_init();
     if (rc)
@@ -913,7 +531,7 @@ static enum dm_code s3_remove(struct dm_store *st, const char *key,
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
-    request_for(s, &rq, "DELETE", path, NULL);
+    s3_request_for(s, &rq, "DELETE", path, NULL);
     rc = s3_call(s, curl, &rq, &resp, what, false, err);
     if (rc == DM_ERR_NOT_FOUND) {
         /* S3 answers 204 for a missing key; some servers 404 */
@@ -960,14 +578,14 @@ static enum dm_code s3_read_range(struct dm_store *st, const char *key,
     snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off,
              (unsigned long long)(off + len - 1));
     struct dm_http_header h[1] = {{"range", range}};
-    path = object_path(s, key);
+    path = s3_object_path(s, key);
     what = dm_fmt("GET s3://%s/%s (%s)", s->bucket, key, range);
     curl = curl_easy_init();
     if (!path || !what || !curl) {
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
-    request_for(s, &rq, "GET", path, NULL);
+    s3_request_for(s, &rq, "GET", path, NULL);
     rq.headers = h;
     rq.nheaders = 1;
     rc = s3_call(s, curl, &rq, &resp, what, false, err);
