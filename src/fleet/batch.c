@@ -477,6 +477,130 @@ static enum dm_code dry_run(struct batch *b, const char *to, long jobs,
     return rc;
 }
 
+/* SRC and DST parsed, where they lie checked against each other, and
+ * their folders' prefixes (owned by the caller: *src_prefix, *dst_prefix). */
+static enum dm_code places(struct batch *b, char **src_prefix,
+                           char **dst_prefix, struct dm_error *err)
+{
+    enum dm_code rc = dm_location_parse(b->src_arg, &b->src, err);
+    if (!rc)
+        rc = dm_location_parse(b->dst_arg, &b->dst, err);
+    /* where SRC and DST lie decides before anything is written */
+    if (!rc)
+        rc = check_places(b, b->src_arg, b->dst_arg, err);
+    /* a local folder's prefix is "", before and after as_datastore */
+    if (!rc)
+        rc = dm_location_folder(&b->src, src_prefix, err);
+    if (!rc)
+        rc = dm_location_folder(&b->dst, dst_prefix, err);
+    b->src_prefix = *src_prefix;
+    b->dst_prefix = *dst_prefix;
+    return rc;
+}
+
+/* What the jobs are told through their settings: local folders as their
+ * EFS roots, the target; then the checks that a run needs, said once,
+ * before the tree is listed, not once per file. */
+static enum dm_code prepare_jobs(struct batch *b, const char *to,
+                                 struct dm_error *err)
+{
+    enum dm_code rc = as_datastore(&b->src, DM_SET_MIGRATE_SRC, err);
+    if (!rc)
+        rc = as_datastore(&b->dst, DM_SET_MIGRATE_DST, err);
+    if (!rc && b->backup_suffix && b->dst.kind == DM_LOC_EFS)
+        rc = dm_setting_override(DM_SET_MIGRATE_DST, dm_efs_root(false), err);
+    if (!rc && to)
+        rc = dm_setting_override(DM_SET_MIGRATE_VERSION, to, err);
+    if (rc)
+        return rc;
+    struct dm_preflight_opts checks;
+    dm_preflight_batch_opts(&checks, NULL,
+                            b->src.kind == DM_LOC_S3 ? DM_DS_S3 : DM_DS_EFS,
+                            b->src.bucket, b->src_prefix,
+                            b->dst.kind == DM_LOC_S3 ? DM_DS_S3 : DM_DS_EFS,
+                            b->dst.bucket, b->dst_prefix);
+    rc = dm_preflight_command(&checks, "batch");
+    if (rc)
+        return dm_fail(err, rc, "nothing done: a check failed (above)");
+    return DM_OK;
+}
+
+/* Each listed file's message; a file skipped when listed is counted. */
+static enum dm_code format_jobs(struct batch *b, struct dm_error *err)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        struct item *it = &b->items[i];
+        if (it->settled) { /* skipped when listed */
+            b->finished++;
+            b->failed++;
+            continue;
+        }
+        struct dm_job_spec job = {
+            b->src.kind == DM_LOC_S3 ? DM_DS_S3 : DM_DS_EFS,
+            b->dst.kind == DM_LOC_S3 ? DM_DS_S3 : DM_DS_EFS,
+            b->src.bucket,
+            it->src_key,
+            b->dst.bucket,
+            it->dst_key,
+            it->tracker,
+            (char *)b->backup_suffix};
+        it->body = dm_job_format(&job);
+        if (!it->body)
+            return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    }
+    return DM_OK;
+}
+
+/* The job threads, jobs at a time, until every file ran or a signal
+ * stopped the batch; then what never started is failed as such. */
+static void run_jobs(struct batch *b, long jobs)
+{
+    pthread_mutex_init(&b->lock, NULL);
+    b->tty = !b->json && isatty(2);
+    clock_gettime(CLOCK_MONOTONIC, &b->start);
+    /* from here, every line goes through draw(), which keeps the
+     * progress line below the log lines */
+    dm_log_set_sink(log_line, b);
+    dm_info("batch", "%zu files, %.1f MiB, %ld at a time", b->n,
+            (double)b->bytes_total / 1048576.0, jobs);
+    pthread_t tid[MAX_JOBS];
+    long started = 0;
+    /* counted before they start, so that supervise cannot find
+     * none active before the first one runs */
+    for (; started < jobs && (size_t)started < b->n; started++) {
+        pthread_mutex_lock(&b->lock);
+        b->active++;
+        pthread_mutex_unlock(&b->lock);
+        if (pthread_create(&tid[started], NULL, worker, b) != 0) {
+            pthread_mutex_lock(&b->lock);
+            b->active--;
+            pthread_mutex_unlock(&b->lock);
+            break;
+        }
+    }
+    if (started == 0 && b->n) {
+        b->active = 1;
+        worker(b);
+    } else {
+        supervise(b, tid, started);
+    }
+    dm_log_set_sink(NULL, NULL);
+    if (b->tty)
+        fputc('\n', stderr);
+    pthread_mutex_destroy(&b->lock);
+    for (size_t i = 0; i < b->n; i++)
+        if (!b->items[i].settled) {
+            /* never started: the batch was stopped first */
+            b->items[i].settled = true;
+            b->items[i].outcome.status = DM_STATUS_FAILED;
+            b->items[i].outcome.code = DM_ERR_GENERIC;
+            snprintf(b->items[i].outcome.error,
+                     sizeof(b->items[i].outcome.error),
+                     "not run: the batch was stopped");
+            b->failed++;
+        }
+}
+
 enum dm_code dm_batch_run(const struct dm_batch_opts *o, struct dm_error *err)
 {
     struct batch b;
@@ -503,47 +627,16 @@ enum dm_code dm_batch_run(const struct dm_batch_opts *o, struct dm_error *err)
     /* EMF lines (DUCKMIG_METRICS=emf) on stderr: stdout is the report */
     dm_metrics_init(stderr);
     if (!rc)
-        rc = dm_location_parse(src_arg, &b.src, err);
-    if (!rc)
-        rc = dm_location_parse(dst_arg, &b.dst, err);
-    /* where SRC and DST lie decides before anything is written */
-    if (!rc)
-        rc = check_places(&b, src_arg, dst_arg, err);
-    /* a local folder's prefix is "", before and after as_datastore */
-    if (!rc)
-        rc = dm_location_folder(&b.src, &src_prefix, err);
-    if (!rc)
-        rc = dm_location_folder(&b.dst, &dst_prefix, err);
-    b.src_prefix = src_prefix;
-    b.dst_prefix = dst_prefix;
+        rc = places(&b, &src_prefix, &dst_prefix, err);
     if (!rc && o->dry_run) {
         /* before anything below makes a folder or sets a root */
         rc = dry_run(&b, to, jobs, err);
         goto out;
     }
     if (!rc)
-        rc = as_datastore(&b.src, DM_SET_MIGRATE_SRC, err);
-    if (!rc)
-        rc = as_datastore(&b.dst, DM_SET_MIGRATE_DST, err);
-    if (!rc && in_place && b.dst.kind == DM_LOC_EFS)
-        rc = dm_setting_override(DM_SET_MIGRATE_DST, dm_efs_root(false), err);
-    if (!rc && to)
-        rc = dm_setting_override(DM_SET_MIGRATE_VERSION, to, err);
+        rc = prepare_jobs(&b, to, err);
     if (rc)
         goto out;
-    /* a target that cannot work, a store that cannot be read or written:
-     * said once, before the tree is listed, not once per file */
-    struct dm_preflight_opts checks;
-    dm_preflight_batch_opts(&checks, NULL,
-                            b.src.kind == DM_LOC_S3 ? DM_DS_S3 : DM_DS_EFS,
-                            b.src.bucket, b.src_prefix,
-                            b.dst.kind == DM_LOC_S3 ? DM_DS_S3 : DM_DS_EFS,
-                            b.dst.bucket, b.dst_prefix);
-    rc = dm_preflight_command(&checks, "batch");
-    if (rc) {
-        dm_fail(err, rc, "nothing done: a check failed (above)");
-        goto out;
-    }
 
     /* stopped, batch stops its jobs and removes what they left */
     struct sigaction sa;
@@ -564,80 +657,16 @@ enum dm_code dm_batch_run(const struct dm_batch_opts *o, struct dm_error *err)
     b.download = download;
     /* every job's engines are forked from these (engine/zygote.h) */
     rc = dm_zygotes_start(download, &zygotes, err);
-    if (rc)
-        goto out;
-
-    rc = dm_location_store(&b.src, false, &src, err);
+    if (!rc)
+        rc = dm_location_store(&b.src, false, &src, err);
     if (!rc)
         rc = dm_store_list(src, b.src_prefix, collect, &b, err);
     listed = !rc;
-    for (size_t i = 0; !rc && i < b.n; i++) {
-        struct item *it = &b.items[i];
-        if (it->settled) { /* skipped when listed */
-            b.finished++;
-            b.failed++;
-            continue;
-        }
-        struct dm_job_spec job = {
-            b.src.kind == DM_LOC_S3 ? DM_DS_S3 : DM_DS_EFS,
-            b.dst.kind == DM_LOC_S3 ? DM_DS_S3 : DM_DS_EFS,
-            b.src.bucket,
-            it->src_key,
-            b.dst.bucket,
-            it->dst_key,
-            it->tracker,
-            (char *)b.backup_suffix};
-        it->body = dm_job_format(&job);
-        if (!it->body)
-            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-    }
-    if (!rc) {
-        pthread_mutex_init(&b.lock, NULL);
-        b.tty = !b.json && isatty(2);
-        clock_gettime(CLOCK_MONOTONIC, &b.start);
-        /* from here, every line goes through draw(), which keeps the
-         * progress line below the log lines */
-        dm_log_set_sink(log_line, &b);
-        dm_info("batch", "%zu files, %.1f MiB, %ld at a time", b.n,
-                (double)b.bytes_total / 1048576.0, jobs);
-        pthread_t tid[MAX_JOBS];
-        long started = 0;
-        /* counted before they start, so that supervise cannot find
-         * none active before the first one runs */
-        for (; started < jobs && (size_t)started < b.n; started++) {
-            pthread_mutex_lock(&b.lock);
-            b.active++;
-            pthread_mutex_unlock(&b.lock);
-            if (pthread_create(&tid[started], NULL, worker, &b) != 0) {
-                pthread_mutex_lock(&b.lock);
-                b.active--;
-                pthread_mutex_unlock(&b.lock);
-                break;
-            }
-        }
-        if (started == 0 && b.n) {
-            b.active = 1;
-            worker(&b);
-        } else {
-            supervise(&b, tid, started);
-        }
-        dm_log_set_sink(NULL, NULL);
-        if (b.tty)
-            fputc('\n', stderr);
-        pthread_mutex_destroy(&b.lock);
-    }
+    if (!rc)
+        rc = format_jobs(&b, err);
     if (rc)
         goto out;
-    for (size_t i = 0; i < b.n; i++)
-        if (!b.items[i].settled) {
-            /* never started: the batch was stopped first */
-            b.items[i].settled = true;
-            b.items[i].outcome.status = DM_STATUS_FAILED;
-            b.items[i].outcome.code = DM_ERR_GENERIC;
-            snprintf(b.items[i].outcome.error, sizeof(b.items[i].outcome.error),
-                     "not run: the batch was stopped");
-            b.failed++;
-        }
+    run_jobs(&b, jobs);
     rc = report(&b, err);
     dm_metrics_emf_summary();
     if (!rc && b.failed)

@@ -481,10 +481,95 @@ static void wait_beating(struct consumer *c, long ms)
     }
 }
 
+/*
+ * (Re)connect to the broker. A broker that is gone is tried again a
+ * bounded number of times, each said, then the consumer exits non-zero,
+ * so that the orchestrator restarts the task and the failure shows where
+ * people look: *again when another try follows (after a wait).
+ */
+static enum dm_code reconnect(struct consumer *c, int *failures, bool *again,
+                              struct dm_error *err)
+{
+    int attempts = (int)dm_setting_u64(DM_SET_CONNECT_ATTEMPTS);
+    *again = false;
+    dm_error_clear(err);
+    enum dm_code rc = connect_consumer(c, err);
+    if (rc != DM_ERR_NETWORK) {
+        if (!rc) {
+            *failures = 0;
+            dm_info("consume", "connected, waiting for messages on %s",
+                    c->queue);
+        }
+        return rc;
+    }
+    (*failures)++;
+    dm_metrics_count(DM_METRIC_CONNECT_FAILURES, c->queue);
+    if (*failures >= attempts) {
+        dm_errlog("consume",
+                  "broker unreachable: attempt %d of %d failed (%s); "
+                  "giving up",
+                  *failures, attempts, err->msg);
+        return rc;
+    }
+    long delay = reconnect_delay_ms(*failures);
+    dm_warn("consume",
+            "broker unreachable: attempt %d of %d failed (%s); next "
+            "attempt in %.1f s",
+            *failures, attempts, err->msg, (double)delay / 1000.0);
+    wait_beating(c, delay);
+    *again = true;
+    return rc;
+}
+
+/* Take messages one at a time until told to stop, max_messages are
+ * handled (< 0: no limit), or something fails that reconnecting cannot
+ * mend. */
+static enum dm_code consume_messages(struct consumer *c, long max_messages,
+                                     struct dm_error *err)
+{
+    long stop_timeout = (long)dm_setting_u64(DM_SET_STOP_TIMEOUT);
+    long handled = 0;
+    int failures = 0;
+    enum dm_code rc = DM_OK;
+    time_t summary_at = time(NULL) + dm_metrics_interval();
+    while (!stop_requested && (max_messages < 0 || handled < max_messages)) {
+        beat(c);
+        if (dm_metrics_emf_enabled() && time(NULL) >= summary_at) {
+            dm_metrics_emf_summary();
+            summary_at = time(NULL) + dm_metrics_interval();
+        }
+        if (!c->rabbit) {
+            bool again;
+            rc = reconnect(c, &failures, &again, err);
+            if (again)
+                continue;
+            if (rc)
+                return rc;
+        }
+        struct dm_delivery d;
+        rc = dm_rabbit_next(c->rabbit, 1000, &d, err);
+        if (!rc && d.body) {
+            rc = handle(c, &d, stop_timeout, err);
+            handled++;
+        }
+        dm_delivery_release(&d);
+        if (c->stop_code)
+            return c->stop_code;
+        if (rc == DM_ERR_NETWORK) {
+            dm_warn("consume", "%s; reconnecting", err->msg);
+            dm_rabbit_close(c->rabbit);
+            c->rabbit = NULL;
+        } else if (rc) {
+            return rc;
+        }
+    }
+    dm_info("consume", "stopping after %ld messages", handled);
+    return DM_OK;
+}
+
 enum dm_code dm_consumer_run(const struct dm_consumer_opts *o,
                              struct dm_error *err)
 {
-    long max_messages = o->max_messages;
     struct dm_zygotes *zygotes = NULL;
     struct consumer c;
     memset(&c, 0, sizeof(c));
@@ -496,10 +581,8 @@ enum dm_code dm_consumer_run(const struct dm_consumer_opts *o,
                       : NULL;
     c.download = dm_setting(DM_SET_BATCH_DOWNLOAD);
     c.heartbeat = dm_heartbeat_path();
-    /* the ranges: util/env.c */
+    /* the ranges: util/settings.c */
     c.max_attempts = (int)dm_setting_u64(DM_SET_MAX_ATTEMPTS);
-    int connect_attempts = (int)dm_setting_u64(DM_SET_CONNECT_ATTEMPTS);
-    long stop_timeout = (long)dm_setting_u64(DM_SET_STOP_TIMEOUT);
     char *dead = dm_fmt("%s.dead", c.queue);
     c.dead = dead;
     struct dm_metrics_server *server = NULL;
@@ -560,68 +643,7 @@ enum dm_code dm_consumer_run(const struct dm_consumer_opts *o,
         goto out;
     dm_info("consume", "consuming %s (target %s)", c.queue,
             dm_setting(DM_SET_MIGRATE_VERSION));
-    long handled = 0;
-    int failures = 0;
-    time_t summary_at = time(NULL) + dm_metrics_interval();
-    while (!stop_requested && (max_messages < 0 || handled < max_messages)) {
-        beat(&c);
-        if (dm_metrics_emf_enabled() && time(NULL) >= summary_at) {
-            dm_metrics_emf_summary();
-            summary_at = time(NULL) + dm_metrics_interval();
-        }
-        if (!c.rabbit) {
-            dm_error_clear(err);
-            rc = connect_consumer(&c, err);
-            if (rc == DM_ERR_NETWORK) {
-                /* broker gone: a bounded number of tries, each said,
-                 * then exit non-zero, so that the orchestrator restarts
-                 * the task and the failure shows where people look */
-                failures++;
-                dm_metrics_count(DM_METRIC_CONNECT_FAILURES, c.queue);
-                if (failures >= connect_attempts) {
-                    dm_errlog("consume",
-                              "broker unreachable: attempt %d of %d failed "
-                              "(%s); giving up",
-                              failures, connect_attempts, err->msg);
-                    goto out;
-                }
-                long delay = reconnect_delay_ms(failures);
-                dm_warn("consume",
-                        "broker unreachable: attempt %d of %d failed (%s); "
-                        "next attempt in %.1f s",
-                        failures, connect_attempts, err->msg,
-                        (double)delay / 1000.0);
-                wait_beating(&c, delay);
-                continue;
-            }
-            if (rc)
-                goto out;
-            failures = 0;
-            dm_info("consume", "connected, waiting for messages on %s",
-                    c.queue);
-        }
-        struct dm_delivery d;
-        rc = dm_rabbit_next(c.rabbit, 1000, &d, err);
-        if (!rc && d.body) {
-            rc = handle(&c, &d, stop_timeout, err);
-            handled++;
-        }
-        dm_delivery_release(&d);
-        if (c.stop_code) {
-            rc = c.stop_code;
-            goto out;
-        }
-        if (rc == DM_ERR_NETWORK) {
-            dm_warn("consume", "%s; reconnecting", err->msg);
-            dm_rabbit_close(c.rabbit);
-            c.rabbit = NULL;
-            rc = DM_OK;
-        } else if (rc) {
-            goto out;
-        }
-    }
-    rc = DM_OK;
-    dm_info("consume", "stopping after %ld messages", handled);
+    rc = consume_messages(&c, o->max_messages, err);
 out:
     /* what the last period saw, before the counters go */
     dm_metrics_emf_summary();

@@ -446,214 +446,288 @@ static enum dm_code keep_original(struct dm_store *st,
     return dm_store_remove(st, ip->wal, err);
 }
 
-enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
-                        const char *target, struct dm_job_outcome *out)
-{
-    struct dm_error err = DM_ERROR_INIT;
-    struct dm_store *src = NULL, *dst = NULL;
-    char *in = NULL, *outp = NULL, *check = NULL, *wal_key = NULL;
+/* One job's state through its steps (dm_job_run). */
+struct job {
+    const struct dm_job_spec *spec;
+    const char *dir;
+    struct dm_job_outcome *out;
+    bool in_place;
+    struct dm_store *src, *dst;
+    char *in;      /* the download */
+    char *outp;    /* the migrated file */
+    char *check;   /* a destination fetched to compare with */
+    char *wal_key; /* the source's WAL */
+    struct in_place ip;
+    bool have_wal;
+    char release[DM_RELEASE_MAX];
+    uint64_t target_storage;
     struct dm_migrate_result res;
-    struct dm_source replayed = {{0}, {0}, {0}};
-    struct in_place ip = {NULL, NULL, NULL, false};
-    bool have_res = false, have_wal = false, same = false;
-    const bool in_place = job->backup_suffix != NULL;
-    double t0 = dm_clock_now();
-    enum dm_code rc = DM_OK;
-    memset(out, 0, sizeof(*out));
-    memset(&res, 0, sizeof(res));
+    bool have_res;
+    struct dm_source replayed;
+};
 
-    rc = dm_datastore_open(job->src, job->src_bucket, false, &src, &err);
+/* Step 1: the stores, and a destination that is (or, in place, is not)
+ * the source refused. */
+static enum dm_code open_stores(struct job *j, struct dm_error *err)
+{
+    const struct dm_job_spec *job = j->spec;
+    bool same = false;
+    enum dm_code rc =
+        dm_datastore_open(job->src, job->src_bucket, false, &j->src, err);
     if (!rc)
-        rc = dm_datastore_open(job->dst, job->dst_bucket, true, &dst, &err);
+        rc = dm_datastore_open(job->dst, job->dst_bucket, true, &j->dst, err);
     if (!rc)
-        rc = same_object(job, src, dst, &same, &err);
+        rc = same_object(job, j->src, j->dst, &same, err);
     if (rc)
-        goto fail;
-    if (same && !in_place) {
+        return rc;
+    if (same && !j->in_place) {
         char *uri = dm_job_dest_uri(job);
-        rc = dm_fail(&err, DM_ERR_USAGE,
+        rc = dm_fail(err, DM_ERR_USAGE,
                      "the destination %s is the source itself, and an "
                      "original is never replaced (batch --in-place keeps "
                      "it beside the new file)",
                      uri ? uri : job->dst_key);
         free(uri);
-        goto fail;
+        return rc;
     }
-    if (in_place && !same) {
-        rc = dm_fail(&err, DM_ERR_USAGE,
-                     "in place: the destination %s is not the source",
-                     job->dst_key);
-        goto fail;
-    }
+    if (j->in_place && !same)
+        return dm_fail(err, DM_ERR_USAGE,
+                       "in place: the destination %s is not the source",
+                       job->dst_key);
+    return DM_OK;
+}
+
+/* The job's files in its folder, the keys of the in-place form, and the
+ * names log lines use for them. */
+static enum dm_code name_files(struct job *j, struct dm_error *err)
+{
+    const struct dm_job_spec *job = j->spec;
     const char *name = dm_base_name(job->src_key);
-    in = dm_fmt("%s/in-%s", dir, name);
-    outp = dm_fmt("%s/%s", dir, dm_base_name(job->dst_key));
-    check = dm_fmt("%s/check-%s", dir, name);
-    if (in_place) {
-        ip.backup = dm_fmt("%s%s", job->src_key, job->backup_suffix);
-        ip.wal = dm_fmt("%s.wal", job->src_key);
-        ip.wal_backup = dm_fmt("%s.wal%s", job->src_key, job->backup_suffix);
+    j->in = dm_fmt("%s/in-%s", j->dir, name);
+    j->outp = dm_fmt("%s/%s", j->dir, dm_base_name(job->dst_key));
+    j->check = dm_fmt("%s/check-%s", j->dir, name);
+    if (j->in_place) {
+        j->ip.backup = dm_fmt("%s%s", job->src_key, job->backup_suffix);
+        j->ip.wal = dm_fmt("%s.wal", job->src_key);
+        j->ip.wal_backup = dm_fmt("%s.wal%s", job->src_key, job->backup_suffix);
     }
-    wal_key = dm_fmt("%s.wal", job->src_key);
-    if (!in || !outp || !check || !wal_key ||
-        (in_place && (!ip.backup || !ip.wal || !ip.wal_backup))) {
-        rc = dm_fail(&err, DM_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
+    j->wal_key = dm_fmt("%s.wal", job->src_key);
+    if (!j->in || !j->outp || !j->check || !j->wal_key ||
+        (j->in_place && (!j->ip.backup || !j->ip.wal || !j->ip.wal_backup)))
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
     /* log lines name the files as their owner knows them, never the
      * job's temporary copies */
     char *src_uri = dm_job_source_uri(job), *dst_uri = dm_job_dest_uri(job);
-    dm_log_alias(in, src_uri);
-    dm_log_alias(outp, dst_uri);
-    dm_log_alias(check, dst_uri);
-    dm_log_alias(dir, "(the job's folder)");
+    dm_log_alias(j->in, src_uri);
+    dm_log_alias(j->outp, dst_uri);
+    dm_log_alias(j->check, dst_uri);
+    dm_log_alias(j->dir, "(the job's folder)");
     free(dst_uri);
     free(src_uri);
+    return DM_OK;
+}
 
-    /* the source: K, or in place after a stopped run, its backup B */
-    const char *src_key = job->src_key, *src_wal = wal_key;
-    if (in_place) {
+/* Step 2: the source (K, or in place after a stopped run, its backup B)
+ * and its WAL downloaded, its version read from the header. */
+static enum dm_code download(struct job *j, struct dm_error *err)
+{
+    const char *src_key = j->spec->src_key, *src_wal = j->wal_key;
+    enum dm_code rc;
+    if (j->in_place) {
         struct dm_object b = {0};
-        rc = dm_store_stat(src, ip.backup, &b, &err);
+        rc = dm_store_stat(j->src, j->ip.backup, &b, err);
         dm_object_release(&b);
-        ip.have_backup = rc == DM_OK;
+        j->ip.have_backup = rc == DM_OK;
         if (rc == DM_ERR_NOT_FOUND) {
-            dm_error_clear(&err);
+            dm_error_clear(err);
             rc = DM_OK;
         }
         if (rc)
-            goto fail;
-        if (ip.have_backup) {
-            src_key = ip.backup;
-            src_wal = ip.wal_backup;
+            return rc;
+        if (j->ip.have_backup) {
+            src_key = j->ip.backup;
+            src_wal = j->ip.wal_backup;
         }
     }
     struct dm_object got = {0};
-    rc = dm_store_get(src, src_key, in, &got, NULL, &err);
-    out->src_size = got.size;
+    rc = dm_store_get(j->src, src_key, j->in, &got, NULL, err);
+    j->out->src_size = got.size;
     dm_object_release(&got);
     if (!rc)
-        rc = get_wal(src, src_wal, in, &have_wal, &err);
+        rc = get_wal(j->src, src_wal, j->in, &j->have_wal, err);
     if (rc)
-        goto fail;
+        return rc;
     struct dm_header_info h;
-    rc = dm_header_read_file(in, &h, NULL, &err);
+    rc = dm_header_read_file(j->in, &h, NULL, err);
     if (rc)
-        goto fail;
-    set_version(out->src_version, sizeof(out->src_version), &out->src_storage,
-                h.storage_version);
+        return rc;
+    set_version(j->out->src_version, sizeof(j->out->src_version),
+                &j->out->src_storage, h.storage_version);
+    return DM_OK;
+}
 
-    char release[DM_RELEASE_MAX];
-    uint64_t target_storage = 0;
-    rc = dm_release_normalize(target, release, &err);
+/* Step 3: is the work done already (a redelivery)? *done then, with the
+ * outcome set. In place, K is the original until the upload: nothing to
+ * skip, but a K that is neither it nor its migration is refused. */
+static enum dm_code skip_done(struct job *j, const char *target, bool *done,
+                              struct dm_error *err)
+{
+    const struct dm_job_spec *job = j->spec;
+    *done = false;
+    enum dm_code rc = dm_release_normalize(target, j->release, err);
     if (!rc)
-        rc = dm_target_storage(release, NULL, &target_storage, &err);
+        rc = dm_target_storage(j->release, NULL, &j->target_storage, err);
     if (rc)
-        goto fail;
-    bool replaced = !in_place;
-    if (ip.have_backup) {
-        rc =
-            check_original(dst, job, &ip, in, have_wal, check, &replaced, &err);
+        return rc;
+    bool replaced = !j->in_place;
+    if (j->ip.have_backup) {
+        rc = check_original(j->dst, job, &j->ip, j->in, j->have_wal, j->check,
+                            &replaced, err);
         if (rc)
-            goto fail;
+            return rc;
     }
-    /* in place, K is the original until step 6: nothing to skip */
-    if (replaced && already_done(dst, job, in, check, target_storage, out)) {
-        out->status = DM_STATUS_ALREADY_DONE;
-        goto done;
+    if (replaced &&
+        already_done(j->dst, job, j->in, j->check, j->target_storage, j->out)) {
+        j->out->status = DM_STATUS_ALREADY_DONE;
+        *done = true;
+        return DM_OK;
     }
-    if (replaced && in_place) {
-        rc = dm_fail(&err, DM_ERR_USAGE,
-                     "%s is neither its backup %s nor that file migrated "
-                     "to %s and verified: it changed after an earlier run, "
-                     "and is left as it is (move %s away to migrate %s as "
-                     "it is now)",
-                     job->dst_key, ip.backup, release, ip.backup, job->dst_key);
-        goto fail;
-    }
+    if (replaced && j->in_place)
+        return dm_fail(err, DM_ERR_USAGE,
+                       "%s is neither its backup %s nor that file migrated "
+                       "to %s and verified: it changed after an earlier run, "
+                       "and is left as it is (move %s away to migrate %s as "
+                       "it is now)",
+                       job->dst_key, j->ip.backup, j->release, j->ip.backup,
+                       job->dst_key);
+    return DM_OK;
+}
 
+/* Step 4: migrate and verify; *upload is the file to send, NULL when
+ * there is nothing to send (in place, a file already at the target). */
+static enum dm_code migrate(struct job *j, const char **upload,
+                            struct dm_error *err)
+{
+    struct dm_job_outcome *out = j->out;
     struct dm_migrate_opts mo = {
-        in,
-        outp,
-        release,
+        j->in,
+        j->outp,
+        j->release,
         NULL,
         false,
         0,
         strcmp(dm_setting(DM_SET_IGNORE_WAL_ERRORS), "1") == 0};
-    rc = dm_migrate(&mo, &res, &err);
-    have_res = true;
-    if (rc && res.status != DM_MIG_INCOMPLETE)
-        goto fail;
-    out->verification = dm_report_json(&res.report);
-    const char *upload = outp;
-    if (res.status == DM_MIG_ALREADY) {
+    *upload = NULL;
+    enum dm_code rc = dm_migrate(&mo, &j->res, err);
+    j->have_res = true;
+    if (rc && j->res.status != DM_MIG_INCOMPLETE)
+        return rc;
+    out->verification = dm_report_json(&j->res.report);
+    if (j->res.status == DM_MIG_ALREADY) {
         /* the seed: at the target already, so the file goes as it is
          * (replayed.path is the file itself); with a WAL, a copy that
          * holds the WAL's rows goes instead */
-        rc =
-            dm_source_prepare(in, res.src_release, dir, false, &replayed, &err);
+        rc = dm_source_prepare(j->in, j->res.src_release, j->dir, false,
+                               &j->replayed, err);
         if (rc)
-            goto fail;
-        upload = replayed.path;
+            return rc;
         out->status = DM_STATUS_ALREADY_AT_TARGET;
         snprintf(out->dst_version, sizeof(out->dst_version), "%s",
                  out->src_version);
         out->dst_storage = out->src_storage;
         /* in place, such a file is already what it should be */
-        if (in_place && !have_wal && !ip.have_backup)
-            goto done;
-    } else {
-        out->status = res.status == DM_MIG_INCOMPLETE ? DM_STATUS_INCOMPLETE
-                                                      : DM_STATUS_MIGRATED;
-        set_version(out->dst_version, sizeof(out->dst_version),
-                    &out->dst_storage, res.dst_storage);
-        if (res.status == DM_MIG_INCOMPLETE) {
-            snprintf(out->error, sizeof(out->error), "%s", err.msg);
-            dm_error_clear(&err);
-            rc = incomplete_accepted(
-                &res.report, dm_setting(DM_SET_ACCEPT_INCOMPLETE), &err);
-            if (rc)
-                goto fail;
-        }
+        if (!(j->in_place && !j->have_wal && !j->ip.have_backup))
+            *upload = j->replayed.path;
+        return DM_OK;
     }
-    dm_error_clear(&err);
-    if (in_place) {
-        rc = keep_original(dst, &ip, in, have_wal, out->src_size, &err);
+    out->status = j->res.status == DM_MIG_INCOMPLETE ? DM_STATUS_INCOMPLETE
+                                                     : DM_STATUS_MIGRATED;
+    set_version(out->dst_version, sizeof(out->dst_version), &out->dst_storage,
+                j->res.dst_storage);
+    if (j->res.status == DM_MIG_INCOMPLETE) {
+        snprintf(out->error, sizeof(out->error), "%s", err->msg);
+        dm_error_clear(err);
+        rc = incomplete_accepted(&j->res.report,
+                                 dm_setting(DM_SET_ACCEPT_INCOMPLETE), err);
         if (rc)
-            goto fail;
+            return rc;
+    }
+    *upload = j->outp;
+    return DM_OK;
+}
+
+/* Step 5: in place, the original kept as its backup first; then the
+ * file, written whole at the destination. */
+static enum dm_code upload_result(struct job *j, const char *upload,
+                                  struct dm_error *err)
+{
+    enum dm_code rc = DM_OK;
+    if (j->in_place) {
+        rc = keep_original(j->dst, &j->ip, j->in, j->have_wal, j->out->src_size,
+                           err);
+        if (rc)
+            return rc;
     }
     struct dm_object put = {0};
-    rc = dm_store_put(dst, upload, job->dst_key, &put, NULL, &err);
-    out->dst_size = put.size;
+    rc = dm_store_put(j->dst, upload, j->spec->dst_key, &put, NULL, err);
+    j->out->dst_size = put.size;
     dm_object_release(&put);
-    if (rc)
-        goto fail;
-    goto done;
-fail:
-    if (in) {
-        char *uri = dm_job_source_uri(job);
-        rename_in_msg(&err, in, uri);
-        free(uri);
+    return rc;
+}
+
+enum dm_code dm_job_run(const struct dm_job_spec *job, const char *dir,
+                        const char *target, struct dm_job_outcome *out)
+{
+    struct dm_error err = DM_ERROR_INIT;
+    struct job j;
+    bool done = false;
+    const char *upload = NULL;
+    double t0 = dm_clock_now();
+    memset(&j, 0, sizeof(j));
+    memset(out, 0, sizeof(*out));
+    j.spec = job;
+    j.dir = dir;
+    j.out = out;
+    j.in_place = job->backup_suffix != NULL;
+
+    enum dm_code rc = open_stores(&j, &err);
+    if (!rc)
+        rc = name_files(&j, &err);
+    if (!rc)
+        rc = download(&j, &err);
+    if (!rc)
+        rc = skip_done(&j, target, &done, &err);
+    if (!rc && !done)
+        rc = migrate(&j, &upload, &err);
+    if (!rc && !done && upload) {
+        dm_error_clear(&err);
+        rc = upload_result(&j, upload, &err);
     }
-    fail(out, rc, &err);
-    /* an incomplete file refused keeps its report: it names what the
-     * target could not hold */
-    if (rc != DM_ERR_INCOMPLETE) {
-        json_decref(out->verification);
-        out->verification = NULL;
+    if (rc) {
+        if (j.in) {
+            char *uri = dm_job_source_uri(job);
+            rename_in_msg(&err, j.in, uri);
+            free(uri);
+        }
+        fail(out, rc, &err);
+        /* an incomplete file refused keeps its report: it names what the
+         * target could not hold */
+        if (rc != DM_ERR_INCOMPLETE) {
+            json_decref(out->verification);
+            out->verification = NULL;
+        }
     }
-done:
-    dm_source_remove(&replayed);
-    if (have_res)
-        dm_report_release(&res.report);
+    dm_source_remove(&j.replayed);
+    if (j.have_res)
+        dm_report_release(&j.res.report);
     dm_log_alias_clear();
-    in_place_release(&ip);
-    free(wal_key);
-    free(check);
-    free(outp);
-    free(in);
-    dm_store_close(dst);
-    dm_store_close(src);
+    in_place_release(&j.ip);
+    free(j.wal_key);
+    free(j.check);
+    free(j.outp);
+    free(j.in);
+    dm_store_close(j.dst);
+    dm_store_close(j.src);
     out->seconds = dm_clock_now() - t0;
     return out->code;
 }
