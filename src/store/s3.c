@@ -270,11 +270,18 @@ enum dm_code s3_run_parts(struct parts *p, struct dm_error *err)
     return DM_OK;
 }
 
+void s3_part_span(const struct parts *p, unsigned i, uint64_t *off,
+                  uint64_t *len)
+{
+    *off = (uint64_t)i * p->part_size;
+    *len = p->size - *off < p->part_size ? p->size - *off : p->part_size;
+}
+
 static enum dm_code get_range(struct parts *p, CURL *curl, unsigned i,
                               struct dm_error *err)
 {
-    uint64_t off = (uint64_t)i * p->part_size;
-    uint64_t len = p->size - off < p->part_size ? p->size - off : p->part_size;
+    uint64_t off, len;
+    s3_part_span(p, i, &off, &len);
     char range[64];
     snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off,
              (unsigned long long)(off + len - 1));

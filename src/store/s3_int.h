@@ -83,6 +83,11 @@ struct parts {
  * failure stops the rest and is the answer. */
 enum dm_code s3_run_parts(struct parts *p, struct dm_error *err);
 
+/* Where part i starts in the object, and its length (the last may be
+ * shorter). */
+void s3_part_span(const struct parts *p, unsigned i, uint64_t *off,
+                  uint64_t *len);
+
 /* ---- s3_upload.c ---- */
 
 /* The store's put: one PUT below the multipart threshold, else a

@@ -112,8 +112,8 @@ static enum dm_code put_range(struct s3_store *s, CURL *curl, const char *path,
 static enum dm_code put_part(struct parts *p, CURL *curl, unsigned i,
                              struct dm_error *err)
 {
-    uint64_t off = (uint64_t)i * p->part_size;
-    uint64_t len = p->size - off < p->part_size ? p->size - off : p->part_size;
+    uint64_t off, len;
+    s3_part_span(p, i, &off, &len);
     char num[16];
     snprintf(num, sizeof(num), "%u", i + 1);
     struct dm_query_param q[2] = {{"partNumber", num},

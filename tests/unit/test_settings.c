@@ -16,15 +16,28 @@
 
 #include "util/settings.h"
 
+/* What dm_settings_print prints, in a new string. */
+static char *printed(bool markdown)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    dm_settings_print(out, markdown);
+    fclose(out);
+    /* a copy: GCC takes text for a pointer into this frame, which
+     * open_memstream was given the address of */
+    char *copy = strdup(text);
+    free(text);
+    assert_non_null(copy);
+    return copy;
+}
+
 static void table_is_whole(void **state)
 {
     (void)state;
     assert_int_equal(dm_settings_load(NULL), DM_OK);
-    char *md = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&md, &len);
-    dm_settings_print(out, true);
-    fclose(out);
+    char *md = printed(true);
     for (int i = 0; i < DM_SET_COUNT; i++) {
         enum dm_setting_id id = (enum dm_setting_id)i;
         const char *name = dm_setting_name(id);
@@ -155,11 +168,7 @@ static void secrets_are_not_printed(void **state)
     setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI", 1);
     setenv("RABBIT_SECRET", "{\"password\": \"hunter2\"}", 1);
     assert_int_equal(dm_settings_load(NULL), DM_OK);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    dm_settings_print(out, false);
-    fclose(out);
+    char *text = printed(false);
     assert_null(strstr(text, "wJalrXUtnFEMI"));
     assert_null(strstr(text, "hunter2"));
     assert_non_null(strstr(text, "AWS_SECRET_ACCESS_KEY"));
