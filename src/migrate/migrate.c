@@ -208,6 +208,53 @@ static enum dm_code legacy_data(struct legacy *l, struct dm_error *err)
 }
 
 /*
+ * 0.8's memory_limit counts an ART index build at about 450-500 bytes a
+ * row of a BIGINT key (docs/migration.md), several times what the build
+ * really holds (54 bytes a row once built, 138 at its resident peak): a
+ * limit sized for the rows, DuckDB's default (80% of the machine) on a
+ * task sized for the index included, refuses the index of a big tracker
+ * file. The index phase's limit is raised, when it is lower, to cover
+ * INDEX_BYTES_PER_ROW for every row of every index (an index stays in
+ * memory until the file is checkpointed), with room for wider keys; what
+ * bounds the build then is the task's memory, and a worker killed for it
+ * is a transient failure with nothing written.
+ */
+#define INDEX_BYTES_PER_ROW 1024u
+#define INDEX_MEMORY_BASE   (256u << 20)
+
+static enum dm_code index_memory(struct legacy *l, struct dm_error *err)
+{
+    uint64_t rows = 0;
+    for (size_t x = 0; x < l->src.nindexes; x++) {
+        const struct dm_cat_object *ix = &l->src.indexes[x];
+        for (size_t i = 0; l->prints && i < l->src.ntables; i++) {
+            const struct dm_cat_table *t = &l->src.tables[i];
+            if (strcmp(t->schema, ix->schema) == 0 &&
+                strcmp(t->name, ix->table) == 0)
+                rows += l->prints[i].rows;
+        }
+    }
+    if (!rows)
+        return DM_OK;
+    uint64_t need = INDEX_MEMORY_BASE + rows * INDEX_BYTES_PER_ROW, now = 0;
+    struct dm_rows *r = NULL;
+    enum dm_code rc = dm_engine_query_one(
+        l->writer, "SELECT current_setting('memory_limit')", &r, err);
+    if (rc)
+        return rc;
+    bool known = dm_parse_size(dm_rows_get(r, 0, 0), &now);
+    dm_rows_free(r);
+    if (known && now >= need)
+        return DM_OK;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "SET memory_limit = '%lluB'",
+             (unsigned long long)need);
+    dm_info("migrate", "index phase: memory_limit %llu MB for %llu rows",
+            (unsigned long long)(need / 1000000), (unsigned long long)rows);
+    return dm_engine_exec_one(l->writer, sql, err);
+}
+
+/*
  * Build the indexes, unless they came before the rows (the caller's
  * checkpoint ends the phase).
  * The source is read by now: its engine's memory is not held through the
@@ -233,6 +280,8 @@ static enum dm_code legacy_indexes(struct legacy *l, struct dm_error *err)
         if (!rc)
             rc = writer_open(l->writer, l->st->path, l->o->storage_version, 0,
                              &l->ast, err);
+        if (!rc)
+            rc = index_memory(l, err);
         if (rc)
             return rc;
         l->ddl.ast = l->ast;

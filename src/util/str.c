@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/text.h"
 
@@ -154,4 +155,41 @@ bool dm_parse_i64_in(const char *s, int64_t min, int64_t max, int64_t *out)
         return false;
     *out = (int64_t)v;
     return true;
+}
+
+bool dm_parse_size(const char *s, uint64_t *bytes)
+{
+    static const struct {
+        const char *unit;
+        double scale;
+    } units[] = {
+        {"b", 1},
+        {"bytes", 1},
+        {"kb", 1e3},
+        {"mb", 1e6},
+        {"gb", 1e9},
+        {"tb", 1e12},
+        {"kib", 1024.0},
+        {"mib", 1048576.0},
+        {"gib", 1073741824.0},
+        {"tib", 1099511627776.0},
+    };
+    if (!s || !(*s >= '0' && *s <= '9'))
+        return false;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s)
+        return false;
+    while (*end == ' ')
+        end++;
+    for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++)
+        if (strcasecmp(end, units[i].unit) == 0) {
+            double b = v * units[i].scale;
+            if (!(b >= 0 && b < 1.8e19))
+                return false;
+            *bytes = (uint64_t)b;
+            return true;
+        }
+    return false;
 }

@@ -29,6 +29,14 @@ bool dm_parse_u64(const char *s, uint64_t *out);
 /* The same, and from min to max. */
 bool dm_parse_u64_in(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/*
+ * A size as DuckDB writes one ("20.2GB", "512.0 MiB", "1500000000B",
+ * "123 bytes"): a decimal number, then B or bytes, KB, MB, GB, TB
+ * (powers of 1000) or KiB, MiB, GiB, TiB (of 1024), any case. False
+ * for anything else.
+ */
+bool dm_parse_size(const char *s, uint64_t *bytes);
+
 /* A whole decimal number with an optional '-', from min to max. */
 bool dm_parse_i64_in(const char *s, int64_t min, int64_t max, int64_t *out);
 

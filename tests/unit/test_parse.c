@@ -70,11 +70,35 @@ static void signed_numbers(void **state)
     assert_int_equal(v, 10);
 }
 
+static void sizes(void **state)
+{
+    (void)state;
+    uint64_t b = 7;
+    assert_true(dm_parse_size("20.2GB", &b)); /* 0.8's memory_limit */
+    assert_true(b == 20200000000ull);
+    assert_true(dm_parse_size("18.6 GiB", &b)); /* 1.x's */
+    assert_true(b == (uint64_t)(18.6 * 1073741824.0));
+    assert_true(dm_parse_size("1500000000B", &b));
+    assert_true(b == 1500000000ull);
+    assert_true(dm_parse_size("512.0mb", &b));
+    assert_true(b == 512000000ull);
+    assert_true(dm_parse_size("123 bytes", &b));
+    assert_int_equal(b, 123);
+    const char *bad[] = {NULL,     "",     "GB",   "-1GB",  "1.5",
+                         "1.5 XB", "1GB ", " 1GB", "1e30GB"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        b = 7;
+        assert_false(dm_parse_size(bad[i], &b));
+        assert_int_equal(b, 7);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unsigned_numbers),
         cmocka_unit_test(signed_numbers),
+        cmocka_unit_test(sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
