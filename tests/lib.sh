@@ -196,3 +196,56 @@ make_tracker() {
         "CREATE INDEX cases_site ON cases (site)" \
         "INSERT INTO cases SELECT range, range % 7, 'case-' || range, TIMESTAMP '2022-01-01' + INTERVAL (range) MINUTE, range / 3.0 FROM range($2)" >/dev/null
 }
+
+# rabbit_ready QUEUE [VHOST]: how many messages are ready in QUEUE of
+# start_rabbit's broker (as guest), nothing when there is no such queue.
+# Asked over AMQP (a passive queue.declare) by a few lines of Python, in
+# a tenth of a second; rabbitctl list_queues starts an Erlang VM, 2-4 s
+# a call. Ready only, not unacked: use it when no consumer is running.
+rabbit_ready() {
+    python3 - "$RABBIT_PORT" "$1" "${2:-/}" <<'PY'
+import socket, struct, sys
+port, queue, vhost = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port), timeout=30)
+buf = b""
+def frame():
+    global buf
+    while True:
+        if len(buf) >= 7:
+            typ, _, size = struct.unpack(">BHI", buf[:7])
+            if len(buf) >= 8 + size:
+                payload, buf = buf[7:7 + size], buf[8 + size:]
+                if typ == 1:  # a method; heartbeats and others skipped
+                    return struct.unpack(">HH", payload[:4]), payload[4:]
+                continue
+        data = s.recv(65536)
+        if not data:
+            sys.exit("rabbit_ready: the broker closed the connection")
+        buf += data
+def send(channel, cls, method, args=b""):
+    p = struct.pack(">HH", cls, method) + args
+    s.sendall(struct.pack(">BHI", 1, channel, len(p)) + p + b"\xce")
+def short(text):
+    return bytes([len(text.encode())]) + text.encode()
+s.sendall(b"AMQP\x00\x00\x09\x01")
+frame()  # connection.start
+send(0, 10, 11, struct.pack(">I", 0) + short("PLAIN") + struct.pack(">I", 12) + b"\0guest\0guest" + short("en_US"))
+(cm, args) = frame()  # connection.tune
+send(0, 10, 31, args[:6] + struct.pack(">H", 0))
+send(0, 10, 40, short(vhost) + short("") + b"\0")
+if frame()[0] != (10, 41):
+    sys.exit("rabbit_ready: cannot open vhost %s" % vhost)
+send(1, 20, 10, short(""))
+frame()  # channel.open-ok
+send(1, 50, 10, struct.pack(">H", 0) + short(queue) + b"\x01" + struct.pack(">I", 0))  # passive
+cm, args = frame()
+if cm == (50, 11):  # declare-ok: queue name, message count, consumer count
+    print(struct.unpack(">I", args[1 + args[0]:5 + args[0]])[0])
+# else channel.close 404: no such queue, nothing printed
+try:
+    send(0, 10, 50, struct.pack(">H", 200) + short("") + struct.pack(">HH", 0, 0))
+    frame()
+except (OSError, SystemExit):
+    pass
+PY
+}

@@ -107,9 +107,10 @@ class DB:
         self.label = label
         self.release = None
 
-    def run(self, queries):
+    def run(self, queries, stop_on_error=False):
         """Run each query alone; return a list of row lists (tuples of
-        str/None) or Err for the queries that failed."""
+        str/None) or Err for the queries that failed (stop_on_error: the
+        queries after the first that failed are not run, and are Err)."""
         res = [None] * len(queries)
         i = 0
         h = helper()
@@ -166,6 +167,10 @@ class DB:
                 raise SystemExit("check: %s: %s" % (self.path, err.strip()))
             res[nxt] = Err(" ".join(err.strip().split("\n")[:3])[:400] or "rc %d" % rc)
             i = nxt + 1
+            if stop_on_error:
+                for k in range(i, len(queries)):
+                    res[k] = Err("not run: an earlier query failed")
+                break
         return res
 
     def one(self, q):
@@ -671,13 +676,45 @@ def split_lq(text):
     return out
 
 
-def catalog(db):
-    v = db.one("SELECT version()")
-    if isinstance(v, Err) or not v:
-        raise SystemExit("check: %s cannot be read: %s" % (db.path, v))
-    rel = v[0][0].lstrip("v")
-    db.release = rel
-    old6 = rel.startswith("0.6")
+def both(fa, fb):
+    """fa() and fb() at the same time (fb in a thread): each is one
+    `duckmig sql` call per file, mostly waiting on its engine process.
+    Returns (fa(), fb()); raises what fa raised, else what fb raised."""
+    import threading
+    out = {}
+
+    def call(key, f):
+        try:
+            out[key] = (f(), None)
+        except BaseException as e:  # SystemExit too: re-raised below
+            out[key] = (None, e)
+
+    t = threading.Thread(target=call, args=("b", fb))
+    t.start()
+    call("a", fa)
+    t.join()
+    for key in ("a", "b"):
+        if out[key][1] is not None:
+            raise out[key][1]
+    return out["a"][0], out["b"][0]
+
+
+def storage_version(path):
+    """The storage version in a DuckDB file's main header (the magic
+    DUCK at byte 8, then a little-endian uint64), or None. Read here,
+    not asked of duckmig: only a guess at which catalog queries the
+    file's release takes; SELECT version() says which release it is."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return None
+    if len(head) < 20 or head[8:12] != b"DUCK":
+        return None
+    return int.from_bytes(head[12:20], "little")
+
+
+def catalog_queries(old6):
     dbf = "" if old6 else " AND database_name = current_database()"
     dbw = "" if old6 else " WHERE database_name = current_database()"
     qs_ = {
@@ -700,8 +737,29 @@ def catalog(db):
     if not old6:
         qs_["labels"] = ("SELECT schema_name, type_name, %s FROM duckdb_types() WHERE NOT internal AND "
                          "logical_type = 'ENUM'%s" % (lq("labels"), dbf))
+    return qs_
+
+
+def catalog(db):
+    # SELECT version() and the catalog queries in one call: the queries
+    # differ for 0.6 (no database_name), which storage version 39 in the
+    # header announces; should version() say otherwise, they are asked
+    # again, chosen by version()
+    old6 = storage_version(db.path) == 39
+    qs_ = catalog_queries(old6)
     keys = list(qs_)
-    res = dict(zip(keys, db.run([qs_[k] for k in keys])))
+    got = db.run(["SELECT version()"] + [qs_[k] for k in keys], stop_on_error=True)
+    v = got[0]
+    if isinstance(v, Err) or not v:
+        raise SystemExit("check: %s cannot be read: %s" % (db.path, v))
+    rel = v[0][0].lstrip("v")
+    db.release = rel
+    if rel.startswith("0.6") != old6:
+        old6 = rel.startswith("0.6")
+        qs_ = catalog_queries(old6)
+        keys = list(qs_)
+        got = [v] + db.run([qs_[k] for k in keys], stop_on_error=True)
+    res = dict(zip(keys, got[1:]))
     for k, r in res.items():
         if isinstance(r, Err):
             raise SystemExit("check: %s: catalog query %s failed: %s" % (db.path, k, r.msg))
@@ -710,15 +768,6 @@ def catalog(db):
     types = {}
     for s, n, logical, tcat in res["types"]:
         types[(s, n)] = {"logical": logical, "enum": None, "schema": s, "name": n}
-    if old6:
-        enums = [k for k, t in types.items() if t["logical"] == "ENUM"]
-        lab = db.run(["SELECT %s" % lq("CAST(enum_range(NULL::%s) AS VARCHAR[])" % qi(n)) for s, n in enums])
-        for k, r in zip(enums, lab):
-            types[k]["enum"] = split_lq(r[0][0]) if not isinstance(r, Err) and r else ["?error"]
-    else:
-        for s, n, labs in res["labels"]:
-            types[(s, n)]["enum"] = split_lq(labs)
-    cat["types"] = types
     cat["seqs"] = {(r[0], r[1]): r[2:] for r in res["seqs"]}
     cat["tables"] = {(r[0], r[1]) for r in res["tables"]}
     cat["table_sql"] = {(r[0], r[1]): r[2] or "" for r in res["tables"]}
@@ -728,7 +777,19 @@ def catalog(db):
             continue
         cols.setdefault((s, t), []).append({"name": c, "default": dflt, "nullable": nullable, "type": dt})
     if old6:
-        name_unions_06(db, cols)
+        # the ENUM labels and the UNION member names, in one call
+        enums = [k for k, t in types.items() if t["logical"] == "ENUM"]
+        q_enums = ["SELECT %s" % lq("CAST(enum_range(NULL::%s) AS VARCHAR[])" % qi(n)) for s, n in enums]
+        todo, q_unions = unions_06(cols)
+        got = db.run(q_enums + q_unions) if q_enums or q_unions else []
+        lab, members = got[:len(q_enums)], got[len(q_enums):]
+        for k, r in zip(enums, lab):
+            types[k]["enum"] = split_lq(r[0][0]) if not isinstance(r, Err) and r else ["?error"]
+        name_unions_06(todo, members)
+    else:
+        for s, n, labs in res["labels"]:
+            types[(s, n)]["enum"] = split_lq(labs)
+    cat["types"] = types
     cat["cols"] = cols
     cons = {}
     for s, t, ct, cn, text in res["cons"]:
@@ -761,29 +822,75 @@ def split_top(text):
     return parts
 
 
-def name_unions_06(db, cols):
+def unions_06(cols):
     """0.6 prints a UNION column's type without its member names
     (UNION(INTEGER, VARCHAR)); its tag is an ENUM of them, which
-    enum_range() lists even for a NULL: put the names back (top-level
-    UNION columns; a nested one stays unparsed and differs)."""
+    enum_range() lists even for a NULL. The columns to ask about and
+    the queries that ask (top-level UNION columns; a nested one stays
+    unparsed and differs)."""
     todo = [(k, c) for k, cl in cols.items() for c in cl
             if c["type"].startswith("UNION(") and c["type"].endswith(")")]
-    if not todo:
-        return
     qs_ = ["SELECT unnest(enum_range(union_tag(x))) FROM ((SELECT %s AS x FROM %s LIMIT 0) UNION ALL "
            "(SELECT NULL))" % (qi(c["name"]), qn(k[0], k[1])) for k, c in todo]
-    for (k, c), r in zip(todo, db.run(qs_)):
+    return todo, qs_
+
+
+def name_unions_06(todo, results):
+    """Put the member names unions_06's queries gave back into the types."""
+    for (k, c), r in zip(todo, results):
         members = split_top(c["type"][len("UNION("):-1])
         if isinstance(r, Err) or len(r) != len(members):
             continue
         c["type"] = "UNION(%s)" % ", ".join("%s %s" % (n[0], t) for n, t in zip(r, members))
 
 
+_builtin = {}
+
+
 def builtin_macros(release):
+    """The macros a release defines itself (asked of an empty in-memory
+    database). Asked once per release and process; with CHECK_CACHE_DIR
+    set (gen.t, runseed.py), once per release, helper and engine build
+    for every check.py that shares the folder."""
+    if release in _builtin:
+        return _builtin[release]
+    cache = None
+    d = os.environ.get("CHECK_CACHE_DIR")
+    if d:
+        import hashlib
+        key = []
+        lib = os.path.join(os.environ.get("DUCKMIG_ENGINES", ""), release, "libduckdb.so")
+        for f in (helper(), lib):
+            try:
+                st = os.stat(f)
+                key.append("%s:%d:%d" % (os.path.abspath(f), st.st_size, st.st_mtime_ns))
+            except OSError:
+                key = None
+                break
+        if key:
+            cache = os.path.join(d, "builtin-macros-%s-%s.json" % (
+                release, hashlib.sha256("\n".join(key).encode()).hexdigest()[:16]))
+            try:
+                with open(cache, encoding="utf-8") as f:
+                    _builtin[release] = {tuple(x) for x in json.load(f)}
+                return _builtin[release]
+            except (OSError, ValueError):
+                pass
     db = DB(":memory:", engine=release, read_only=False)
     r = db.one("SELECT schema_name, function_name, function_type FROM duckdb_functions() "
                "WHERE function_type IN ('macro', 'table_macro')")
-    return set() if isinstance(r, Err) else {tuple(x) for x in r}
+    got = set() if isinstance(r, Err) else {tuple(x) for x in r}
+    _builtin[release] = got
+    if cache and not isinstance(r, Err):
+        try:
+            os.makedirs(d, exist_ok=True)
+            tmp = "%s.%d.tmp" % (cache, os.getpid())
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(sorted(got), f)
+            os.replace(tmp, cache)
+        except OSError:
+            pass
+    return got
 
 
 # ---------------------------------------------------------------- comparison
@@ -846,8 +953,7 @@ class Checker:
         self.check_marks()
         src = DB(self.src_path, label="SRC")
         dst = DB(self.dst_path, label="DST")
-        a = catalog(src)
-        b = catalog(dst)
+        a, b = both(lambda: catalog(src), lambda: catalog(dst))
         self.a, self.b = a, b
         self.src, self.dst = src, dst
         self.compare_catalog(a, b)
@@ -993,8 +1099,8 @@ class Checker:
         # views: their columns and types from DESCRIBE
         views = sorted(a["views"] & b["views"])
         views = [v for v in views if not self.skip(["view", "computed", "meaning"], "%s.%s" % v)]
-        da = self.src.run(["DESCRIBE SELECT * FROM %s" % qn(*v) for v in views])
-        db = self.dst.run(["DESCRIBE SELECT * FROM %s" % qn(*v) for v in views])
+        da, db = both(lambda: self.src.run(["DESCRIBE SELECT * FROM %s" % qn(*v) for v in views]),
+                      lambda: self.dst.run(["DESCRIBE SELECT * FROM %s" % qn(*v) for v in views]))
         ua = {n for (_, n) in a["types"]}
         ub = {n for (_, n) in b["types"]}
         tmap_a = {n.lower(): t for (_, n), t in a["types"].items()}
@@ -1027,8 +1133,24 @@ class Checker:
             qb.append(cb.select(list(zip(pos(len(nx)), trees_b)), alias))
             what.append(("view", name))
             computed.append(set(range(len(nx))))
-        ra = self.src.run(qa)
-        rb = self.dst.run(qb)
+        # the macro calls (compare_macros) ride along in the same call
+        # per file; DST is asked only the calls that bind in SRC: the
+        # others are not compared
+        calls = self.macro_calls()
+        if calls:
+            ra = self.src.run(qa + [c for _, c in calls])
+            ma = ra[len(qa):]
+            ra = ra[:len(qa)]
+            asked = [i for i, x in enumerate(ma) if not isinstance(x, Err)]
+            rb = self.dst.run(qb + [calls[i][1] for i in asked])
+        else:
+            # no macro calls: DST need not wait for SRC
+            (ra, rb), ma, asked = both(lambda: self.src.run(qa), lambda: self.dst.run(qb)), [], []
+        mb = [None] * len(calls)
+        for i, y in zip(asked, rb[len(qb):]):
+            mb[i] = y
+        rb = rb[:len(qb)]
+        self.macro_results = (calls, ma, mb)
         for (kind, name), x, y, comp in zip(what, ra, rb, computed):
             norm = lambda r: tuple(loose(normalize(f)) if i in comp else normalize(f) for i, f in enumerate(r))
             if not isinstance(x, Err):
@@ -1069,7 +1191,7 @@ class Checker:
                 what, len(only_a), len(only_b), clip(only_a[:1]), clip(only_b[:1]), detail))
 
     # -- macros
-    def compare_macros(self, a, b):
+    def macro_calls(self):
         calls = []  # (name, sql)
         for k in sorted(set(self.fa) & set(self.fb)):
             s, n, kind = k
@@ -1089,10 +1211,11 @@ class Checker:
                     named = ["1"] * arity + ["%s := 3" % qi(p) for p in params[arity:]]
                     if kind == "macro":
                         calls.append((mname, "SELECT CAST(%s(%s) AS VARCHAR)" % (qn(s, n), ", ".join(named))))
-        if not calls:
-            return
-        ra = self.src.run([c for _, c in calls])
-        rb = self.dst.run([c for _, c in calls])
+        return calls
+
+    def compare_macros(self, a, b):
+        # run by compare_data, with the rows
+        calls, ra, rb = self.macro_results
         for (m, sql), x, y in zip(calls, ra, rb):
             if isinstance(x, Err):
                 continue  # the call does not bind in the source: nothing to compare
@@ -1129,7 +1252,7 @@ class Checker:
                     what.append(("default", "%s.%s.%s (%s | %s)" % (k[0], k[1], n, clip(da), clip(db))))
             if not qa:
                 return
-            ra, rb = xa.run(qa), xb.run(qb)
+            ra, rb = both(lambda: xa.run(qa), lambda: xb.run(qb))
             for (kind, name), x, y in zip(what, ra, rb):
                 if isinstance(x, Err):
                     continue

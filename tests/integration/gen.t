@@ -14,6 +14,11 @@
 # GEN_SEEDS="S:REL ..." replaces the fixed seeds (e.g. to run one seed).
 . "$(dirname "$0")/../lib.sh"
 cd "$TMP"
+# check.py asks each release for its built-in macros once for all seeds
+export CHECK_CACHE_DIR=$TMP/check-cache
+# python3 as the interpreter itself, not a version manager's shim (pyenv:
+# up to a second a call on a busy machine, once per seed); the same python3
+PATH=$(dirname "$(python3 -c 'import sys; print(sys.executable)')"):$PATH
 
 # todo GOT-EXIT-STATUS NAME REASON: a test expected to fail for now
 todo() {
