@@ -32,9 +32,58 @@ static char *not_started(const struct dm_error *err)
     return s;
 }
 
+/* A value as JSON: a string, or {"hex": "..."} for one that is not
+ * UTF-8 (a local folder's name may hold any byte but '/' and NUL). */
+static json_t *value_json(const char *value)
+{
+    json_t *s = json_string(value);
+    if (s)
+        return s;
+    size_t n = strlen(value);
+    char *hex = malloc(2 * n + 1);
+    if (!hex)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)value[i]);
+    json_t *o = json_pack("{s:s}", "hex", hex);
+    free(hex);
+    return o;
+}
+
+/* The bytes value_json(v) stood for, in a new string; NULL when j is
+ * neither form. */
+static char *value_from_json(json_t *j)
+{
+    if (json_is_string(j))
+        return strdup(json_string_value(j));
+    const char *hex = json_string_value(json_object_get(j, "hex"));
+    size_t n = hex ? strlen(hex) : 1;
+    if (n % 2)
+        return NULL;
+    char *v = malloc(n / 2 + 1);
+    for (size_t i = 0; v && i < n / 2; i++) {
+        unsigned b;
+        if (sscanf(hex + 2 * i, "%2x", &b) != 1 || b == 0) {
+            free(v);
+            return NULL;
+        }
+        v[i] = (char)b;
+    }
+    if (v)
+        v[n / 2] = '\0';
+    return v;
+}
+
+struct overrides {
+    json_t *obj;
+    bool failed;
+};
+
 static void add_override(const char *name, const char *value, void *ud)
 {
-    json_object_set_new(ud, name, json_string(value));
+    struct overrides *o = ud;
+    if (json_object_set_new(o->obj, name, value_json(value)) != 0)
+        o->failed = true;
 }
 
 /*
@@ -59,7 +108,12 @@ static char *child_input(const struct dm_job_run *r, struct dm_error *err)
         dm_fail(err, DM_ERR_USAGE, "the message is not UTF-8 text");
         goto out;
     }
-    dm_settings_each_override(add_override, settings);
+    struct overrides ov = {settings, false};
+    dm_settings_each_override(add_override, &ov);
+    if (ov.failed) {
+        dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     json_object_set_new(doc, "settings", settings);
     json_object_set_new(doc, "message", msg);
     settings = msg = NULL;
@@ -94,11 +148,15 @@ static char *read_input(const char *in, size_t in_len, size_t *len,
     json_object_foreach(settings, name, value)
     {
         enum dm_setting_id id;
-        if (!dm_setting_find(name, &id) || !json_is_string(value)) {
+        char *v = value_from_json(value);
+        if (!dm_setting_find(name, &id) || !v) {
+            free(v);
             dm_fail(err, DM_ERR_PROTOCOL, "a job's input: no setting %s", name);
             goto out;
         }
-        if (dm_setting_override(id, json_string_value(value), err))
+        enum dm_code orc = dm_setting_override(id, v, err);
+        free(v);
+        if (orc)
             goto out;
     }
     *len = json_string_length(msg);

@@ -117,6 +117,13 @@ is "$rc" 2 "an unknown class stops batch at its start (exit 2)"
 like "$err" "*unknown class 'bogus'*" "... naming it"
 [ -z "$(find incout2 -type f 2>/dev/null)" ]; ok $? "... before any file is written"
 
+# a SRC folder whose name is not UTF-8: each job is told it as its
+# EFS root in its stdin JSON (as bytes), and finds its file
+odd=$'odd\xff'
+mkdir -p "$odd/t" && duckdb 0.6.1 "$odd/t/a.duckdb" "CREATE TABLE t AS SELECT 1 AS i" >/dev/null
+run "$DUCKMIG" batch --to 0.8.1 "$odd" odd-out
+is "$rc/$(ls odd-out/t 2>/dev/null)" "0/a.duckdb" "a SRC folder whose name is not UTF-8: its file is migrated"
+
 run "$DUCKMIG" batch fleet
 is "$rc" 2 "usage errors: exit 2"
 run "$DUCKMIG" batch no-such-dir out2
