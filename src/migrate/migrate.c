@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "header/header.h"
 #include "migrate/migrate_int.h"
+#include "release/release.h"
 #include "util/clock.h"
 #include "util/settings.h"
 #include "util/log.h"
@@ -224,6 +225,10 @@ static enum dm_code legacy_data(struct legacy *l, struct dm_error *err)
 
 static enum dm_code index_memory(struct legacy *l, struct dm_error *err)
 {
+    /* 1.x spills an index build, and its configuration is locked once
+     * the file is open (writer_open) */
+    if (!dm_release_legacy(l->res->dst_release))
+        return DM_OK;
     uint64_t rows = 0;
     for (size_t x = 0; x < l->src.nindexes; x++) {
         const struct dm_cat_object *ix = &l->src.indexes[x];
