@@ -85,6 +85,18 @@ like() { # like GOT GLOB-PATTERN NAME
     fi
 }
 
+# release_engines: under the sanitizers, a test of the fleet code (batch,
+# consume, publish, doctor) starts its engine workers and zygotes from the
+# release build (DUCKMIG_ENGINE_PROGRAM): what ASan checks there is the
+# fleet code, and the workers' own code is checked under it by migrate.t,
+# verify.t, classes.t, untrusted.t, zygote.t and the unit tests, where
+# they are the ASan build. DuckDB in an ASan worker made these tests
+# several times slower.
+release_engines() {
+    [ "${DUCKMIG_VARIANT:-release}" = asan ] && export DUCKMIG_ENGINE_PROGRAM=$DUCKMIG_HELPER
+    return 0
+}
+
 skip() { _n=$((_n + 1)); echo "ok $_n # skip $1"; }
 diag() { echo "# $*"; }
 

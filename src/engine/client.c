@@ -187,11 +187,9 @@ static enum dm_code spawn_worker(struct dm_engine *e, const char *library,
 
     if (dm_zygote_fork(e->release, library, &e->fd, &e->pid, &e->zconn))
         return DM_OK;
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0)
+    if (!dm_engine_program(exe, sizeof(exe)))
         return dm_fail_errno(err, DM_ERR_ENGINE, errno,
                              "cannot find the duckmig executable");
-    exe[n] = '\0';
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return dm_fail_errno(err, DM_ERR_ENGINE, errno, "socketpair");
     /* dup2(3, 3) would keep FD_CLOEXEC: move the child's end off fd 3. */

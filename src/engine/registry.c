@@ -98,3 +98,17 @@ bool dm_engine_for_storage(uint64_t v, char out[DM_RELEASE_MAX])
     }
     return false;
 }
+
+bool dm_engine_program(char *exe, size_t cap)
+{
+    const char *program = dm_setting(DM_SET_ENGINE_PROGRAM);
+    if (program) {
+        int n = snprintf(exe, cap, "%s", program);
+        return n > 0 && (size_t)n < cap;
+    }
+    ssize_t n = readlink("/proc/self/exe", exe, cap - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = '\0';
+    return true;
+}

@@ -19,6 +19,14 @@
 /* The engines folder in use (static storage). */
 const char *dm_engines_dir(void);
 
+/*
+ * The program started as an engine worker or a zygote, in exe: this
+ * duckmig, or DUCKMIG_ENGINE_PROGRAM (testing: the sanitizer suite runs
+ * the fleet tests' workers from the release build). False when neither
+ * can be named.
+ */
+bool dm_engine_program(char *exe, size_t cap);
+
 /* Path of release's libduckdb.so; DM_ERR_ENGINE if it is not installed. */
 enum dm_code dm_engine_library(const char *release, char *path, size_t n,
                                struct dm_error *err);

@@ -88,10 +88,8 @@ enum dm_code dm_zygotes_start(const char *parent, struct dm_zygotes **out,
     *out = NULL;
     if (dm_setting_u64(DM_SET_KEEP_ENGINES) == 0)
         return DM_OK;
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (len <= 0)
+    if (!dm_engine_program(exe, sizeof(exe)))
         return DM_OK; /* spawned workers will say what is wrong */
-    exe[len] = '\0';
     struct dm_zygotes *z = calloc(1, sizeof(*z));
     if (!z)
         return dm_fail(err, DM_ERR_NOMEM, "out of memory");

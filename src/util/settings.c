@@ -309,6 +309,11 @@ static const struct setting table[DM_SET_COUNT] = {
     [DM_SET_TRACE_ENGINE] =
         FLAG("DUCKMIG_TRACE_ENGINE", "0",
              "1: print every statement sent to an engine, with its time"),
+    [DM_SET_ENGINE_PROGRAM] =
+        TXT("DUCKMIG_ENGINE_PROGRAM", NULL,
+            "testing: the program started as engine worker and zygote; "
+            "unset: this duckmig (the sanitizer suite gives the fleet tests' "
+            "workers the release build)"),
     [DM_SET_ENGINE_FAULT] =
         TXT("DUCKMIG_ENGINE_FAULT", NULL,
             "testing: PREFIX|MESSAGE fails a statement that starts with "

@@ -120,6 +120,7 @@ enum dm_setting_id {
     DM_SET_AWS_ENDPOINT_URL_SECRETS_MANAGER,
     /* testing and tracing */
     DM_SET_TRACE_ENGINE,
+    DM_SET_ENGINE_PROGRAM,
     DM_SET_ENGINE_FAULT,
     DM_SET_STORE_FAULT,
     DM_SET_COUNT

@@ -6,6 +6,7 @@
 # folder, let a key out of its root, hang on a FIFO, stop or go silent
 # on a bad name, or leave a temporary folder behind, stopped or killed.
 . "$(dirname "$0")/../lib.sh"
+release_engines
 cd "$TMP"
 # batch's private folders go under TMPDIR: here, where they can be seen
 export TMPDIR=$TMP/tmp

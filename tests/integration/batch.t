@@ -4,6 +4,7 @@
 # second run resumes (skips what is done); failures are reported per file
 # and in the exit status; S3 as the source.
 . "$(dirname "$0")/../lib.sh"
+release_engines
 cd "$TMP"
 
 DUCKMIG=$DUCKMIG_HELPER "$ROOT/scripts/make-sample-fleet" --sites 2 --trackers 1 fleet >/dev/null 2>&1

@@ -10,6 +10,7 @@
 # an outcome the ledger refuses puts its message back on the queue
 # instead of acking it.
 . "$(dirname "$0")/../lib.sh"
+release_engines
 cd "$TMP"
 # python3 as the interpreter itself, not a version manager's shim (pyenv:
 # a second a call on a busy machine); the same python3

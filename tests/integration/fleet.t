@@ -9,6 +9,7 @@
 # a killed consumer is removed by the next; a FIFO, a destination that
 # is its own source, goal rows and file names publish must not take.
 . "$(dirname "$0")/../lib.sh"
+release_engines
 cd "$TMP"
 
 start_rabbit "$TMP/rmq" || exit 1

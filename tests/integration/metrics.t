@@ -9,6 +9,7 @@
 # `duckmig health` (fresh, stale, missing); a broker that cannot be
 # reached: a bounded number of attempts, each said, then exit 15.
 . "$(dirname "$0")/../lib.sh"
+release_engines
 cd "$TMP"
 
 start_rabbit "$TMP/rmq" || exit 1

@@ -7,6 +7,7 @@
 # terminal, naming sources, never a job's temporary files; migrate's
 # tables and rows at info level.
 . "$(dirname "$0")/../lib.sh"
+release_engines
 cd "$TMP"
 
 # the JSON contract, checked by a reader that shares no code with duckmig
