@@ -246,8 +246,7 @@ static void *worker(void *arg)
         pthread_mutex_lock(&b->lock);
         b->finished++;
         b->bytes_done += it->size;
-        bool bad = it->outcome.status == DM_STATUS_FAILED ||
-                   it->outcome.status == DM_STATUS_SKIPPED;
+        bool bad = !dm_status_done(it->outcome.status);
         dm_metrics_job("batch", it->outcome.status,
                        bad ? dm_code_name(it->outcome.code) : NULL, it->size,
                        it->outcome.seconds);

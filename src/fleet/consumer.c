@@ -576,9 +576,7 @@ enum dm_code dm_consumer_run(const struct dm_consumer_opts *o,
     c.queue = dm_setting(DM_SET_QUEUE_NAME);
     c.rabbit_secret = dm_setting(DM_SET_RABBIT_SECRET);
     /* without it, outcomes are only logged */
-    c.db_secret = dm_setting_given(DM_SET_DB_SECRET)
-                      ? dm_setting(DM_SET_DB_SECRET)
-                      : NULL;
+    c.db_secret = dm_setting_given_value(DM_SET_DB_SECRET);
     c.download = dm_setting(DM_SET_BATCH_DOWNLOAD);
     c.heartbeat = dm_heartbeat_path();
     /* the ranges: util/settings.c */

@@ -597,12 +597,6 @@ enum dm_code dm_preflight_command(const struct dm_preflight_opts *o,
 
 /* ---- what each command needs ---- */
 
-/* A setting's value when it was given, else NULL. */
-static const char *given(enum dm_setting_id id)
-{
-    return dm_setting_given(id) ? dm_setting(id) : NULL;
-}
-
 void dm_preflight_consume_opts(struct dm_preflight_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -610,32 +604,37 @@ void dm_preflight_consume_opts(struct dm_preflight_opts *o)
     o->rabbit_secret = dm_setting(DM_SET_RABBIT_SECRET);
     o->queues[0] = dm_setting(DM_SET_QUEUE_NAME);
     o->queues_required = true;
-    o->db_secret = given(DM_SET_DB_SECRET);
+    o->db_secret = dm_setting_given_value(DM_SET_DB_SECRET);
     o->ledger = true;
     o->download = dm_setting(DM_SET_BATCH_DOWNLOAD);
     /* messages name their own buckets: a consumer checks the stores its
      * environment names, and says which it could not */
     struct dm_preflight_store *s = o->stores;
     s[0] = (struct dm_preflight_store){
-        "source S3",          false, DM_DS_S3, given(DM_SET_SOURCE_BUCKET),
-        "tracker-migration/", NULL};
-    if (!given(DM_SET_SOURCE_BUCKET))
+        "source S3",
+        false,
+        DM_DS_S3,
+        dm_setting_given_value(DM_SET_SOURCE_BUCKET),
+        "tracker-migration/",
+        NULL};
+    if (!dm_setting_given_value(DM_SET_SOURCE_BUCKET))
         s[0].skip = "SOURCE_BUCKET not set (messages name their bucket)";
     s[1] = (struct dm_preflight_store){"source EFS", false, DM_DS_EFS,
                                        NULL,         "",    NULL};
-    if (!given(DM_SET_MIGRATE_SRC))
+    if (!dm_setting_given_value(DM_SET_MIGRATE_SRC))
         s[1].skip = "MIGRATE_SRC not set";
-    s[2] = (struct dm_preflight_store){"destination S3",
-                                       true,
-                                       DM_DS_S3,
-                                       given(DM_SET_DESTINATION_BUCKET),
-                                       "",
-                                       NULL};
-    if (!given(DM_SET_DESTINATION_BUCKET))
+    s[2] = (struct dm_preflight_store){
+        "destination S3",
+        true,
+        DM_DS_S3,
+        dm_setting_given_value(DM_SET_DESTINATION_BUCKET),
+        "",
+        NULL};
+    if (!dm_setting_given_value(DM_SET_DESTINATION_BUCKET))
         s[2].skip = "DESTINATION_BUCKET not set (messages name their bucket)";
     s[3] = (struct dm_preflight_store){
         "destination EFS", true, DM_DS_EFS, NULL, "", NULL};
-    if (!given(DM_SET_MIGRATE_DST))
+    if (!dm_setting_given_value(DM_SET_MIGRATE_DST))
         s[3].skip = "MIGRATE_DST not set";
     o->nstores = 4;
 }
@@ -686,7 +685,7 @@ void dm_preflight_fleet_opts(struct dm_preflight_opts *o,
      * publish), its database and goal query, its source */
     o->queues[0] = pub.queues[0];
     o->queues[1] = pub.queues[1];
-    const char *own = given(DM_SET_QUEUE_NAME);
+    const char *own = dm_setting_given_value(DM_SET_QUEUE_NAME);
     if (own && strcmp(own, pub.queues[0]) != 0 &&
         strcmp(own, pub.queues[1]) != 0)
         o->queues[2] = own;
@@ -700,7 +699,7 @@ void dm_preflight_fleet_opts(struct dm_preflight_opts *o,
         o->stores[1].skip = NULL;
     }
     /* the machine doctor runs on is seldom a consumer's */
-    if (!given(DM_SET_BATCH_DOWNLOAD))
+    if (!dm_setting_given_value(DM_SET_BATCH_DOWNLOAD))
         o->download = NULL;
 }
 

@@ -57,9 +57,9 @@ static char *value_from_json(json_t *j)
     if (json_is_string(j))
         return strdup(json_string_value(j));
     const char *hex = json_string_value(json_object_get(j, "hex"));
-    size_t n = hex ? strlen(hex) : 1;
-    if (n % 2)
+    if (!hex || strlen(hex) % 2)
         return NULL;
+    size_t n = strlen(hex);
     char *v = malloc(n / 2 + 1);
     for (size_t i = 0; v && i < n / 2; i++) {
         unsigned b;

@@ -230,14 +230,12 @@ static enum dm_code index_memory(struct legacy *l, struct dm_error *err)
     if (!dm_release_legacy(l->res->dst_release))
         return DM_OK;
     uint64_t rows = 0;
-    for (size_t x = 0; x < l->src.nindexes; x++) {
+    for (size_t x = 0; l->prints && x < l->src.nindexes; x++) {
         const struct dm_cat_object *ix = &l->src.indexes[x];
-        for (size_t i = 0; l->prints && i < l->src.ntables; i++) {
-            const struct dm_cat_table *t = &l->src.tables[i];
-            if (strcmp(t->schema, ix->schema) == 0 &&
-                strcmp(t->name, ix->table) == 0)
-                rows += l->prints[i].rows;
-        }
+        const struct dm_cat_table *t =
+            dm_catalog_find_table(&l->src, ix->schema, ix->table);
+        if (t)
+            rows += l->prints[t - l->src.tables].rows;
     }
     if (!rows)
         return DM_OK;

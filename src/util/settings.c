@@ -407,6 +407,11 @@ bool dm_setting_given(enum dm_setting_id id)
     return (unsigned)id < DM_SET_COUNT && (overridden[id] || from_env[id]);
 }
 
+const char *dm_setting_given_value(enum dm_setting_id id)
+{
+    return dm_setting_given(id) ? dm_setting(id) : NULL;
+}
+
 uint64_t dm_setting_u64(enum dm_setting_id id)
 {
     const char *v = dm_setting(id);

@@ -141,6 +141,10 @@ const char *dm_setting(enum dm_setting_id id);
 /* Was it given: overridden, or set and not empty in the environment? */
 bool dm_setting_given(enum dm_setting_id id);
 
+/* The value when it was given, else NULL (not the default): for a
+ * setting whose absence means something (DB_SECRET to a consumer). */
+const char *dm_setting_given_value(enum dm_setting_id id);
+
 /* A number's value (a flag's is 0 or 1); 0 when it has none. */
 uint64_t dm_setting_u64(enum dm_setting_id id);
 
