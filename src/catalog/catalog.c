@@ -676,11 +676,78 @@ static enum dm_code read_indexes(struct dm_engine *e, struct dm_catalog *cat,
     return rc;
 }
 
+/* A macro's row of read_macros' query, and where it stands in the order
+ * the catalog keeps: schema, name, type, then the scan (1.x overloads). */
+struct macro_key {
+    const char *schema, *name, *type;
+    size_t row;
+};
+
+static int cmp_null_last(const char *a, const char *b)
+{
+    if (!a || !b)
+        return (a == NULL) - (b == NULL);
+    return strcmp(a, b);
+}
+
+static int macro_key_cmp(const void *pa, const void *pb)
+{
+    const struct macro_key *a = pa, *b = pb;
+    int c = cmp_null_last(a->schema, b->schema);
+    if (!c)
+        c = cmp_null_last(a->name, b->name);
+    if (!c)
+        c = cmp_null_last(a->type, b->type);
+    if (!c)
+        c = (a->row > b->row) - (a->row < b->row);
+    return c;
+}
+
+/* Fill m from its row i of r and the parameter rows that follow it. */
+static enum dm_code read_macro(const struct dm_rows *r, size_t i,
+                               struct dm_cat_object *m, struct dm_error *err)
+{
+    m->schema = cat_dup(dm_rows_get(r, i, 0));
+    m->name = cat_dup(dm_rows_get(r, i, 1));
+    m->table_macro = cat_same(dm_rows_get(r, i, 2), "table_macro");
+    /* 0.6-0.8 keep no body for a table macro (NULL here) */
+    m->body = cat_dup(dm_rows_get(r, i, 3));
+    if (!m->schema || !m->name)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    int64_t count;
+    /* a count that is not one: no number of them is right */
+    size_t want = to_i64(dm_rows_get(r, i, 4), &count) && count >= 0
+                      ? (size_t)count
+                      : SIZE_MAX;
+    for (size_t k = i + 1; k < r->nrows && dm_rows_get(r, k, 5); k++)
+        if (!cat_push_str(&m->parts, &m->nparts, dm_rows_get(r, k, 5)))
+            return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    if (m->nparts != want)
+        cat_problem(&m->problem, "its parameters cannot be read");
+    m->defaults = calloc(m->nparts ? m->nparts : 1, sizeof(char *));
+    if (!m->defaults)
+        return dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    if (!m->table_macro && !m->body)
+        cat_problem(&m->problem, "the release keeps no body for it");
+    return DM_OK;
+}
+
+/*
+ * The macros, from one scan of duckdb_functions(): every function of the
+ * release, 5-20 ms a scan, the most expensive query of a catalog read.
+ * Each macro comes as its own row (parameter NULL) followed by a row per
+ * parameter, in order: unnest keeps a list's elements in order and
+ * together, and the scan is not parallel. A parameter is a name, never
+ * NULL; rows that do not add up to the macro's count of parameters make
+ * the macro a problem, never another macro's parameters.
+ */
 static enum dm_code read_macros(struct dm_engine *e,
                                 const struct dm_rows *builtin,
                                 struct dm_catalog *cat, struct dm_error *err)
 {
-    struct dm_rows *r = NULL, *params = NULL;
+    struct dm_rows *r = NULL;
+    struct macro_key *keys = NULL;
+    size_t nkeys = 0;
     const char *where = cat->legacy ? ""
                                     : " AND NOT internal AND "
                                       "database_name = "
@@ -688,78 +755,35 @@ static enum dm_code read_macros(struct dm_engine *e,
     enum dm_code rc = cat_query(
         e, &r, err,
         "SELECT schema_name, function_name, function_type, macro_definition, "
-        "array_length(parameters) FROM duckdb_functions() WHERE function_type "
-        "IN ('macro', 'table_macro')%s ORDER BY schema_name, function_name, "
-        "function_type",
+        "array_length(parameters), unnest(list_concat([NULL::VARCHAR], "
+        "parameters)) FROM duckdb_functions() WHERE function_type IN "
+        "('macro', 'table_macro')%s",
         where);
-    if (!rc)
-        rc = cat_query(e, &params, err,
-                       "SELECT schema_name, function_name, function_type, "
-                       "unnest(parameters) FROM duckdb_functions() WHERE "
-                       "function_type IN ('macro', 'table_macro')%s",
-                       where);
     if (rc)
         goto out;
-    cat->macros = calloc(r->nrows ? r->nrows : 1, sizeof(*cat->macros));
-    if (!cat->macros) {
-        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    bool *used = calloc(params->nrows ? params->nrows : 1, sizeof(bool));
-    if (!used) {
+    keys = calloc(r->nrows ? r->nrows : 1, sizeof(*keys));
+    if (!keys) {
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < r->nrows; i++) {
-        const char *schema = dm_rows_get(r, i, 0);
         const char *name = dm_rows_get(r, i, 1);
-        const char *type = dm_rows_get(r, i, 2);
-        if (cat->legacy && builtin && cat_in_rows(builtin, name))
+        if (dm_rows_get(r, i, 5) ||
+            (cat->legacy && builtin && cat_in_rows(builtin, name)))
             continue;
-        struct dm_cat_object *m = &cat->macros[cat->nmacros++];
-        m->schema = cat_dup(schema);
-        m->name = cat_dup(name);
-        m->table_macro = cat_same(type, "table_macro");
-        /* 0.6-0.8 keep no body for a table macro (NULL here) */
-        m->body = cat_dup(dm_rows_get(r, i, 3));
-        if (!m->schema || !m->name) {
-            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-            break;
-        }
-        /* its parameters: the first unused rows that name it (unnest
-         * keeps a list's order; overloads (1.x) come one after another) */
-        int64_t count;
-        /* a count that is not one: no number of them is right */
-        size_t want = to_i64(dm_rows_get(r, i, 4), &count) && count >= 0
-                          ? (size_t)count
-                          : SIZE_MAX;
-        for (size_t k = 0; k < params->nrows && m->nparts < want; k++) {
-            if (used[k] || !cat_same(dm_rows_get(params, k, 0), schema) ||
-                !cat_same(dm_rows_get(params, k, 1), name) ||
-                !cat_same(dm_rows_get(params, k, 2), type))
-                continue;
-            used[k] = true;
-            if (!cat_push_str(&m->parts, &m->nparts,
-                              dm_rows_get(params, k, 3))) {
-                rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-                break;
-            }
-        }
-        if (rc)
-            break;
-        if (m->nparts != want)
-            cat_problem(&m->problem, "its parameters cannot be read");
-        m->defaults = calloc(m->nparts ? m->nparts : 1, sizeof(char *));
-        if (!m->defaults) {
-            rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
-            break;
-        }
-        if (!m->table_macro && !m->body)
-            cat_problem(&m->problem, "the release keeps no body for it");
+        keys[nkeys++] = (struct macro_key){dm_rows_get(r, i, 0), name,
+                                           dm_rows_get(r, i, 2), i};
     }
-    free(used);
+    qsort(keys, nkeys, sizeof(*keys), macro_key_cmp);
+    cat->macros = calloc(nkeys ? nkeys : 1, sizeof(*cat->macros));
+    if (!cat->macros) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t j = 0; j < nkeys && !rc; j++)
+        rc = read_macro(r, keys[j].row, &cat->macros[cat->nmacros++], err);
 out:
-    dm_rows_free(params);
+    free(keys);
     dm_rows_free(r);
     return rc;
 }

@@ -551,6 +551,11 @@ void dm_engine_worker_prepare(void)
 
 int dm_engine_worker_serve(const struct dm_duckdb_api *api, const char *release)
 {
+    /* top, ps and perf tell the engines of a batch apart by this name */
+    char comm[16];
+    snprintf(comm, sizeof(comm), "duckdb-%s", release);
+    prctl(PR_SET_NAME, comm);
+
     struct worker w;
     struct dm_error err = DM_ERROR_INIT;
     struct dm_wbuf in = DM_WBUF_INIT;

@@ -78,15 +78,25 @@ static enum dm_code reader_again(const char *release, const char *src,
 /*
  * A file this small is migrated by two engine processes, each used for
  * every step of its side (a fresh database handle per step: the writer
- * reopens the file from disk to build the indexes and again, read-only,
- * to verify it; docs/engines.md says why that verification is still
- * independent). A larger one gets a fresh process per step, so that no
- * step's memory is held through the next. $DUCKMIG_REUSE_BELOW sets the
- * size, in bytes (256 MiB by default).
+ * reopens the file from disk to build the indexes, unless
+ * index_where_loaded, and again, read-only, to verify it; docs/engines.md
+ * says why that verification is still independent). A larger one gets a fresh
+ * process per step, so that no step's memory is held through the next.
+ * $DUCKMIG_REUSE_BELOW sets the size, in bytes (256 MiB by default).
  */
 static bool reuse_engines(uint64_t src_size)
 {
     return src_size < dm_setting_u64(DM_SET_REUSE_BELOW);
+}
+
+/*
+ * A file under a sixteenth of that (16 MiB by default) has its indexes
+ * built by the database that loaded its rows: its rows' blocks are few,
+ * and a checkpoint and an open are a large part of a small file's time.
+ */
+static bool index_where_loaded(uint64_t src_size)
+{
+    return src_size < dm_setting_u64(DM_SET_REUSE_BELOW) / 16;
 }
 
 /* Restart e (a fresh process of the same release) unless reuse. */
@@ -135,6 +145,7 @@ struct legacy {
     struct plan plan;
     struct dm_table_print *prints; /* per source table */
     bool reuse;                    /* reuse_engines() */
+    bool index_where_loaded;       /* index_where_loaded() */
     bool indexes_first;            /* DUCKMIG_INDEXES=before */
     bool computed;                 /* the source defines computed values */
     struct progress pg;
@@ -273,16 +284,21 @@ static enum dm_code legacy_indexes(struct legacy *l, struct dm_error *err)
     }
     progress_note(&l->pg, "building indexes");
     if (!l->indexes_first) {
-        /* a fresh database builds the indexes (a fresh process, unless
+        /* A fresh database builds the indexes (a fresh process, unless
          * the file is small): the one that loaded the rows holds their
          * blocks in memory, and an index build (in memory in 0.8) on top
-         * of them would raise the peak by the table's size */
-        rc = dm_engine_exec_one(l->writer, "CHECKPOINT", err);
-        if (!rc)
-            rc = fresh_engine(&l->writer, l->reuse, err);
-        if (!rc)
-            rc = writer_open(l->writer, l->st->path, l->o->storage_version, 0,
-                             &l->ast, err);
+         * of them would raise the peak by the table's size. A very small
+         * file's are built where its rows were loaded: a checkpoint and
+         * an open saved, one checkpoint writes rows and indexes. */
+        rc = DM_OK;
+        if (!l->index_where_loaded) {
+            rc = dm_engine_exec_one(l->writer, "CHECKPOINT", err);
+            if (!rc)
+                rc = fresh_engine(&l->writer, l->reuse, err);
+            if (!rc)
+                rc = writer_open(l->writer, l->st->path, l->o->storage_version,
+                                 0, &l->ast, err);
+        }
         if (!rc)
             rc = index_memory(l, err);
         if (rc)
@@ -386,6 +402,7 @@ static enum dm_code migrate_legacy(const struct dm_migrate_opts *o,
     l.res = res;
     l.st = st;
     l.reuse = reuse_engines(res->src_size);
+    l.index_where_loaded = index_where_loaded(res->src_size);
     /* DUCKMIG_INDEXES=before builds them before the rows (bench/migrate.sh
      * measures both; after is faster on both targets) */
     l.indexes_first = strcmp(dm_setting(DM_SET_INDEXES), "before") == 0;
