@@ -7,7 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "catalog/catalog_int.h"
 #include "catalog/sqltext.h"
+#include "engine/vec.h"
 #include "util/settings.h"
 #include "util/str.h"
 #include "util/threads.h"
@@ -129,6 +131,30 @@ out:
     return rc;
 }
 
+/*
+ * Whether the release streams the columns of sql (SELECT cols FROM t,
+ * ncols of them) right: 0.8 does not stream a LIST right, and its worker
+ * materializes such a result (worker_data.c, streams_lists_wrong), so
+ * such a table is read in ranges, as in 0.6/0.7. The types are the
+ * scan's own, so a type alias hides no list.
+ */
+static bool streams_columns(struct dm_engine *e, const char *sql, size_t ncols)
+{
+    if (!dm_engine_streams(e))
+        return false;
+    if (!dm_engine_streams_lists_wrong(e) || ncols == 0)
+        return true;
+    char *head = dm_fmt("%s LIMIT 0", sql);
+    struct dm_type_node *types = head ? cat_result_types(e, head) : NULL;
+    /* not known: ranges, which read any table right */
+    bool lists = !types;
+    for (size_t i = 0; types && i < ncols && !lists; i++)
+        lists = dm_type_has_list(&types[i]);
+    cat_release_types(types, ncols);
+    free(head);
+    return !lists;
+}
+
 enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
                            unsigned flags, int peer, dm_scan_fn fn, void *ctx,
                            struct dm_table_print *print, struct dm_error *err)
@@ -150,8 +176,14 @@ enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
     size_t ngroups = dm_thread_count(), nstored = 0;
     for (size_t i = 0; i < t->ncols; i++)
         nstored += !t->cols[i].generated;
-    if (flags == DM_SCAN_PRINT && !fn && print && dm_engine_streams(e) &&
-        ngroups > 1 && nstored > 1) {
+    sql = dm_fmt("SELECT %s FROM %s.%s", *cols ? cols : "NULL", s, n);
+    if (!sql) {
+        rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    bool streams = streams_columns(e, sql, *cols ? nstored : 0);
+    if (flags == DM_SCAN_PRINT && !fn && print && streams && ngroups > 1 &&
+        nstored > 1) {
         rc = print_in_groups(e, t, nstored,
                              ngroups < nstored ? ngroups : nstored, print, err);
         goto out;
@@ -162,12 +194,11 @@ enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
     bool rowid_column = false;
     for (size_t i = 0; i < t->ncols; i++)
         rowid_column |= strcasecmp(t->cols[i].name, "rowid") == 0;
-    if (!dm_engine_streams(e) && !rowid_column) {
-        sql = dm_fmt("SELECT max(rowid) FROM %s.%s", s, n);
-        rc = sql ? dm_engine_query(e, sql, &r, err)
-                 : dm_fail(err, DM_ERR_NOMEM, "out of memory");
-        free(sql);
-        sql = NULL;
+    if (!streams && !rowid_column) {
+        char *last = dm_fmt("SELECT max(rowid) FROM %s.%s", s, n);
+        rc = last ? dm_engine_query(e, last, &r, err)
+                  : dm_fail(err, DM_ERR_NOMEM, "out of memory");
+        free(last);
         if (rc)
             goto out;
         const char *m = dm_rows_get(r, 0, 0);
@@ -179,10 +210,7 @@ enum dm_code dm_scan_table(struct dm_engine *e, const struct dm_cat_table *t,
             goto out;
         }
     }
-    sql = dm_fmt("SELECT %s FROM %s.%s", *cols ? cols : "NULL", s, n);
-    rc =
-        sql ? dm_engine_scan_ranges(e, sql, &ranges, flags, fn, ctx, print, err)
-            : dm_fail(err, DM_ERR_NOMEM, "out of memory");
+    rc = dm_engine_scan_ranges(e, sql, &ranges, flags, fn, ctx, print, err);
 out:
     dm_rows_free(r);
     free(sql);

@@ -13,8 +13,9 @@
 /*
  * Read t's stored columns through e (see dm_engine_scan for flags, fn and
  * print; with DM_SCAN_CHUNKS the rows go to peer, a writer's socket). A
- * release that cannot stream (0.6, 0.7) would hold the whole table in
- * memory, so it is read in ranges (dm_engine_scan_ranges) of about
+ * release that cannot stream (0.6, 0.7; 0.8 a table with a LIST, which
+ * it streams wrong) would hold the whole table in memory, so it is read
+ * in ranges (dm_engine_scan_ranges) of about
  * $DUCKMIG_BATCH_BYTES encoded bytes, or $DUCKMIG_BATCH_ROWS rows when
  * that is set; two ranges are in memory at a time.
  */

@@ -47,6 +47,13 @@ bool dm_engine_streams(const struct dm_engine *e)
     return major > 0 || minor >= 8;
 }
 
+bool dm_engine_streams_lists_wrong(const struct dm_engine *e)
+{
+    int major = 0, minor = 0, patch = 0;
+    dm_release_parse(e->release, &major, &minor, &patch);
+    return major == 0 && minor == 8;
+}
+
 int dm_engine_pid(const struct dm_engine *e)
 {
     return (int)e->pid;

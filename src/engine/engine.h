@@ -66,6 +66,9 @@ enum dm_code dm_engine_start(const char *release, struct dm_engine **out,
 const char *dm_engine_release(const struct dm_engine *e);
 /* Does the release stream results (0.8+), or materialize them (0.6, 0.7)? */
 bool dm_engine_streams(const struct dm_engine *e);
+/* Does it stream a LIST wrong (0.8: its worker materializes a result
+ * with a LIST instead, so a table with one is best read in ranges)? */
+bool dm_engine_streams_lists_wrong(const struct dm_engine *e);
 
 /* The worker's process id, for logs and for tests that kill it. */
 int dm_engine_pid(const struct dm_engine *e);

@@ -89,6 +89,16 @@ enum dm_phys dm_type_phys(const struct dm_type_node *t)
     }
 }
 
+bool dm_type_has_list(const struct dm_type_node *t)
+{
+    if (dm_type_phys(t) == DM_P_LIST || (t->flags & DM_TF_MAP_OF_LISTS))
+        return true;
+    for (uint32_t i = 0; i < t->nchildren; i++)
+        if (dm_type_has_list(&t->children[i]))
+            return true;
+    return false;
+}
+
 const char *dm_type_name(enum dm_type t)
 {
     static const char *const names[] = {

@@ -112,6 +112,8 @@ struct dm_type_node {
 /* Canonical id from a release's duckdb_type number (major, minor). */
 enum dm_type dm_type_from_release(int major, int minor, int duckdb_type);
 enum dm_phys dm_type_phys(const struct dm_type_node *t);
+/* Whether t is, or holds at any depth, a LIST or MAP. */
+bool dm_type_has_list(const struct dm_type_node *t);
 /* Bytes per value of a fixed-width type (DECIMAL/ENUM: set in the node). */
 uint8_t dm_type_fixed_width(enum dm_type t);
 const char *dm_type_name(enum dm_type t);

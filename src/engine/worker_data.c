@@ -169,23 +169,67 @@ static bool can_stream(const struct worker *w)
 }
 
 /*
- * Start a query's result on con: streaming where the release can (0.8+),
- * so that memory stays bounded by a chunk, else materialized (0.6, 0.7).
- * On failure, the message is in msg.
+ * 0.8 streams, but its table scan leaves a LIST's child as a constant
+ * vector where the child's segment is stored as one constant value (a
+ * list of equal numbers), and its C API hands that out as if it were
+ * flat: past the first element, duckdb_vector_get_data holds whatever
+ * memory follows ([7, 7] read as [7, 32685]; gen seed 3108). The
+ * vector type is not in the C API. A materialized result is copied into
+ * a ColumnDataCollection through each vector's unified format, so its
+ * chunks hold the values: 0.8 reads a result with a LIST that way.
+ * (0.6 and 0.7 materialize every result; 1.x streams lists right.)
+ */
+static bool streams_lists_wrong(const struct worker *w)
+{
+    return w->major == 0 && w->minor == 8;
+}
+
+/* Whether a column of res is, or holds, a LIST or MAP. */
+static bool result_has_list(struct worker *w, struct dm_ddb_result *res)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    bool found = false;
+    dm_idx_t n = a->column_count(res);
+    for (dm_idx_t i = 0; i < n && !found; i++) {
+        struct dm_type_node t;
+        memset(&t, 0, sizeof(t));
+        dm_ddb_ltype lt = a->column_logical_type(res, i);
+        /* a type that cannot be described fails the scan's own describe */
+        if (lt && worker_describe(w, lt, &t, 0))
+            found = dm_type_has_list(&t);
+        if (lt)
+            a->destroy_logical_type(&lt);
+        dm_type_release(&t);
+    }
+    return found;
+}
+
+static bool query_materialized(struct worker *w, dm_ddb_connection con,
+                               const char *sql, struct dm_ddb_result *res,
+                               char *msg, size_t msg_size)
+{
+    const struct dm_duckdb_api *a = &w->api;
+    if (a->query(con, sql, res) == DM_DDB_SUCCESS)
+        return true;
+    const char *m = a->result_error(res);
+    snprintf(msg, msg_size, "%s", m ? m : "query failed");
+    return false;
+}
+
+/*
+ * Start a query's result on con: streaming where the release can (0.8+)
+ * and may_stream, so that memory stays bounded by a chunk, else
+ * materialized (0.6, 0.7, a range, a 0.8 result with a LIST). On
+ * failure, the message is in msg.
  */
 bool scan_start_result(struct worker *w, dm_ddb_connection con, const char *sql,
-                       struct dm_ddb_result *res, bool *streaming, char *msg,
-                       size_t msg_size)
+                       bool may_stream, struct dm_ddb_result *res,
+                       bool *streaming, char *msg, size_t msg_size)
 {
     const struct dm_duckdb_api *a = &w->api;
     *streaming = false;
-    if (!can_stream(w)) {
-        if (a->query(con, sql, res) == DM_DDB_SUCCESS)
-            return true;
-        const char *m = a->result_error(res);
-        snprintf(msg, msg_size, "%s", m ? m : "query failed");
-        return false;
-    }
+    if (!may_stream || !can_stream(w))
+        return query_materialized(w, con, sql, res, msg, msg_size);
     dm_ddb_prepared prep = NULL;
     dm_ddb_pending pending = NULL;
     bool ok = false;
@@ -206,6 +250,13 @@ bool scan_start_result(struct worker *w, dm_ddb_connection con, const char *sql,
         a->destroy_pending(&pending);
     if (prep)
         a->destroy_prepare(&prep);
+    if (ok && streams_lists_wrong(w) && result_has_list(w, res)) {
+        /* nothing was fetched: the query starts again, materialized */
+        a->destroy_result(res);
+        memset(res, 0, sizeof(*res));
+        *streaming = false;
+        return query_materialized(w, con, sql, res, msg, msg_size);
+    }
     return ok;
 }
 
@@ -219,7 +270,8 @@ static dm_ddb_chunk next_chunk(struct worker *w, struct dm_ddb_result *res,
 }
 
 /*
- * A 0.6/0.7 result is materialized whole, so a table is read in ranges.
+ * A 0.6/0.7 result is materialized whole (and a 0.8 one with a LIST,
+ * see streams_lists_wrong), so a table is read in ranges.
  * Those releases do not push a rowid filter into the scan: a range of
  * rowids costs a scan of the whole table. A range of LIMIT n OFFSET k
  * ends the scan at its last row instead, so it costs a scan of the rows
@@ -243,9 +295,9 @@ struct range_read {
 static void *range_read_run(void *arg)
 {
     struct range_read *rr = arg;
-    bool streaming; /* never: ranges are read where results cannot stream */
+    bool streaming; /* never: a range is materialized */
     rr->failure[0] = '\0';
-    scan_start_result(rr->w, rr->con, rr->sql, &rr->res, &streaming,
+    scan_start_result(rr->w, rr->con, rr->sql, false, &rr->res, &streaming,
                       rr->failure, sizeof(rr->failure));
     rr->have_res = true;
     return NULL;
@@ -409,7 +461,8 @@ static uint64_t probe_row_bytes(struct worker *w, const char *base,
     memset(&res, 0, sizeof(res));
     if (asprintf(&sql, "%s LIMIT %d", base, 4 * DM_VECTOR_SIZE) < 0)
         return 0;
-    if (scan_start_result(w, w->con, sql, &res, &streaming, msg, sizeof(msg)) &&
+    if (scan_start_result(w, w->con, sql, false, &res, &streaming, msg,
+                          sizeof(msg)) &&
         w->api.column_count(&res) == so->ncols)
         scan_send_chunks(w, &res, streaming, &probe);
     w->api.destroy_result(&res);
@@ -524,7 +577,7 @@ static enum dm_code scan_ranges(struct worker *w, const char *base,
     }
     bool streaming;
     char msg[DM_ERROR_MSG_MAX];
-    if (!scan_start_result(w, w->con, head_sql, &head, &streaming, msg,
+    if (!scan_start_result(w, w->con, head_sql, false, &head, &streaming, msg,
                            sizeof(msg)))
         rc = scan_fail(w, so, DM_ERR_SQL, msg);
     else
@@ -588,8 +641,9 @@ out:
 
 /*
  * SCAN(sql, flags, last_rowid, batch_rows, batch_bytes): one result, or
- * with last_rowid != DM_SCAN_WHOLE_TABLE on a release that cannot stream, the
- * rowid ranges of sql (a SELECT ... FROM table without WHERE).
+ * with last_rowid != DM_SCAN_WHOLE_TABLE on a release that cannot stream
+ * (or, 0.8, cannot stream a LIST right), the rowid ranges of sql (a
+ * SELECT ... FROM table without WHERE).
  */
 enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
 {
@@ -619,11 +673,13 @@ enum dm_code worker_handle_scan(struct worker *w, struct dm_wcur *c)
         rc = scan_fail(w, &so, DM_ERR_USAGE, "no database is open");
         goto out;
     }
-    if (last != DM_SCAN_WHOLE_TABLE && !can_stream(w)) {
+    /* 0.8 is sent a last rowid only for a table with a LIST */
+    if (last != DM_SCAN_WHOLE_TABLE &&
+        (!can_stream(w) || streams_lists_wrong(w))) {
         rc = scan_ranges(w, sql, last, batch_rows, batch_bytes, &so);
     } else {
         char msg[DM_ERROR_MSG_MAX];
-        if (!scan_start_result(w, w->con, sql, &res, &streaming, msg,
+        if (!scan_start_result(w, w->con, sql, true, &res, &streaming, msg,
                                sizeof(msg))) {
             rc = scan_fail(w, &so, DM_ERR_SQL, msg);
             goto out;

@@ -57,11 +57,11 @@ struct scan_out {
 enum dm_code scan_fail(struct worker *w, struct scan_out *so, enum dm_code code,
                        const char *msg);
 
-/* Start a query's result on con, streaming where the release can; on
- * failure, the message is in msg. */
+/* Start a query's result on con, streaming where the release can (and
+ * reads it right) and may_stream; on failure, the message is in msg. */
 bool scan_start_result(struct worker *w, dm_ddb_connection con, const char *sql,
-                       struct dm_ddb_result *res, bool *streaming, char *msg,
-                       size_t msg_size);
+                       bool may_stream, struct dm_ddb_result *res,
+                       bool *streaming, char *msg, size_t msg_size);
 
 /* Describe res's columns into so->types. */
 enum dm_code scan_describe_result(struct worker *w, struct dm_ddb_result *res,

@@ -32,7 +32,7 @@ static void *print_part_run(void *arg)
     bool streaming = false;
     char msg[DM_ERROR_MSG_MAX];
     memset(&res, 0, sizeof(res));
-    if (!scan_start_result(p->w, p->con, p->sql, &res, &streaming, msg,
+    if (!scan_start_result(p->w, p->con, p->sql, true, &res, &streaming, msg,
                            sizeof(msg)))
         scan_fail(p->w, &p->so, DM_ERR_SQL, msg);
     else if (scan_describe_result(p->w, &res, &p->so) == DM_OK && !p->so.failed)

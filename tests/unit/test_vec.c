@@ -90,6 +90,40 @@ static void tree_round_trip(void **state)
     dm_wbuf_release(&b);
 }
 
+/* what a 0.8 worker reads materialized: a LIST or MAP at any depth */
+static void lists_found_at_any_depth(void **state)
+{
+    (void)state;
+    struct dm_type_node i32 = leaf(DM_T_INTEGER), str = leaf(DM_T_VARCHAR);
+    assert_false(dm_type_has_list(&i32));
+    struct dm_type_node list = leaf(DM_T_LIST);
+    list.nchildren = 1;
+    list.children = &i32;
+    assert_true(dm_type_has_list(&list));
+    struct dm_type_node map = leaf(DM_T_MAP);
+    map.nchildren = 1;
+    map.children = &i32;
+    assert_true(dm_type_has_list(&map));
+    /* STRUCT(a VARCHAR, b STRUCT(c INTEGER[])) and STRUCT(a, b VARCHAR) */
+    char *names[] = {(char *)"a", (char *)"b"};
+    struct dm_type_node inner = leaf(DM_T_STRUCT);
+    inner.nchildren = 1;
+    inner.children = &list;
+    inner.names = names;
+    struct dm_type_node kids[] = {str, inner};
+    struct dm_type_node outer = leaf(DM_T_STRUCT);
+    outer.nchildren = 2;
+    outer.children = kids;
+    outer.names = names;
+    assert_true(dm_type_has_list(&outer));
+    kids[1] = str;
+    assert_false(dm_type_has_list(&outer));
+    /* a 0.6 MAP: a STRUCT of two LISTs, flagged */
+    struct dm_type_node map06 = leaf(DM_T_MAP);
+    map06.flags = DM_TF_MAP_OF_LISTS;
+    assert_true(dm_type_has_list(&map06));
+}
+
 static void compatibility(void **state)
 {
     (void)state;
@@ -550,6 +584,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(release_ids),
         cmocka_unit_test(tree_round_trip),
+        cmocka_unit_test(lists_found_at_any_depth),
         cmocka_unit_test(compatibility),
         cmocka_unit_test(array_trees),
         cmocka_unit_test(arrays_hash_by_elements),
