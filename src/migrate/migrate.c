@@ -30,15 +30,16 @@
 
 /*
  * Open (or create) path in the target's engine w with the writer's
- * settings: the storage version asked for, a memory limit when
- * DUCKMIG_MEMORY_LIMIT gives one (DuckDB's own syntax, "1GB"), threads
+ * settings: the storage version asked for, limit as memory_limit unless
+ * NULL (DuckDB's own syntax, "1GB"), threads
  * (0: DuckDB's default); external access off, and (1.x) the
  * configuration locked, so that nothing built from the source's
  * definitions can reach another file. w's parser (ddl.h) comes with it.
  */
 static enum dm_code writer_open(struct dm_engine *w, const char *path,
                                 const char *storage_version, size_t threads,
-                                struct dm_ast **ast, struct dm_error *err)
+                                const char *limit, struct dm_ast **ast,
+                                struct dm_error *err)
 {
     struct dm_setting set[4];
     char nthreads[24];
@@ -46,7 +47,6 @@ static enum dm_code writer_open(struct dm_engine *w, const char *path,
     if (storage_version)
         set[nset++] = (struct dm_setting){"storage_compatibility_version",
                                           storage_version};
-    const char *limit = dm_setting(DM_SET_MEMORY_LIMIT);
     if (limit)
         set[nset++] = (struct dm_setting){"memory_limit", limit};
     if (threads) {
@@ -172,8 +172,8 @@ static enum dm_code legacy_schema(struct legacy *l, struct dm_error *err)
      * own task threads would only spin waiting for their work */
     rc = dm_engine_start(res->dst_release, &l->writer, err);
     if (!rc)
-        rc = writer_open(l->writer, l->st->path, o->storage_version, 1, &l->ast,
-                         err);
+        rc = writer_open(l->writer, l->st->path, o->storage_version, 1,
+                         dm_setting(DM_SET_MEMORY_LIMIT), &l->ast, err);
     if (rc)
         return rc;
     l->ddl = (struct dm_ddl){l->ast, res->src_release, &l->src,
@@ -233,13 +233,19 @@ static enum dm_code legacy_data(struct legacy *l, struct dm_error *err)
  */
 #define INDEX_BYTES_PER_ROW 1024u
 #define INDEX_MEMORY_BASE   (256u << 20)
+/*
+ * 1.x counts its ART build too, and does not spill enough of it: 8M rows
+ * of a BIGINT key need between 160 and 200 MB of memory_limit (one
+ * thread), and the 36M rows of a 1.5 GiB tracker fail under 512MB. Its
+ * configuration is locked once the file is open (writer_open), so the
+ * index phase's database opens with the limit it needs: 96 bytes a row
+ * of every index, four times the BIGINT figure, for wider keys.
+ */
+#define INDEX_BYTES_PER_ROW_1X 96u
 
-static enum dm_code index_memory(struct legacy *l, struct dm_error *err)
+/* The rows of every index's table: what an index phase builds. */
+static uint64_t index_rows(const struct legacy *l)
 {
-    /* 1.x spills an index build, and its configuration is locked once
-     * the file is open (writer_open) */
-    if (!dm_release_legacy(l->res->dst_release))
-        return DM_OK;
     uint64_t rows = 0;
     for (size_t x = 0; l->prints && x < l->src.nindexes; x++) {
         const struct dm_cat_object *ix = &l->src.indexes[x];
@@ -248,9 +254,50 @@ static enum dm_code index_memory(struct legacy *l, struct dm_error *err)
         if (t)
             rows += l->prints[t - l->src.tables].rows;
     }
+    return rows;
+}
+
+static uint64_t index_need(uint64_t rows, unsigned bytes_per_row)
+{
+    return INDEX_MEMORY_BASE + rows * bytes_per_row;
+}
+
+static void index_memory_note(uint64_t need, uint64_t rows)
+{
+    dm_info("migrate", "index phase: memory_limit %llu MB for %llu rows",
+            (unsigned long long)(need / 1000000), (unsigned long long)rows);
+}
+
+/*
+ * The memory_limit a 1.x index phase's database opens with: the setting,
+ * raised to index_need when the setting is lower. Unset, DuckDB's own
+ * (80% of the machine) stays. buf holds a raised one.
+ */
+static const char *index_open_limit(const struct legacy *l, char *buf,
+                                    size_t size)
+{
+    const char *set = dm_setting(DM_SET_MEMORY_LIMIT);
+    uint64_t have, rows = index_rows(l);
+    if (dm_release_legacy(l->res->dst_release) || !set || !rows ||
+        !dm_parse_size(set, &have))
+        return set;
+    uint64_t need = index_need(rows, INDEX_BYTES_PER_ROW_1X);
+    if (have >= need)
+        return set;
+    snprintf(buf, size, "%lluB", (unsigned long long)need);
+    index_memory_note(need, rows);
+    return buf;
+}
+
+/* 0.6-0.8: the index phase's limit, raised in the open database. */
+static enum dm_code index_memory(struct legacy *l, struct dm_error *err)
+{
+    if (!dm_release_legacy(l->res->dst_release))
+        return DM_OK; /* index_open_limit */
+    uint64_t rows = index_rows(l);
     if (!rows)
         return DM_OK;
-    uint64_t need = INDEX_MEMORY_BASE + rows * INDEX_BYTES_PER_ROW, now = 0;
+    uint64_t need = index_need(rows, INDEX_BYTES_PER_ROW), now = 0;
     struct dm_rows *r = NULL;
     enum dm_code rc = dm_engine_query_one(
         l->writer, "SELECT current_setting('memory_limit')", &r, err);
@@ -263,8 +310,7 @@ static enum dm_code index_memory(struct legacy *l, struct dm_error *err)
     char sql[64];
     snprintf(sql, sizeof(sql), "SET memory_limit = '%lluB'",
              (unsigned long long)need);
-    dm_info("migrate", "index phase: memory_limit %llu MB for %llu rows",
-            (unsigned long long)(need / 1000000), (unsigned long long)rows);
+    index_memory_note(need, rows);
     return dm_engine_exec_one(l->writer, sql, err);
 }
 
@@ -288,16 +334,19 @@ static enum dm_code legacy_indexes(struct legacy *l, struct dm_error *err)
          * the file is small): the one that loaded the rows holds their
          * blocks in memory, and an index build (in memory in 0.8) on top
          * of them would raise the peak by the table's size. A very small
-         * file's are built where its rows were loaded: a checkpoint and
-         * an open saved, one checkpoint writes rows and indexes. */
+         * file's are built where its rows were loaded (a checkpoint and
+         * an open saved, one checkpoint writes rows and indexes), unless
+         * a 1.x limit must be raised, which takes a new open. */
         rc = DM_OK;
-        if (!l->index_where_loaded) {
+        char raised[32];
+        const char *limit = index_open_limit(l, raised, sizeof(raised));
+        if (!l->index_where_loaded || limit == raised) {
             rc = dm_engine_exec_one(l->writer, "CHECKPOINT", err);
             if (!rc)
                 rc = fresh_engine(&l->writer, l->reuse, err);
             if (!rc)
                 rc = writer_open(l->writer, l->st->path, l->o->storage_version,
-                                 0, &l->ast, err);
+                                 0, limit, &l->ast, err);
         }
         if (!rc)
             rc = index_memory(l, err);

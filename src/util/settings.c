@@ -121,7 +121,7 @@ static const struct setting table[DM_SET_COUNT] = {
     [DM_SET_MEMORY_LIMIT] =
         TXT("DUCKMIG_MEMORY_LIMIT", NULL,
             "DuckDB's memory_limit for the writer (e.g. 4GB); unset: "
-            "DuckDB's own; a 0.8 target's index phase is given what its "
+            "DuckDB's own; the index phase is given what its "
             "rows need (docs/migration.md sizes both)"),
     [DM_SET_READER_MEMORY_LIMIT] =
         TXT("DUCKMIG_READER_MEMORY_LIMIT", "128MB",
