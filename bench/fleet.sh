@@ -41,10 +41,7 @@ broker_run() { # broker_run CONSUMERS -> seconds
         "$DUCKMIG" consume >"consumer-$1-$c.log" 2>&1 &
         pids+=($!)
     done
-    until [ "$(psql -c "SELECT count(*) FROM duckmig_ledger WHERE status = 'migrated'")" = "$n" ]; do
-        sleep 0.2
-        kill -0 "${pids[0]}" 2>/dev/null || { echo "a consumer died" >&2; exit 1; }
-    done
+    ledger_wait "$n" "${pids[@]}" || { echo "a consumer died" >&2; exit 1; }
     end=$(now)
     kill "${pids[@]}"
     wait "${pids[@]}" 2>/dev/null

@@ -98,10 +98,8 @@ if [ "$broker" = 1 ]; then
     start=$(now)
     "$DUCKMIG" consume >consumer-1.log 2>&1 & c1=$!
     "$DUCKMIG" consume >consumer-2.log 2>&1 & c2=$!
-    until [ "$(psql -c "SELECT count(*) FROM duckmig_ledger WHERE status = 'migrated'")" = "$n" ]; do
-        sleep 0.1
-        kill -0 "$c1" 2>/dev/null || { echo "a consumer died" >&2; cat consumer-1.log >&2; exit 1; }
-    done
+    ledger_wait "$n" "$c1" "$c2" ||
+        { echo "a consumer died" >&2; cat consumer-1.log consumer-2.log >&2; exit 1; }
     cons=$(since "$start")
     kill "$c1" "$c2"
     wait "$c1" "$c2" 2>/dev/null

@@ -200,6 +200,27 @@ start_fleet() {
 }
 # fleet_psql ARGS...: psql on start_fleet's PostgreSQL, unaligned, quiet
 fleet_psql() { command psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qtAX "$@"; }
+# ledger_wait N PID...: wait until start_fleet's ledger has N rows
+# 'migrated', asked every 0.1 s over one psql session; fails (1) when a
+# PID is gone first. A psql per look costs about 0.1 s of CPU (its start,
+# a backend, a login), taken from the consumers a bench is timing: on 2
+# cores that made consume look 20% slower than it is.
+ledger_wait() {
+    local n=$1 p got=
+    shift
+    coproc _LEDGER { fleet_psql 2>&1; }
+    local in=${_LEDGER[1]} out=${_LEDGER[0]} pid=$_LEDGER_PID
+    while :; do
+        echo "SELECT count(*) FROM duckmig_ledger WHERE status = 'migrated';" >&"$in"
+        read -r -t 30 got <&"$out" || break
+        [ "$got" = "$n" ] && break
+        for p in "$@"; do kill -0 "$p" 2>/dev/null || break 2; done
+        sleep 0.1
+    done
+    exec {in}>&-
+    wait "$pid" 2>/dev/null
+    [ "$got" = "$n" ]
+}
 # make_tracker FILE ROWS: a small tracker file written by DuckDB 0.6.1, as
 # the fleet holds thousands of (a primary key, an index, five columns)
 make_tracker() {

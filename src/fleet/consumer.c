@@ -32,6 +32,8 @@
  */
 #include "fleet/consumer.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -74,6 +76,9 @@ struct running_job {
     struct dm_job_run run;
     pthread_t thread;
     atomic_bool done;
+    /* written once the job ended: the main thread's wait on the broker
+     * ends at once instead of at its next timeout */
+    int wake[2];
 };
 
 static void *job_thread(void *arg)
@@ -81,7 +86,20 @@ static void *job_thread(void *arg)
     struct running_job *j = arg;
     dm_job_run_child(&j->run);
     atomic_store(&j->done, true);
+    ssize_t w = write(j->wake[1], "", 1);
+    (void)w; /* unwritten: the wait's timeout notices done instead */
     return NULL;
+}
+
+static void job_free(struct running_job *j)
+{
+    if (!j)
+        return;
+    for (int i = 0; i < 2; i++)
+        if (j->wake[i] >= 0)
+            close(j->wake[i]);
+    free(j->run.output);
+    free(j);
 }
 
 static void job_kill(struct running_job *j)
@@ -368,12 +386,17 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
         rc = dm_fail(err, DM_ERR_NOMEM, "out of memory");
         goto out;
     }
+    j->wake[0] = j->wake[1] = -1;
     j->run.body = d->body;
     j->run.len = d->len;
     j->run.download_root = c->download;
+    /* close-on-exec: the job's process must not hold it */
+    if (pipe2(j->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        rc = dm_fail_errno(err, DM_ERR_GENERIC, errno,
+                           "cannot start a job: pipe");
+        goto out;
+    }
     if (pthread_create(&j->thread, NULL, job_thread, j) != 0) {
-        free(j);
-        j = NULL;
         rc = dm_fail(err, DM_ERR_GENERIC, "cannot start a worker thread");
         goto out;
     }
@@ -388,10 +411,11 @@ static enum dm_code handle(struct consumer *c, struct dm_delivery *d,
             protect(c, true);
             renew_at.tv_sec = now.tv_sec + dm_protect_minutes(c->protect) * 30;
         }
-        /* short waits: the job's end is noticed here, and every file
-         * would otherwise pay half the wait (bench/fleet.sh) */
+        /* the job's end wakes this wait at once (a timeout here cost
+         * every file half of it); the timeout bounds how late a SIGTERM
+         * that reached the job's thread, or a renewal, is seen */
         struct dm_delivery none;
-        rc = dm_rabbit_next(c->rabbit, 50, &none, err);
+        rc = dm_rabbit_next_or_wake(c->rabbit, 100, j->wake[0], &none, err);
         dm_delivery_release(&none);
         if (rc) {
             /* the message comes back to the queue by itself */
@@ -429,10 +453,7 @@ out:
     /* after the message is settled: the task may go now */
     if (protected)
         protect(c, false);
-    if (j) {
-        free(j->run.output);
-        free(j);
-    }
+    job_free(j);
     free(src);
     free(dst);
     dm_job_release(&job);

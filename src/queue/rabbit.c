@@ -5,6 +5,7 @@
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 #include <curl/curl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -661,6 +662,23 @@ enum dm_code dm_rabbit_next(struct dm_rabbit *r, int timeout_ms,
         return DM_OK;
     }
     return rpc_fail(rep, "consume", err);
+}
+
+enum dm_code dm_rabbit_next_or_wake(struct dm_rabbit *r, int timeout_ms,
+                                    int wake_fd, struct dm_delivery *d,
+                                    struct dm_error *err)
+{
+    /* frames rabbitmq-c has read already are not seen by poll: take
+     * them at once */
+    if (!amqp_data_in_buffer(r->conn) && !amqp_frames_enqueued(r->conn)) {
+        struct pollfd fds[2] = {{amqp_get_sockfd(r->conn), POLLIN, 0},
+                                {wake_fd, POLLIN, 0}};
+        /* whatever ended the wait (a frame, the wake, the timeout, a
+         * signal), the library is called below: heartbeats are sent
+         * there, and a closed socket is noticed there */
+        (void)poll(fds, 2, timeout_ms);
+    }
+    return dm_rabbit_next(r, 0, d, err);
 }
 
 enum dm_code dm_rabbit_get(struct dm_rabbit *r, const char *queue,

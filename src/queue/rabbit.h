@@ -101,6 +101,13 @@ enum dm_code dm_rabbit_consume(struct dm_rabbit *r, const char *queue,
 enum dm_code dm_rabbit_next(struct dm_rabbit *r, int timeout_ms,
                             struct dm_delivery *d, struct dm_error *err);
 
+/* The same, but the wait also ends as soon as wake_fd is readable (the
+ * consumer's job ended): then DM_OK with d->body NULL, like a timeout.
+ * wake_fd is not read; -1 waits for the broker alone. */
+enum dm_code dm_rabbit_next_or_wake(struct dm_rabbit *r, int timeout_ms,
+                                    int wake_fd, struct dm_delivery *d,
+                                    struct dm_error *err);
+
 /* One message from queue without consuming (basic.get, manual ack);
  * d->body NULL when the queue is empty. */
 enum dm_code dm_rabbit_get(struct dm_rabbit *r, const char *queue,
