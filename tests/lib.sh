@@ -157,6 +157,9 @@ start_rabbit() {
     echo '[].' >"$dir/enabled_plugins"
     chmod 755 "$TMP"
     id rabbitmq >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && chown -R rabbitmq: "$dir"
+    # +sbwt none: a scheduler out of work sleeps at once instead of
+    # spinning a while (Erlang's default), CPU the tests beside it need
+    export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none"
     export RABBITMQ_NODENAME=$RABBIT_NODE RABBITMQ_CONFIG_FILE=$dir/rabbitmq \
         RABBITMQ_MNESIA_BASE=$dir/mnesia RABBITMQ_LOG_BASE=$dir/log \
         RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins \
