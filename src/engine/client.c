@@ -51,7 +51,7 @@ bool dm_engine_streams_lists_wrong(const struct dm_engine *e)
 {
     int major = 0, minor = 0, patch = 0;
     dm_release_parse(e->release, &major, &minor, &patch);
-    return major == 0 && minor == 8;
+    return dm_release_streams_lists_wrong(major, minor);
 }
 
 int dm_engine_pid(const struct dm_engine *e)

@@ -14,6 +14,7 @@
 
 #include "engine/vec.h"
 #include "engine/worker_int.h"
+#include "release/release.h"
 #include "util/str.h"
 
 /* duckdb_string_t (16 bytes): u32 length, then 12 inlined bytes, or a
@@ -169,19 +170,15 @@ static bool can_stream(const struct worker *w)
 }
 
 /*
- * 0.8 streams, but its table scan leaves a LIST's child as a constant
- * vector where the child's segment is stored as one constant value (a
- * list of equal numbers), and its C API hands that out as if it were
- * flat: past the first element, duckdb_vector_get_data holds whatever
- * memory follows ([7, 7] read as [7, 32685]; gen seed 3108). The
- * vector type is not in the C API. A materialized result is copied into
- * a ColumnDataCollection through each vector's unified format, so its
- * chunks hold the values: 0.8 reads a result with a LIST that way.
- * (0.6 and 0.7 materialize every result; 1.x streams lists right.)
+ * 0.8 streams a LIST wrong (release/release.h). A materialized result is
+ * copied into a ColumnDataCollection through each vector's unified
+ * format, so its chunks hold the values: 0.8 reads a result with a LIST
+ * that way. The vector type is not in the C API, so the one sign is the
+ * result's type.
  */
 static bool streams_lists_wrong(const struct worker *w)
 {
-    return w->major == 0 && w->minor == 8;
+    return dm_release_streams_lists_wrong(w->major, w->minor);
 }
 
 /* Whether a column of res is, or holds, a LIST or MAP. */

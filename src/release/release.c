@@ -209,3 +209,8 @@ bool dm_release_legacy(const char *release)
 {
     return dm_release_before(release, 0, 9);
 }
+
+bool dm_release_streams_lists_wrong(int major, int minor)
+{
+    return major == 0 && minor == 8;
+}

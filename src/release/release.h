@@ -40,6 +40,17 @@ bool dm_release_before(const char *release, int major, int minor);
 /* A release before 0.9: it reads only its own storage version, and its
  * catalog functions answer in their own ways (catalog.h). */
 bool dm_release_legacy(const char *release);
+/*
+ * Does release major.minor stream a LIST wrong? 0.8's streaming C API
+ * hands out a LIST whose child is stored as one constant (a list of
+ * equal values) as if it were flat: past the first element,
+ * duckdb_vector_get_data holds whatever memory follows ([7, 7] read as
+ * [7, 32685]; gen seed 3108). The worker materializes such a result
+ * (engine/worker_data.c), and a table with a LIST is read in ranges
+ * (catalog/scan.c): both ask here. 0.6 and 0.7 materialize every result;
+ * 1.x streams lists right.
+ */
+bool dm_release_streams_lists_wrong(int major, int minor);
 
 /*
  * The releases that write storage version v, NULL-terminated, or NULL when
