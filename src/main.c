@@ -17,6 +17,7 @@
 #include "engine/registry.h"
 #include "engine/worker.h"
 #include "engine/zygote.h"
+#include "fleet/jobzygote.h"
 #include "fleet/runner.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -151,6 +152,10 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "__job") == 0)
         return dm_job_child_main(argc - 1, argv + 1);
+    /* after the settings and the signals, as for __job: its children
+     * are jobs */
+    if (argc >= 2 && strcmp(argv[1], "__jobzygote") == 0)
+        return dm_job_zygote_main(argc - 1, argv + 1);
 
     if (argc < 2) {
         print_help(stderr);

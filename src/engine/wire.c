@@ -114,25 +114,26 @@ static ssize_t read_full(int fd, uint8_t *p, size_t n)
     return (ssize_t)got;
 }
 
-/* Write the frame's first bytes with pass attached (SCM_RIGHTS); returns
- * the bytes written, or -1 with errno. */
-static ssize_t send_with_fd(int fd, const uint8_t *p, size_t n, int pass)
+/* Write the frame's first bytes with the npass descriptors of pass
+ * attached (SCM_RIGHTS); returns the bytes written, or -1 with errno. */
+static ssize_t send_with_fds(int fd, const uint8_t *p, size_t n,
+                             const int *pass, size_t npass)
 {
     union {
         struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(sizeof(int) * DM_WIRE_MAX_FDS)];
     } control;
     struct iovec iov = {(void *)p, n};
     struct msghdr msg = {.msg_iov = &iov,
                          .msg_iovlen = 1,
                          .msg_control = control.buf,
-                         .msg_controllen = sizeof(control.buf)};
+                         .msg_controllen = CMSG_SPACE(sizeof(int) * npass)};
     memset(control.buf, 0, sizeof(control.buf));
     struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &pass, sizeof(int));
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * npass);
+    memcpy(CMSG_DATA(cm), pass, sizeof(int) * npass);
     ssize_t w;
     do
         w = sendmsg(fd, &msg, MSG_NOSIGNAL);
@@ -148,6 +149,14 @@ enum dm_code dm_wire_send(int fd, struct dm_wbuf *b, struct dm_error *err)
 enum dm_code dm_wire_send_fd(int fd, struct dm_wbuf *b, int pass,
                              struct dm_error *err)
 {
+    return dm_wire_send_fds(fd, b, &pass, pass >= 0, err);
+}
+
+enum dm_code dm_wire_send_fds(int fd, struct dm_wbuf *b, const int *pass,
+                              size_t npass, struct dm_error *err)
+{
+    if (npass > DM_WIRE_MAX_FDS)
+        return dm_fail(err, DM_ERR_PROTOCOL, "too many descriptors to pass");
     if (b->oom || b->len < FRAME_HEADER)
         return dm_fail(err, DM_ERR_NOMEM, "engine frame could not be built");
     size_t payload = b->len - FRAME_HEADER;
@@ -159,8 +168,8 @@ enum dm_code dm_wire_send_fd(int fd, struct dm_wbuf *b, int pass,
     b->data[2] = (uint8_t)(payload >> 16);
     b->data[3] = (uint8_t)(payload >> 24);
     size_t sent = 0;
-    if (pass >= 0) {
-        ssize_t w = send_with_fd(fd, b->data, b->len, pass);
+    if (npass) {
+        ssize_t w = send_with_fds(fd, b->data, b->len, pass, npass);
         if (w < 0)
             return dm_fail_errno(err, DM_ERR_PROTOCOL, errno,
                                  "engine channel write failed");
@@ -169,13 +178,14 @@ enum dm_code dm_wire_send_fd(int fd, struct dm_wbuf *b, int pass,
     return write_all(fd, b->data + sent, b->len - sent, err);
 }
 
-/* Read up to n bytes, taking a descriptor passed with them into *passed
- * (closed when passed is NULL, or when one is already held). */
-static ssize_t recv_with_fd(int fd, uint8_t *p, size_t n, int *passed)
+/* Read up to n bytes, taking the descriptors passed with them into the
+ * free (-1) places of passed[0..max) (those beyond are closed). */
+static ssize_t recv_with_fds(int fd, uint8_t *p, size_t n, int *passed,
+                             size_t max)
 {
     union {
         struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(sizeof(int) * DM_WIRE_MAX_FDS)];
     } control;
     struct iovec iov = {p, n};
     struct msghdr msg = {.msg_iov = &iov,
@@ -186,6 +196,7 @@ static ssize_t recv_with_fd(int fd, uint8_t *p, size_t n, int *passed)
     do
         r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
     while (r < 0 && errno == EINTR);
+    size_t at = 0;
     for (struct cmsghdr *cm = r >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; cm;
          cm = CMSG_NXTHDR(&msg, cm)) {
         if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
@@ -194,8 +205,10 @@ static ssize_t recv_with_fd(int fd, uint8_t *p, size_t n, int *passed)
         for (size_t i = 0; i < nfds; i++) {
             int got;
             memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-            if (passed && *passed < 0)
-                *passed = got;
+            while (at < max && passed[at] >= 0)
+                at++;
+            if (at < max)
+                passed[at++] = got;
             else
                 close(got);
         }
@@ -212,11 +225,18 @@ enum dm_code dm_wire_recv(int fd, struct dm_wbuf *b, enum dm_wire_type *type,
 enum dm_code dm_wire_recv_fd(int fd, struct dm_wbuf *b, enum dm_wire_type *type,
                              int *passed, struct dm_error *err)
 {
+    return dm_wire_recv_fds(fd, b, type, passed, passed ? 1 : 0, err);
+}
+
+enum dm_code dm_wire_recv_fds(int fd, struct dm_wbuf *b,
+                              enum dm_wire_type *type, int *passed, size_t max,
+                              struct dm_error *err)
+{
     uint8_t hdr[FRAME_HEADER];
     ssize_t r;
-    if (passed) {
-        /* a descriptor comes with the first byte of its frame */
-        r = recv_with_fd(fd, hdr, sizeof(hdr), passed);
+    if (max) {
+        /* descriptors come with the first byte of their frame */
+        r = recv_with_fds(fd, hdr, sizeof(hdr), passed, max);
         if (r > 0 && (size_t)r < sizeof(hdr)) {
             ssize_t more = read_full(fd, hdr + r, sizeof(hdr) - (size_t)r);
             r = more < 0 ? -1 : r + more;

@@ -110,6 +110,11 @@ enum dm_code dm_wire_send(int fd, struct dm_wbuf *b, struct dm_error *err);
  * receiver gets its own copy, and the caller still owns pass. */
 enum dm_code dm_wire_send_fd(int fd, struct dm_wbuf *b, int pass,
                              struct dm_error *err);
+/* The same with npass (<= DM_WIRE_MAX_FDS) descriptors: a job zygote's
+ * client passes the job's stdin, stdout and stderr (fleet/jobzygote.c). */
+#define DM_WIRE_MAX_FDS 4
+enum dm_code dm_wire_send_fds(int fd, struct dm_wbuf *b, const int *pass,
+                              size_t npass, struct dm_error *err);
 
 /*
  * Read one frame into b (payload only, len set); *type gets its type.
@@ -124,6 +129,11 @@ enum dm_code dm_wire_recv(int fd, struct dm_wbuf *b, enum dm_wire_type *type,
  */
 enum dm_code dm_wire_recv_fd(int fd, struct dm_wbuf *b, enum dm_wire_type *type,
                              int *passed, struct dm_error *err);
+/* The same for up to max descriptors, into the places of passed[] that
+ * are -1, in the order sent. */
+enum dm_code dm_wire_recv_fds(int fd, struct dm_wbuf *b,
+                              enum dm_wire_type *type, int *passed, size_t max,
+                              struct dm_error *err);
 
 struct dm_wcur {
     const uint8_t *p;

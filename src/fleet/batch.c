@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "engine/zygote.h"
+#include "fleet/jobzygote.h"
 #include "fleet/message.h"
 #include "fleet/outcome.h"
 #include "fleet/plan.h"
@@ -656,6 +657,9 @@ enum dm_code dm_batch_run(const struct dm_batch_opts *o, struct dm_error *err)
     b.download = download;
     /* every job's engines are forked from these (engine/zygote.h) */
     rc = dm_zygotes_start(download, &zygotes, err);
+    /* and the job processes from this one (fleet/jobzygote.h) */
+    if (!rc)
+        dm_job_zygote_start(zygotes);
     if (!rc)
         rc = dm_location_store(&b.src, false, &src, err);
     if (!rc)

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "engine/zygote.h"
+#include "fleet/jobzygote.h"
 #include "fleet/health.h"
 #include "fleet/job.h"
 #include "fleet/message.h"
@@ -658,6 +659,9 @@ enum dm_code dm_consumer_run(const struct dm_consumer_opts *o,
      * sockets in $TMPDIR, not in BATCH_DOWNLOAD, which holds job folders
      * only */
     rc = dm_zygotes_start(dm_setting(DM_SET_TMPDIR), &zygotes, err);
+    /* and the job processes from this one (fleet/jobzygote.h) */
+    if (!rc)
+        dm_job_zygote_start(zygotes);
     if (rc)
         goto out;
     dm_info("consume", "consuming %s (target %s)", c.queue,

@@ -13,6 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "engine/zygote.h"
+#include "fleet/jobzygote.h"
+#include "util/log.h"
 #include "util/settings.h"
 #include "util/str.h"
 #include "util/tmpdir.h"
@@ -239,6 +242,7 @@ void dm_job_run_child(struct dm_job_run *r)
     size_t len = 0;
     FILE *mem = NULL;
     int in[2] = {-1, -1}, res[2] = {-1, -1}, errp[2] = {-1, -1}, lockfd = -1;
+    int conn = -1; /* to the job zygote that forked the job */
     pid_t pid = -1;
     r->status = -1;
     if (r->download_root) {
@@ -261,20 +265,25 @@ void dm_job_run_child(struct dm_job_run *r)
     if (!mem || pipe2(in, O_CLOEXEC) != 0 || pipe2(res, O_CLOEXEC) != 0 ||
         (r->on_log && pipe2(errp, O_CLOEXEC) != 0))
         goto done;
-    pid_t parent = getpid();
-    pid = fork();
-    if (pid == 0) {
-        /* dies with its parent, even one killed with SIGKILL */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
-        setpgid(0, 0);
-        dup2(in[0], 0);
-        dup2(res[1], 1);
-        if (errp[1] >= 0)
-            dup2(errp[1], 2);
-        execl("/proc/self/exe", "duckmig", "__job", dir, (char *)NULL);
-        _exit(127);
+    /* forked by the job zygote when there is one: what follows is the
+     * same either way, but for who reaps it */
+    int fds[3] = {in[0], res[1], errp[1] >= 0 ? errp[1] : 2};
+    if (!dir || !dm_job_zygote_fork(dir, fds, &pid, &conn)) {
+        pid_t parent = getpid();
+        pid = fork();
+        if (pid == 0) {
+            /* dies with its parent, even one killed with SIGKILL */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent)
+                _exit(1);
+            setpgid(0, 0);
+            dup2(in[0], 0);
+            dup2(res[1], 1);
+            if (errp[1] >= 0)
+                dup2(errp[1], 2);
+            execl("/proc/self/exe", "duckmig", "__job", dir, (char *)NULL);
+            _exit(127);
+        }
     }
     close(in[0]);
     close(res[1]);
@@ -294,9 +303,28 @@ void dm_job_run_child(struct dm_job_run *r)
     close(in[1]);
     in[1] = -1;
     read_child(r, res[0], errp[0], mem);
-    /* wait for the end without reaping, so that the pid stays ours
-     * while it is forgotten: a kill from another thread can then never
-     * reach a process that got the pid again */
+    /*
+     * Wait for the end without reaping, so that the pid stays the job's
+     * while it is forgotten: a kill from another thread (dm_job_run_kill
+     * signals the pid and its group directly, whichever process forked
+     * it) can then never reach a process that got the pid again. A job
+     * from the job zygote is its child, not ours: the zygote tells its
+     * end (DONE, what waitpid says) and keeps it unreaped until we close
+     * the connection (engine/zygote.c).
+     */
+    if (conn >= 0) {
+        if (!dm_zygote_done(conn, &r->status)) {
+            /* the zygote died, and its parent-death signal killed the
+             * job unless it had ended: how, nobody can say */
+            dm_warn("job", "the job zygote is gone: job %d's end is unknown",
+                    (int)pid);
+            r->status = -1;
+        }
+        atomic_store(&r->pid, 0);
+        close(conn);
+        conn = -1;
+        goto done;
+    }
     siginfo_t si;
     while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 &&
            errno == EINTR)

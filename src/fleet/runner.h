@@ -5,6 +5,9 @@
  * parent (PR_SET_PDEATHSIG) and leads its own process group, so that a
  * job and its engine workers can be stopped together. Used by `consume`
  * (one job at a time, watched by a thread) and `batch` (N at a time).
+ * The child is forked by the job zygote when there is one
+ * (fleet/jobzygote.h), else exec'd; the same holds either way, the
+ * parent-death chain passing through the zygote.
  *
  * The job's folder (its download, the migration's staging, the WAL) is
  * made here, before the child starts, and removed here once the child is

@@ -167,7 +167,9 @@ like "$(jq -r '.results[0].error' <<<"$out")" "*changed after an earlier run*" "
 is "$(sum P2/b/w.duckdb)" "$changed" "... and left as it is"
 
 # ---- stopped and killed: no folder left behind
-big_rows=$([ "${DUCKMIG_VARIANT:-release}" = asan ] && echo 20000 || echo 150000)
+# big enough that a job still runs after the random pause before the
+# SIGKILL below (up to 0.4 s): 150,000 rows took 0.5 s
+big_rows=$([ "${DUCKMIG_VARIANT:-release}" = asan ] && echo 20000 || echo 400000)
 mkdir -p K/a K/b
 mk 0.6.1 K/a/big.duckdb "$big_rows"
 mk 0.6.1 K/b/big.duckdb "$big_rows"

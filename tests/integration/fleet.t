@@ -51,8 +51,9 @@ mkfile() { # mkfile RELEASE PATH ROWS
         "INSERT INTO cases SELECT range, range % 7, 'case-' || range, TIMESTAMP '2023-01-01' + INTERVAL (range) SECOND FROM range($3)" >/dev/null
 }
 # big enough that a job is still running when the tests kill it (the
-# sanitizer build is slower: fewer rows do)
-big_rows=$([ "${DUCKMIG_VARIANT:-release}" = asan ] && echo 40000 || echo 300000)
+# engines are release builds in both variants, and a sanitizer build's
+# job forked by its job zygote starts as fast as a release one's)
+big_rows=300000
 for t in 9324670152232788 325929995912186; do
     mkdir -p "src/$t"
     mkfile 0.6.1 "src/$t/VolumeCases-$t.duckdb" 2000
@@ -208,10 +209,20 @@ echo "$big_msg" | "$DUCKMIG" publish --raw migrate_duckdb_release_big 2>/dev/nul
 consumer k1 migrate_duckdb_release_big; k1=$cpid
 wait_ledger "status = 'running' AND $big_row" 1 60
 for i in $(seq 100); do compgen -G "batch_download/job-*" >/dev/null && break; sleep 0.05; done
+# its job: forked by its job zygote (src/fleet/jobzygote.c), named as an
+# exec'd job is
+for i in $(seq 100); do job=$(pgrep -f "^duckmig __job $TMP/batch_download/job-" | head -1); [ -n "$job" ] && break; sleep 0.05; done
+jz=$(pgrep -P "$k1" -f "__jobzygote " | head -1)
+[ -n "$job" ] && [ -n "$jz" ] && [ "$(ps -o ppid= -p "$job" | tr -d ' ')" = "$jz" ]
+jrc=$?
+[ "$jrc" = 0 ] || diag "job '$job' (parent $(ps -o ppid= -p "$job")), job zygote '$jz': $(ps -o pid,ppid,args --ppid "$k1")"
+ok "$jrc" "consume's job is a child of its job zygote"
 kill -9 "$k1"
 wait "$k1" 2>/dev/null
 sleep 0.5
 is "$(pgrep -f "__job $TMP/" | wc -l)" 0 "SIGKILL of a consumer takes its job process with it"
+# (gone, or a zombie whose new parent has not reaped it yet)
+is "$(ps -o stat= -p "$jz" | grep -v Z)" "" "... and its job zygote"
 [ ! -e "efs-dst/$big_key" ]; ok $? "... and leaves no destination"
 like "$(ls -A batch_download)" "job-*" "... but its job's folder, which nobody holds any more"
 consumer k2 migrate_duckdb_release_big; k2=$cpid

@@ -3,7 +3,9 @@
 # worker forked by a zygote answers as a spawned one does, dies with its
 # client, reports how it ended, and anything wrong with a zygote costs
 # only its speed (the worker is spawned instead). batch and consume start
-# zygotes and stop them.
+# zygotes and stop them. The job zygote (src/fleet/jobzygote.c): batch's
+# jobs are forked from it, a job killed in it is reported with its
+# signal, and one that is gone costs only speed (the job is exec'd).
 . "$(dirname "$0")/../lib.sh"
 cd "$TMP"
 lib() { echo "$DUCKMIG_ENGINES/$1/libduckdb.so"; }
@@ -80,13 +82,64 @@ jobs_log=$(sed -n '/zygotes in/,$p' <<<"$err")
 started=$(grep -c 'started DuckDB' <<<"$jobs_log")
 is "$(grep -c 'started DuckDB.*forked by its zygote' <<<"$jobs_log")" "$started" "... every job's engines forked ($started)"
 [ "$started" -ge 6 ]; ok $? "... at least a reader and a writer for each of the three files"
+is "$(grep -c 'job [0-9]* forked by the job zygote' <<<"$err")" 3 "... every job forked by the job zygote"
 run env TMPDIR="$TMP/tmp" LOG_LEVEL=debug DUCKMIG_KEEP_ENGINES=0 "$DUCKMIG" batch --to 0.8.1 --jobs 2 src spawned
 is "$rc/$(grep -c 'forked by its zygote' <<<"$err")" "0/0" "DUCKMIG_KEEP_ENGINES=0: every engine spawned"
+is "$(grep -c 'job zygote' <<<"$err")" 0 "... and every job exec'd, without a word"
+
+# the job zygote by hand, found by jobs through DUCKMIG_ZYGOTE_DIR as
+# batch's own is (KEEP_ENGINES=0: batch starts none of its own)
+mkdir jz
+"$DUCKMIG" __jobzygote "$TMP/jz/job.sock" </dev/null >/dev/null 2>>jobzygote.err &
+jzpid=$!
+_pids+=("$jzpid")
+for _ in $(seq 200); do [ -S jz/job.sock ] && break; sleep 0.05; done
+[ -S jz/job.sock ]; ok $? "a job zygote listens"
+run env TMPDIR="$TMP/tmp" LOG_LEVEL=debug DUCKMIG_KEEP_ENGINES=0 DUCKMIG_ZYGOTE_DIR="$TMP/jz" \
+    "$DUCKMIG" batch --to 0.8.1 --jobs 2 src forked
+is "$rc/$(grep -c 'forked by the job zygote' <<<"$err")" "0/3" "its jobs migrate the files"
+
+# a job killed in the job zygote: reported with its signal, its folder
+# removed, the other files migrated
+big_rows=$([ "${DUCKMIG_VARIANT:-release}" = asan ] && echo 20000 || echo 150000)
+mkdir -p bigsrc/a bigsrc/b
+duckdb 0.6.1 bigsrc/a/f.duckdb "CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR)" \
+    "INSERT INTO t SELECT range, 'v' || range FROM range($big_rows)" >/dev/null
+cp bigsrc/a/f.duckdb bigsrc/b/f.duckdb
+env TMPDIR="$TMP/tmp" DUCKMIG_KEEP_ENGINES=0 DUCKMIG_ZYGOTE_DIR="$TMP/jz" \
+    "$DUCKMIG" batch --to 0.8.1 --jobs 1 --json bigsrc bigout >killed.json 2>killed.err &
+bpid=$!
+job_of_zygote() { pgrep -P "$jzpid" -f "^duckmig __job $TMP/tmp/" | head -1; }
+for _ in $(seq 300); do job=$(job_of_zygote); [ -n "$job" ] && break; sleep 0.02; done
+[ -n "$job" ]; ok $? "a running job is a child of the job zygote, named as an exec'd job is (duckmig __job DIR)"
+jobdir=$(tr '\0' '\n' <"/proc/$job/cmdline" | sed -n 3p)
+like "$jobdir" "$TMP/tmp/duckmig-batch-*/job-*" "... DIR its folder"
+is "$(ps -o pgid= -p "$job" | tr -d ' ')" "$job" "... and leads its own process group"
+kill -9 "$job"
+# --jobs 1: the next job starts once the runner is through with this one
+for _ in $(seq 300); do next=$(job_of_zygote); [ -n "$next" ] && [ "$next" != "$job" ] && break; sleep 0.02; done
+[ -n "$jobdir" ] && [ ! -e "$jobdir" ]; ok $? "... the killed job's folder removed before the next job runs"
+wait "$bpid"
+brc=$?
+is "$brc/$(jq -r '.results[] | select(.source == "a/f.duckdb") | .error' killed.json)" \
+    "1/the job process ended without an outcome (signal 9)" "a job killed with SIGKILL: reported with its signal"
+is "$(jq -r '.results[] | select(.source == "b/f.duckdb") | .status' killed.json)" "migrated" "... the other file migrated"
+is "$(pgrep -P "$jzpid" | wc -l)" 0 "... and the zygote has reaped it"
+
+# a job zygote that is gone: the jobs are exec'd, saying why
+kill "$jzpid"
+wait "$jzpid" 2>/dev/null
+run env TMPDIR="$TMP/tmp" LOG_LEVEL=debug DUCKMIG_KEEP_ENGINES=0 DUCKMIG_ZYGOTE_DIR="$TMP/jz" \
+    "$DUCKMIG" batch --to 0.8.1 --jobs 2 src execd
+is "$rc/$(grep -c 'no job zygote (.*): exec.ing the job' <<<"$err")" "0/3" \
+    "a job zygote that is gone: every job exec'd, the batch succeeds"
 same=0
 for i in 1 2 3; do
     a=$(duckdb 0.8.1 kept/$i/f.duckdb "SELECT count(*), sum(id), string_agg(v, ',' ORDER BY id) FROM t")
-    b=$(duckdb 0.8.1 spawned/$i/f.duckdb "SELECT count(*), sum(id), string_agg(v, ',' ORDER BY id) FROM t")
-    [ "$a" = "$b" ] && [ -n "$a" ] || same=1
+    for other in spawned forked execd; do
+        b=$(duckdb 0.8.1 $other/$i/f.duckdb "SELECT count(*), sum(id), string_agg(v, ',' ORDER BY id) FROM t")
+        [ "$a" = "$b" ] && [ -n "$a" ] || same=1
+    done
 done
 is "$same" 0 "... the same rows either way"
 # a zygote's workers know their release's own macros (learnt once, in a
@@ -94,5 +147,6 @@ is "$same" 0 "... the same rows either way"
 macros() { duckdb 0.8.1 "$1" "SELECT count(*) FROM duckdb_functions() WHERE function_type = 'macro'"; }
 is "$(macros kept/1/f.duckdb)/$(duckdb 0.8.1 kept/1/f.duckdb "SELECT twice(21)")" "$(($(macros :memory:) + 1))/42" \
     "... the file's macro carried, none of the release's own"
-is "$(pgrep -f "__zygote .*$TMP/tmp" | wc -l)/$(ls -A tmp)" "0/" "no zygote left running, no folder left"
+is "$(pgrep -f "__zygote .*$TMP/tmp" | wc -l)/$(pgrep -f "__jobzygote $TMP/tmp" | wc -l)/$(ls -A tmp)" "0/0/" \
+    "no zygote or job zygote left running, no folder left"
 done_testing
