@@ -126,9 +126,27 @@ is "$brc/$(jq -r '.results[] | select(.source == "a/f.duckdb") | .error' killed.
 is "$(jq -r '.results[] | select(.source == "b/f.duckdb") | .status' killed.json)" "migrated" "... the other file migrated"
 is "$(pgrep -P "$jzpid" | wc -l)" 0 "... and the zygote has reaped it"
 
-# a job zygote that is gone: the jobs are exec'd, saying why
-kill "$jzpid"
+# a job zygote killed while its job runs: the job dies with it (its end
+# is unknown: failed, never done), nothing is left behind, and the next
+# file's job is exec'd
+env TMPDIR="$TMP/tmp" DUCKMIG_KEEP_ENGINES=0 DUCKMIG_ZYGOTE_DIR="$TMP/jz" \
+    "$DUCKMIG" batch --to 0.8.1 --jobs 1 --json bigsrc zkilled >zkilled.json 2>zkilled.err &
+bpid=$!
+for _ in $(seq 300); do job=$(job_of_zygote); [ -n "$job" ] && break; sleep 0.02; done
+[ -n "$job" ]; ok $? "a job runs in the job zygote"
+kill -9 "$jzpid"
+wait "$bpid"
+brc=$?
 wait "$jzpid" 2>/dev/null
+is "$brc/$(jq -r '.results[] | select(.source == "a/f.duckdb") | .error' zkilled.json)" \
+    "1/the job process ended without an outcome (status -1)" "a job zygote killed mid-job: its job failed"
+like "$(cat zkilled.err)" "*the job zygote is gone: job $job's end is unknown*" "... saying why"
+is "$(jq -r '.results[] | select(.source == "b/f.duckdb") | .status' zkilled.json)" "migrated" \
+    "... the next file's job exec'd and migrated"
+! kill -0 "$job" 2>/dev/null; ok $? "... the job died with its zygote"
+[ ! -e zkilled/a/f.duckdb ]; ok $? "... and wrote nothing"
+
+# a job zygote that is gone: the jobs are exec'd, saying why
 run env TMPDIR="$TMP/tmp" LOG_LEVEL=debug DUCKMIG_KEEP_ENGINES=0 DUCKMIG_ZYGOTE_DIR="$TMP/jz" \
     "$DUCKMIG" batch --to 0.8.1 --jobs 2 src execd
 is "$rc/$(grep -c 'no job zygote (.*): exec.ing the job' <<<"$err")" "0/3" \
